@@ -1,0 +1,36 @@
+-- credits_private._account(account_id, writing): the account row, once the
+-- caller is known to be allowed to read it (writing = false) or act on it
+-- (writing = true). Raises 42501 for another user's account (before looking,
+-- so existence does not leak), PT422 for an empty id, PT404 for an unknown one.
+
+create or replace function credits_private._account(account_id text, writing boolean)
+returns credits_private.accounts
+language plpgsql
+stable
+as $$
+declare
+  v_account credits_private.accounts;
+begin
+  if account_id is null or account_id = '' then
+    raise exception 'account_id is required'
+      using errcode = 'PT422', hint = 'Pass the app''s id of the account.';
+  end if;
+  if not (case when writing then credits_private._caller_writes_all()
+               else credits_private._caller_sees_all() end)
+     and account_id is distinct from credits_private._caller_own_account() then
+    raise exception 'caller may not act on account %', account_id
+      using errcode = '42501',
+            detail = format('role %s, subject %s', coalesce(credits_private._caller_role(), 'none'),
+                            coalesce(credits_private._caller_sub(), 'none')),
+            hint = 'A credits_user may act only on the account named by its JWT sub claim.';
+  end if;
+  select a.* into v_account
+  from credits_private.accounts a
+  where a.account_id = _account.account_id;
+  if not found then
+    raise exception 'unknown account %', account_id
+      using errcode = 'PT404', hint = 'Open it first with credits.open_account.';
+  end if;
+  return v_account;
+end
+$$;

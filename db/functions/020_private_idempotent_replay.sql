@@ -1,0 +1,27 @@
+-- credits_private._idempotent_replay(account_id, idempotency_key, request_hash):
+-- the ledger row first stored under this key, or null. The same key with
+-- other arguments raises PT409. Call it holding the balance lock, so a
+-- concurrent first call has either committed or not started.
+
+create or replace function credits_private._idempotent_replay(account_id text, idempotency_key text,
+                                                              request_hash uuid)
+returns credits_private.ledger_entries
+language plpgsql
+stable
+as $$
+declare
+  v_entry credits_private.ledger_entries;
+begin
+  select l.* into v_entry
+  from credits_private.ledger_entries l
+  where l.account_id = _idempotent_replay.account_id
+    and l.idempotency_key = _idempotent_replay.idempotency_key;
+  if found and v_entry.request_hash is distinct from request_hash then
+    raise exception 'idempotency key % of account % was used with other arguments', idempotency_key, account_id
+      using errcode = 'PT409',
+            detail = format('first used by ledger row %s (%s)', v_entry.entry_id, v_entry.kind),
+            hint = 'Use a new key for a new request; retry only with the same arguments.';
+  end if;
+  return v_entry;
+end
+$$;

@@ -1,0 +1,65 @@
+-- credits_private._prepare_spend(account_id, feature, units, amount, at, writing):
+-- everything check_feature, deduct_credits and reserve_credits decide before
+-- touching a balance: the caller may act on the account, the feature exists,
+-- the cost (the plan's override, the caller's amount, else the feature's
+-- price; 0 on unlimited plans and demo accounts), and the first refusal that
+-- does not depend on the balance: account_inactive, feature_not_in_plan,
+-- period_limit_reached. Raises PT404 / PT422 / 42501 for bad calls.
+
+create or replace function credits_private._prepare_spend(account_id text, feature text, units jsonb,
+                                                          amount numeric, at timestamptz, writing boolean,
+                                                          out credit_type text, out cost numeric,
+                                                          out reason text, out is_demo boolean,
+                                                          out unlimited boolean,
+                                                          out period_start timestamptz,
+                                                          out period_limit integer,
+                                                          out period_used integer)
+language plpgsql
+stable
+as $$
+declare
+  v_account credits_private.accounts := credits_private._account(account_id, writing);
+  v_feature credits_private.features;
+  v_plan_feature credits_private.plan_features;
+begin
+  select f.* into v_feature from credits_private.features f where f.code = _prepare_spend.feature;
+  if not found then
+    raise exception 'unknown feature %', feature
+      using errcode = 'PT404', hint = 'Define it with credits.upsert_feature.';
+  end if;
+  cost := credits_private._feature_cost(v_feature, units);
+  if amount is not null then
+    cost := credits_private._check_amount(amount, 'amount');
+  end if;
+
+  select pf.* into v_plan_feature
+  from credits_private.plan_features pf
+  where pf.plan = v_account.plan and pf.feature = v_feature.code;
+  select p.unlimited into unlimited from credits_private.plans p where p.code = v_account.plan;
+
+  if amount is null and v_plan_feature.cost_override is not null then
+    cost := v_plan_feature.cost_override;
+  end if;
+  if unlimited or v_account.is_demo then
+    cost := 0;
+  end if;
+
+  credit_type := v_feature.credit_type;
+  is_demo := v_account.is_demo;
+  period_start := v_account.period_start;
+  period_limit := v_plan_feature.period_limit;
+  if period_limit is not null then
+    select coalesce(max(u.used_count), 0) into period_used
+    from credits_private.period_usage u
+    where u.account_id = _prepare_spend.account_id
+      and u.period_start = v_account.period_start
+      and u.feature = v_feature.code;
+  end if;
+
+  reason := case
+    when v_account.status <> 'active' then 'account_inactive'
+    when not coalesce(v_plan_feature.enabled, false) then 'feature_not_in_plan'
+    when period_used >= period_limit then 'period_limit_reached'
+  end;
+end
+$$;

@@ -1,0 +1,79 @@
+-- credits.open_account(account_id, plan, is_demo, timezone, metadata): opens
+-- an account with its first billing period, its plan's signup grant and the
+-- period's monthly allowance, in one transaction. Opening an existing account
+-- changes nothing and returns it as it is. Service and admin.
+-- Errors: PT404 unknown plan; PT422 empty id, bad time zone or metadata.
+--
+--   select * from credits.open_account('u_42', plan => 'free', timezone => 'Europe/Paris');
+
+create or replace function credits.open_account(account_id text, plan text default 'free',
+                                                is_demo boolean default false, timezone text default 'UTC',
+                                                metadata jsonb default '{}')
+returns credits.accounts
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_now timestamptz := credits.now();
+  v_plan credits_private.plans;
+  v_period record;
+  v_grant record;
+  v_opened boolean;
+  v_row credits.accounts;
+begin
+  if account_id is null or account_id = '' or length(account_id) > 200 then
+    raise exception 'account_id must be 1 to 200 characters, got %', coalesce(quote_literal(account_id), 'null')
+      using errcode = 'PT422', hint = 'Pass the app''s id of the account.';
+  end if;
+  select p.* into v_plan from credits_private.plans p where p.code = open_account.plan;
+  if not found then
+    raise exception 'unknown plan %', coalesce(plan, 'null')
+      using errcode = 'PT404', hint = 'Create it with credits.upsert_plan.';
+  end if;
+  if timezone is null or timezone !~ '^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$'
+     or not exists (select from pg_catalog.pg_timezone_names z where z.name = open_account.timezone) then
+    raise exception 'unknown time zone %', coalesce(timezone, 'null')
+      using errcode = 'PT422', hint = 'Pass an IANA time zone name such as Europe/Paris, or UTC.';
+  end if;
+  if metadata is null or jsonb_typeof(metadata) <> 'object' then
+    raise exception 'metadata must be a JSON object, got %', metadata
+      using errcode = 'PT422', hint = 'Pass {} or an object.';
+  end if;
+
+  v_period := credits_private._monthly_period(v_now, timezone, v_now);
+  insert into credits_private.accounts as a
+    (account_id, plan, is_demo, timezone, billing_anchor, period_start, period_end, metadata,
+     created_at, updated_at)
+  values
+    (account_id, plan, coalesce(is_demo, false), timezone, v_now, v_period.period_start,
+     v_period.period_end, metadata, v_now, v_now)
+  on conflict on constraint accounts_pkey do nothing
+  returning true into v_opened;
+
+  if v_opened then
+    insert into credits_private.periods (account_id, period_start, period_end, plan, created_at)
+    values (account_id, v_period.period_start, v_period.period_end, plan, v_now);
+    for v_grant in
+      select 'signup' as source, e.key as credit_type, e.value::numeric as amount, null::timestamptz as expires_at
+      from jsonb_each(v_plan.signup_grant) e
+      union all
+      select 'monthly', e.key, e.value::numeric, v_period.period_end
+      from jsonb_each(v_plan.monthly_allowance) e
+    loop
+      perform credits_private._add_grant(
+        account_id, v_grant.credit_type, v_grant.source, v_grant.amount, v_grant.expires_at, null, v_now,
+        v_period.period_start, reason => format('%s of plan %s', v_grant.source, plan),
+        grant_period_start => case when v_grant.source = 'monthly' then v_period.period_start end);
+    end loop;
+  end if;
+
+  select a.* into v_row from credits.accounts a where a.account_id = open_account.account_id;
+  return v_row;
+end
+$$;
+
+comment on function credits.open_account(text, text, boolean, text, jsonb) is
+  'Opens an account with its first period, its plan''s signup grant and monthly allowance. Opening an existing account changes nothing and returns it. Service and admin.';
+revoke all on function credits.open_account(text, text, boolean, text, jsonb) from public;
+grant execute on function credits.open_account(text, text, boolean, text, jsonb) to credits_service;

@@ -1,0 +1,37 @@
+-- credits.set_account_status(account_id, status, reason): suspends, closes
+-- or reactivates an account. A suspended or closed account is refused every
+-- debit and hold (account_inactive); its credits stay as they are.
+-- Service and admin. Errors: PT404 unknown account; PT422 bad status or no reason.
+--
+--   select * from credits.set_account_status('u_42', 'suspended', 'chargeback 8812');
+
+create or replace function credits.set_account_status(account_id text, status text, reason text)
+returns credits.accounts
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_row credits.accounts;
+begin
+  if status is null or status not in ('active', 'suspended', 'closed') then
+    raise exception 'invalid account status %', coalesce(status, 'null')
+      using errcode = 'PT422', hint = 'Pass active, suspended or closed.';
+  end if;
+  if reason is null or btrim(reason) = '' then
+    raise exception 'a reason is required to change the status of account %', account_id
+      using errcode = 'PT422', hint = 'Say why, for the audit trail.';
+  end if;
+  perform credits_private._account(account_id, true);
+  update credits_private.accounts a
+  set status = set_account_status.status, status_reason = reason, updated_at = credits.now()
+  where a.account_id = set_account_status.account_id;
+  select a.* into v_row from credits.accounts a where a.account_id = set_account_status.account_id;
+  return v_row;
+end
+$$;
+
+comment on function credits.set_account_status(text, text, text) is
+  'Sets an account active, suspended or closed, with a reason. Suspended and closed accounts are refused debits and holds (account_inactive). Service and admin.';
+revoke all on function credits.set_account_status(text, text, text) from public;
+grant execute on function credits.set_account_status(text, text, text) to credits_service;

@@ -1,0 +1,60 @@
+-- credits.get_balance(account_id): one row per credit type: available now
+-- (ended grants not counted, even before expiry is settled), held, granted
+-- and used this period, the period, when it next resets, the plan, and the
+-- remainder per source in buckets. Changes nothing (STABLE): runs in
+-- read-only transactions and on replicas. Errors: PT404, 42501.
+--
+--   select credit_type, available, buckets from credits.get_balance('u_42');
+
+create or replace function credits.get_balance(account_id text)
+returns table (credit_type text, available numeric, held numeric, granted_this_period numeric,
+               used_this_period numeric, period_start timestamptz, period_end timestamptz,
+               next_reset_at timestamptz, plan text, unlimited boolean, buckets jsonb)
+language plpgsql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_now timestamptz := credits.now();
+  v_account credits_private.accounts := credits_private._account(account_id, false);
+begin
+  return query
+  select t.code,
+         coalesce(g.available, 0.000000),
+         coalesce(b.held, 0.000000),
+         case when b.period_start = v_account.period_start then b.period_granted else 0.000000 end,
+         case when b.period_start = v_account.period_start then b.period_used else 0.000000 end,
+         v_account.period_start,
+         v_account.period_end,
+         case when p.daily_allowance ? t.code
+              then least(v_account.period_end,
+                         (date_trunc('day', v_now at time zone v_account.timezone) + interval '1 day')
+                           at time zone v_account.timezone)
+              else v_account.period_end end,
+         p.code,
+         p.unlimited,
+         coalesce(g.buckets, '{}'::jsonb)
+  from credits_private.credit_types t
+  join credits_private.plans p on p.code = v_account.plan
+  left join credits_private.balances b on b.account_id = v_account.account_id and b.credit_type = t.code
+  left join lateral (
+    select sum(s.free) as available, jsonb_object_agg(s.source, s.free) as buckets
+    from (select gr.source, sum(gr.remaining - gr.held) as free
+          from credits_private.grants gr
+          where gr.account_id = v_account.account_id
+            and gr.credit_type = t.code
+            and gr.is_open
+            and gr.starts_at <= v_now
+            and (gr.expires_at is null or gr.expires_at > v_now)
+          group by gr.source) s
+  ) g on true
+  order by t.code;
+end
+$$;
+
+comment on function credits.get_balance(text) is
+  'Balance per credit type: available, held, granted and used this period, period bounds, next reset, plan, unlimited, and the remainder per grant source (buckets). Read-only.';
+revoke all on function credits.get_balance(text) from public;
+grant execute on function credits.get_balance(text)
+  to credits_service, credits_user, credits_auditor;

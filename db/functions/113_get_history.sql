@@ -1,0 +1,37 @@
+-- credits.get_history(account_id, page_size, before_id): the account's
+-- ledger rows, newest first, page_size at a time; pass the last row's
+-- transaction_id as before_id for the next page (keyset paging: every page
+-- costs the same however long the ledger). Read-only.
+-- Errors: PT404, 42501, PT422 for a page size outside 1..1000.
+--
+--   select transaction_id, kind, amount, balance_after from credits.get_history('u_42', 20);
+
+create or replace function credits.get_history(account_id text, page_size integer default 50,
+                                               before_id bigint default null)
+returns setof credits.ledger
+language plpgsql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  perform credits_private._account(account_id, false);
+  if page_size is null or page_size not between 1 and 1000 then
+    raise exception 'page_size must be between 1 and 1000, got %', page_size
+      using errcode = 'PT422', hint = 'Page with before_id instead of asking for more rows at once.';
+  end if;
+  return query
+  select l.*
+  from credits.ledger l
+  where l.account_id = get_history.account_id
+    and (before_id is null or l.transaction_id < before_id)
+  order by l.transaction_id desc
+  limit page_size;
+end
+$$;
+
+comment on function credits.get_history(text, integer, bigint) is
+  'The account''s ledger rows, newest first, keyset-paged: pass the last transaction_id as before_id for the next page. Read-only.';
+revoke all on function credits.get_history(text, integer, bigint) from public;
+grant execute on function credits.get_history(text, integer, bigint)
+  to credits_service, credits_user, credits_auditor;

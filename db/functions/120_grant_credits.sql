@@ -1,0 +1,53 @@
+-- credits.grant_credits(account_id, amount, source, credit_type, expires_at,
+-- priority, idempotency_key, reason): adds a lot of credits. Service and
+-- admin; an `admin` grant needs a reason. Lower priority burns first; the
+-- default is 100 for given credits and 200 for purchases.
+-- Errors: PT404 unknown account or credit type; PT422 bad amount, source,
+-- past expires_at or missing reason; PT409 key reused with other arguments.
+--
+--   select * from credits.grant_credits('u_42', 50, 'promo', expires_at => now() + interval '7 days');
+
+create or replace function credits.grant_credits(account_id text, amount numeric, source text default 'admin',
+                                                 credit_type text default 'credits',
+                                                 expires_at timestamptz default null,
+                                                 priority integer default null,
+                                                 idempotency_key text default null,
+                                                 reason text default null)
+returns table (grant_id bigint, available numeric)
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_now timestamptz := credits.now();
+  v_account credits_private.accounts := credits_private._account(account_id, true);
+  v_grant record;
+begin
+  perform credits_private._check_amount(amount, 'amount');
+  if source is null or source not in ('signup', 'daily', 'monthly', 'purchase', 'promo', 'admin', 'refund',
+                                      'migration') then
+    raise exception 'invalid grant source %', coalesce(source, 'null')
+      using errcode = 'PT422',
+            hint = 'Use signup, daily, monthly, purchase, promo, admin, refund or migration.';
+  end if;
+  if source = 'admin' and (reason is null or btrim(reason) = '') then
+    raise exception 'an admin grant to account % needs a reason', account_id
+      using errcode = 'PT422', hint = 'Say why, for the audit trail.';
+  end if;
+  perform credits_private._require_credit_type(credit_type);
+
+  v_grant := credits_private._add_grant(
+    account_id, credit_type, source, amount, expires_at, priority, v_now, v_account.period_start,
+    idempotency_key => idempotency_key,
+    request_hash => credits_private._request_hash(jsonb_build_array(
+      'grant_credits', amount, source, credit_type, expires_at, priority, reason)),
+    reason => reason);
+  return query select v_grant.grant_id, v_grant.available;
+end
+$$;
+
+comment on function credits.grant_credits(text, numeric, text, text, timestamptz, integer, text, text) is
+  'Grants credits to an account (a new lot with its own source, priority and expiry). Service and admin; an admin grant needs a reason. Idempotent on idempotency_key.';
+revoke all on function credits.grant_credits(text, numeric, text, text, timestamptz, integer, text, text) from public;
+grant execute on function credits.grant_credits(text, numeric, text, text, timestamptz, integer, text, text)
+  to credits_service;

@@ -1,0 +1,43 @@
+-- credits.check_feature(account_id, feature, units): would deduct_credits
+-- allow this call now, what would it cost, and which grants would pay how
+-- much (draws, in burn-down order). Changes nothing.
+-- reason: null, account_inactive, feature_not_in_plan, period_limit_reached
+-- or insufficient_credits. Errors: PT404, PT422, 42501.
+--
+--   select allowed, reason, cost, draws from credits.check_feature('u_42', 'chat', '{"output_tokens": 800}');
+
+create or replace function credits.check_feature(account_id text, feature text, units jsonb default '{}')
+returns table (allowed boolean, reason text, cost numeric, available numeric, period_remaining integer,
+               draws jsonb)
+language plpgsql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_now timestamptz := credits.now();
+  v_quote record := credits_private._prepare_spend(account_id, feature, units, null, v_now, false);
+  v_available numeric := credits_private._available(account_id, v_quote.credit_type, v_now);
+  v_reason text := coalesce(v_quote.reason,
+                            case when not v_quote.is_demo and v_available < v_quote.cost
+                                 then 'insufficient_credits' end);
+begin
+  return query
+  select v_reason is null,
+         v_reason,
+         v_quote.cost,
+         v_available,
+         case when v_quote.period_limit is not null
+              then greatest(v_quote.period_limit - v_quote.period_used, 0) end,
+         coalesce((select jsonb_agg(jsonb_build_object('grant_id', d.grant_id, 'source', d.source,
+                                                       'amount', d.take) order by d.draw_order)
+                   from credits_private._draw_plan(account_id, v_quote.credit_type, v_quote.cost, v_now) d
+                   where v_reason is null and v_quote.cost > 0), '[]'::jsonb);
+end
+$$;
+
+comment on function credits.check_feature(text, text, jsonb) is
+  'Says whether deduct_credits would allow a call now, its cost, what is available, the period quota left, and which grants would pay (draws). Changes nothing.';
+revoke all on function credits.check_feature(text, text, jsonb) from public;
+grant execute on function credits.check_feature(text, text, jsonb)
+  to credits_service, credits_user, credits_auditor;

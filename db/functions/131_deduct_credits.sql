@@ -1,0 +1,152 @@
+-- credits.deduct_credits(account_id, feature, units, idempotency_key,
+-- metadata, amount): charges a feature inside the caller's transaction
+-- (it never commits: the debit and the app's own write commit together).
+-- ok = false with reason account_inactive, feature_not_in_plan,
+-- period_limit_reached or insufficient_credits refuses, records a
+-- feature_gated event and stores nothing under the key, so a retry after a
+-- top-up can succeed. Unlimited plans: ok, charged 0, usage recorded. Demo
+-- accounts: ok, charged 0, nothing recorded. With idempotency_key a retry
+-- returns the first result and changes nothing; other arguments raise PT409.
+-- Errors: PT404 account or feature; PT422 units or amount; 42501.
+--
+-- Hot path, one statement each: read the quote; take the balance row lock
+-- with a conditional UPDATE that is also the overdraft check; draw from the
+-- grants and write the ledger row in one statement. No subtransaction.
+--
+--   select * from credits.deduct_credits('u_42', 'chat', '{"input_tokens": 1200}', idempotency_key => 'req-81');
+
+create or replace function credits.deduct_credits(account_id text, feature text, units jsonb default '{}',
+                                                  idempotency_key text default null,
+                                                  metadata jsonb default '{}', amount numeric default null)
+returns table (ok boolean, reason text, transaction_id bigint, charged numeric, available numeric,
+               credit_type text)
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_now timestamptz := credits.now();
+  v_quote record := credits_private._prepare_spend(account_id, feature, units, amount, v_now, true);
+  v_hash uuid;
+  v_first credits_private.ledger_entries;
+  v_balance credits_private.balances;
+  v_before numeric;
+  v_after numeric;
+  v_available numeric;
+  v_entry_id bigint;
+  v_counted boolean := false;
+  v_refusal text := v_quote.reason;
+begin
+  if metadata is null or jsonb_typeof(metadata) <> 'object' then
+    raise exception 'metadata must be a JSON object, got %', metadata
+      using errcode = 'PT422', hint = 'Pass {} or an object.';
+  end if;
+  if v_quote.is_demo then
+    v_available := credits_private._available(account_id, v_quote.credit_type, v_now);
+    return query select v_refusal is null, v_refusal, null::bigint, 0.000000, v_available, v_quote.credit_type;
+    return;
+  end if;
+
+  if idempotency_key is not null then
+    v_hash := credits_private._request_hash(jsonb_build_array(
+      'deduct_credits', feature, coalesce(units, '{}'), metadata, trim_scale(amount)));
+    perform credits_private._lock_balance(account_id, v_quote.credit_type, v_now);
+    v_first := credits_private._idempotent_replay(account_id, idempotency_key, v_hash);
+    if v_first.entry_id is not null then
+      return query select true, null::text, v_first.entry_id, -v_first.amount, v_first.available_after,
+                          v_first.credit_type;
+      return;
+    end if;
+  end if;
+
+  -- A feature with a period limit: count the use first; the counter row's
+  -- lock serializes concurrent uses, so the limit cannot be overrun.
+  if v_refusal is null and v_quote.period_limit is not null then
+    if v_quote.period_limit = 0 then
+      v_refusal := 'period_limit_reached';
+    else
+      insert into credits_private.period_usage as u (account_id, period_start, feature, used_count)
+      values (account_id, v_quote.period_start, feature, 1)
+      on conflict on constraint period_usage_pkey
+      do update set used_count = u.used_count + 1 where u.used_count < v_quote.period_limit
+      returning true into v_counted;
+      if v_counted is null then
+        v_refusal := 'period_limit_reached';
+      end if;
+    end if;
+  end if;
+
+  if v_refusal is null then
+    for v_try in 1..3 loop
+      update credits_private.balances b
+      set balance = b.balance - v_quote.cost,
+          period_used = case when b.period_start = v_quote.period_start then b.period_used else 0 end + v_quote.cost,
+          period_granted = case when b.period_start = v_quote.period_start then b.period_granted else 0 end,
+          period_start = v_quote.period_start,
+          updated_at = v_now
+      where b.account_id = deduct_credits.account_id
+        and b.credit_type = v_quote.credit_type
+        and b.balance - b.held >= v_quote.cost
+        and (b.settle_at is null or b.settle_at > v_now)
+      returning b.balance + v_quote.cost, b.balance, b.balance - b.held
+      into v_before, v_after, v_available;
+      exit when found;
+      -- Slow path: no balance row yet, time to settle, or not enough.
+      v_balance := credits_private._lock_balance(account_id, v_quote.credit_type, v_now);
+      if v_balance.balance - v_balance.held < v_quote.cost then
+        v_refusal := 'insufficient_credits';
+        v_available := v_balance.balance - v_balance.held;
+        exit;
+      end if;
+    end loop;
+    if v_before is null and v_refusal is null then
+      raise exception 'balance of account % (%) could not be settled', account_id, v_quote.credit_type
+        using errcode = 'XX000';
+    end if;
+  end if;
+
+  if v_refusal is not null then
+    if v_counted then
+      update credits_private.period_usage u
+      set used_count = u.used_count - 1
+      where u.account_id = deduct_credits.account_id and u.period_start = v_quote.period_start
+        and u.feature = deduct_credits.feature;
+    end if;
+    v_available := coalesce(v_available, credits_private._available(account_id, v_quote.credit_type, v_now));
+    perform credits_private._emit_event(account_id, 'feature_gated', v_quote.credit_type,
+      jsonb_build_object('feature', feature, 'reason', v_refusal, 'cost', v_quote.cost,
+                         'available', v_available),
+      v_now);
+    return query select false, v_refusal, null::bigint, 0.000000, v_available, v_quote.credit_type;
+    return;
+  end if;
+
+  with plan as (
+    select d.draw_order, d.grant_id, d.take
+    from credits_private._draw_plan(account_id, v_quote.credit_type, v_quote.cost, v_now) d
+  ), drawn as (
+    update credits_private.grants g
+    set remaining = g.remaining - plan.take
+    from plan
+    where g.account_id = deduct_credits.account_id and g.grant_id = plan.grant_id
+    returning plan.draw_order, g.grant_id, plan.take
+  )
+  insert into credits_private.ledger_entries
+    (account_id, credit_type, kind, amount, balance_before, balance_after, available_after, feature, units,
+     draws, idempotency_key, request_hash, actor, metadata, created_at)
+  select account_id, v_quote.credit_type, 'debit', -v_quote.cost, v_before, v_after, v_available, feature,
+         coalesce(units, '{}'),
+         coalesce((select jsonb_agg(jsonb_build_object('grant_id', drawn.grant_id, 'amount', drawn.take)
+                                    order by drawn.draw_order) from drawn), '[]'::jsonb),
+         idempotency_key, v_hash, credits_private._actor(), metadata, v_now
+  returning entry_id into v_entry_id;
+
+  return query select true, null::text, v_entry_id, v_quote.cost, v_available, v_quote.credit_type;
+end
+$$;
+
+comment on function credits.deduct_credits(text, text, jsonb, text, jsonb, numeric) is
+  'Charges a feature in the caller''s transaction. ok = false with reason account_inactive, feature_not_in_plan, period_limit_reached or insufficient_credits refuses (recorded as a feature_gated event, not stored under the key). Idempotent on idempotency_key.';
+revoke all on function credits.deduct_credits(text, text, jsonb, text, jsonb, numeric) from public;
+grant execute on function credits.deduct_credits(text, text, jsonb, text, jsonb, numeric)
+  to credits_service, credits_user;

@@ -1,0 +1,61 @@
+-- credits.void_grant(grant_id, reason): takes back what is left of a grant
+-- (a `void` ledger row); a part held by a hold stays for that hold. Voiding
+-- twice returns 0 and changes nothing. Admin.
+-- Errors: PT404 unknown grant; PT422 no reason.
+--
+--   select * from credits.void_grant(17, 'promo abuse');
+
+create or replace function credits.void_grant(grant_id bigint, reason text)
+returns table (voided numeric)
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_now timestamptz := credits.now();
+  v_grant credits_private.grants;
+  v_balance credits_private.balances;
+begin
+  if reason is null or btrim(reason) = '' then
+    raise exception 'a reason is required to void grant %', grant_id
+      using errcode = 'PT422', hint = 'Say why, for the audit trail.';
+  end if;
+  select g.* into v_grant from credits_private.grants g where g.grant_id = void_grant.grant_id;
+  if not found then
+    raise exception 'unknown grant %', coalesce(grant_id::text, 'null')
+      using errcode = 'PT404', hint = 'Pass a grant_id from grant_credits, purchase_credits or credits.ledger.';
+  end if;
+  perform credits_private._account(v_grant.account_id, true);
+  perform credits_private._lock_balance(v_grant.account_id, v_grant.credit_type, v_now);
+  select g.* into v_grant
+  from credits_private.grants g
+  where g.account_id = v_grant.account_id and g.grant_id = void_grant.grant_id;
+
+  voided := 0;
+  if v_grant.voided_at is null and v_grant.expired_at is null then
+    voided := v_grant.remaining - v_grant.held;
+    update credits_private.grants g
+    set remaining = g.held, voided_at = v_now, reason = coalesce(g.reason || '; ', '') || 'voided: ' || void_grant.reason
+    where g.account_id = v_grant.account_id and g.grant_id = void_grant.grant_id;
+    if voided > 0 then
+      update credits_private.balances b
+      set balance = b.balance - voided, updated_at = v_now
+      where b.account_id = v_grant.account_id and b.credit_type = v_grant.credit_type
+      returning b.* into v_balance;
+      insert into credits_private.ledger_entries
+        (account_id, credit_type, kind, amount, balance_before, balance_after, available_after, grant_id,
+         actor, reason, created_at)
+      values
+        (v_grant.account_id, v_grant.credit_type, 'void', -voided, v_balance.balance + voided,
+         v_balance.balance, credits_private._available(v_grant.account_id, v_grant.credit_type, v_now),
+         v_grant.grant_id, credits_private._actor(), void_grant.reason, v_now);
+    end if;
+  end if;
+  return next;
+end
+$$;
+
+comment on function credits.void_grant(bigint, text) is
+  'Voids what is left of a grant (a void ledger row); a held part stays for its hold. Voiding twice returns 0. Admin.';
+revoke all on function credits.void_grant(bigint, text) from public;
+grant execute on function credits.void_grant(bigint, text) to credits_admin;
