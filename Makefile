@@ -1,0 +1,40 @@
+# pgcredits: `make run` starts the local ledger, `make test` runs every test.
+
+APT_PACKAGES := postgresql-15 postgresql-15-pgtap postgresql-15-cron pgbouncer python3-venv
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+VENV := .venv
+# Re-install only when pyproject.toml changes (the stamp lives in the venv).
+VENV_STAMP := $(VENV)/.installed-pyproject
+PYTEST_ARGS ?=
+
+.PHONY: deps venv run test clean
+
+deps:
+	@missing=""; \
+	for package in $(APT_PACKAGES); do \
+		dpkg -s "$$package" >/dev/null 2>&1 || missing="$$missing $$package"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	fi
+
+venv: $(VENV_STAMP)
+
+$(VENV_STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $@
+
+run: deps venv
+	$(VENV)/bin/pgcredits up
+
+test: deps venv
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Stops the local cluster of `make run` and deletes it with everything built.
+clean:
+	if [ -x $(VENV)/bin/pgcredits ]; then $(VENV)/bin/pgcredits down; fi
+	rm -rf $(VENV) .pgcredits .pytest_cache python/*.egg-info build
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

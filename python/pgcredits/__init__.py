@@ -1,0 +1,1 @@
+"""pgcredits: a credits ledger that lives in PostgreSQL; this package wraps its SQL functions."""

@@ -1,0 +1,192 @@
+"""The `pgcredits` command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.pq.abc import PGresult
+
+from pgcredits.cluster import Cluster, ClusterError
+from pgcredits.migrate import MigrateError, db_dir, describe, migrate, rollback
+
+DATABASE = "pgcredits"  # the database of `pgcredits up`, also pg_cron's
+DEFAULT_PORT = 54329
+SAMPLE_SETUP = "select credits.open_account('demo_user')"
+SAMPLE_QUERY = "select * from credits.get_balance('demo_user')"
+NUMERIC_TYPES = {20, 21, 23, 26, 700, 701, 1700}  # psql aligns these types' columns right
+
+
+class UsageError(Exception):
+    """The command line or the environment asks for something impossible."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except (UsageError, ClusterError, MigrateError, OSError) as err:
+        return _fail(str(err))
+    except psycopg.Error as err:
+        return _fail(describe(err))
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pgcredits", description="A credits ledger that lives in PostgreSQL.")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    def database_url(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--database-url",
+            default=os.environ.get("DATABASE_URL"),
+            help="postgresql:// URL (default: $DATABASE_URL)",
+        )
+
+    up = commands.add_parser("up", help="start the local cluster in .pgcredits/, migrated, with the example catalog")
+    up.set_defaults(handler=_up)
+    down = commands.add_parser("down", help="stop the local cluster")
+    down.set_defaults(handler=_down)
+
+    migrate_ = commands.add_parser("migrate", help="apply pending migrations, then every function file")
+    database_url(migrate_)
+    migrate_.set_defaults(handler=_migrate)
+
+    rollback_ = commands.add_parser("rollback", help="roll back the newest applied migrations")
+    database_url(rollback_)
+    how_many = rollback_.add_mutually_exclusive_group()
+    how_many.add_argument("--count", type=_positive, help="how many (default: 1)")
+    how_many.add_argument("--all", action="store_true", help="every applied migration")
+    rollback_.set_defaults(handler=_rollback)
+    return parser
+
+
+def _migrate(args: argparse.Namespace) -> None:
+    migrate(_required_url(args), report=print)
+
+
+def _rollback(args: argparse.Namespace) -> None:
+    if not rollback(_required_url(args), count=None if args.all else args.count or 1, report=print):
+        print("no applied migration to roll back")
+
+
+def _up(args: argparse.Namespace) -> None:
+    cluster = _project_cluster()
+    if cluster.init():
+        print(f"created a PostgreSQL cluster in {cluster.data_dir}")
+    else:
+        print(f"reusing the PostgreSQL cluster in {cluster.data_dir}")
+    if cluster.start():
+        print(f"started PostgreSQL on 127.0.0.1:{cluster.port}")
+    else:
+        print("PostgreSQL is already running")
+    _create_database(cluster)
+    url = cluster.url(DATABASE)
+    migrate(url, report=print)
+    _load_catalog(url, db_dir() / "catalog" / "example.sql")
+    print()
+    print(f"psql:         {cluster.psql_line(DATABASE)}")
+    print(f"DATABASE_URL: {url}")
+    print()
+    _sample_call(url)
+
+
+def _down(args: argparse.Namespace) -> None:
+    cluster = _project_cluster()
+    print("stopped PostgreSQL" if cluster.stop() else "PostgreSQL is not running")
+
+
+def _project_cluster() -> Cluster:
+    port = os.environ.get("PGCREDITS_PORT", str(DEFAULT_PORT))
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"PGCREDITS_PORT must be a TCP port number, not {port!r}")
+    return Cluster.in_project(_project_root(), int(port), cron_database=DATABASE)
+
+
+def _project_root() -> Path:
+    """The folder holding `db/`: the repository, or where PGCREDITS_DB_DIR points."""
+    return db_dir().parent
+
+
+def _create_database(cluster: Cluster) -> None:
+    with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
+        if conn.execute("select 1 from pg_database where datname = %s", [DATABASE]).fetchone() is None:
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(DATABASE)))
+            print(f"created database {DATABASE}")
+
+
+def _load_catalog(url: str, path: Path) -> None:
+    """Run the example catalog as the superuser, in one transaction."""
+    if not path.exists():
+        print(f"warning: {path} does not exist yet, no example catalog loaded", file=sys.stderr)
+        return
+    with psycopg.connect(url) as conn:
+        try:
+            conn.execute(path.read_bytes())
+        except psycopg.Error as err:
+            raise MigrateError(f"{path.name}: {describe(err)}") from None
+    print(f"loaded {path.name}")
+
+
+def _sample_call(url: str) -> None:
+    print(f"{DATABASE}=# {SAMPLE_SETUP};")
+    print(f"{DATABASE}=# {SAMPLE_QUERY};")
+    try:
+        with psycopg.connect(url) as conn:
+            conn.execute(SAMPLE_SETUP)
+            result = conn.execute(SAMPLE_QUERY).pgresult
+    except psycopg.Error as err:
+        print(f"the sample call failed: {describe(err)}")
+        return
+    if result is not None:
+        print(_table(result))
+
+
+def _table(result: PGresult) -> str:
+    """A result laid out as psql does, from the text PostgreSQL sent."""
+    columns = [(result.fname(c) or b"").decode() for c in range(result.nfields)]
+    rows = [[(result.get_value(r, c) or b"").decode() for c in range(result.nfields)] for r in range(result.ntuples)]
+    numeric = [result.ftype(c) in NUMERIC_TYPES for c in range(result.nfields)]
+    widths = [max(map(len, column)) for column in zip(columns, *rows, strict=True)]
+
+    def line(cells: list[str]) -> str:
+        return "|".join(
+            f" {cell.rjust(width) if right else cell.ljust(width)} "
+            for cell, width, right in zip(cells, widths, numeric, strict=True)
+        )
+
+    lines = [
+        "|".join(f" {name.center(width)} " for name, width in zip(columns, widths, strict=True)),
+        "+".join("-" * (width + 2) for width in widths),
+        *map(line, rows),
+        f"({len(rows)} row{'' if len(rows) == 1 else 's'})",
+    ]
+    return "\n".join(text.rstrip() for text in lines)
+
+
+def _required_url(args: argparse.Namespace) -> str:
+    if not args.database_url:
+        raise UsageError("no database: pass --database-url or set DATABASE_URL")
+    return str(args.database_url)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, not {text!r}")
+    return int(text)
+
+
+def _fail(message: str) -> int:
+    print(f"pgcredits: error: {message}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

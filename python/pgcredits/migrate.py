@@ -1,0 +1,158 @@
+"""Bring a database up to date: yoyo migrations first, then every function file.
+
+`db/migrations/` owns state: yoyo SQL migrations `NNNN_name.sql`, each with a
+`NNNN_name.rollback.sql` beside it. `db/functions/` owns behaviour: one
+`CREATE OR REPLACE` per file, all applied on every migrate in lexical order, in
+one transaction that runs as `credits_owner` (the role that owns the schema).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+from yoyo import get_backend, read_migrations
+from yoyo.backends.base import DatabaseBackend
+from yoyo.exceptions import LockTimeout
+from yoyo.migrations import MigrationList
+
+OWNER_ROLE = "credits_owner"
+
+Report = Callable[[str], object]
+
+
+class MigrateError(Exception):
+    """A migration or a function file could not be applied."""
+
+
+@dataclass(frozen=True)
+class MigrateResult:
+    applied: list[str]  # ids of the migrations applied, in order
+    function_files: int
+
+
+def db_dir() -> Path:
+    """The `db/` folder: PGCREDITS_DB_DIR, else `db/` at the root of the repository."""
+    if env := os.environ.get("PGCREDITS_DB_DIR"):
+        return Path(env).resolve()
+    return Path(__file__).resolve().parents[2] / "db"
+
+
+def libpq_url(url: str) -> str:
+    """A URL psycopg and libpq accept (`postgresql+psycopg://` becomes `postgresql://`)."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def yoyo_url(url: str) -> str:
+    """The URL for yoyo's psycopg 3 backend.
+
+    yoyo parses URLs itself: it does not decode a percent-encoded host or
+    database name. Every parameter goes in the query string instead, where yoyo
+    hands it to psycopg as is.
+    """
+    try:
+        params = conninfo_to_dict(libpq_url(url))
+    except psycopg.ProgrammingError as err:
+        raise MigrateError(f"invalid database URL: {describe(err)}") from None
+    return "postgresql+psycopg://?" + urlencode({key: str(value) for key, value in params.items()})
+
+
+def migrate(url: str, folder: Path | None = None, report: Report = lambda line: None) -> MigrateResult:
+    """Apply the pending migrations, then every function file."""
+    folder = folder or db_dir()
+    migrations = _read_migrations(folder)
+    backend = _backend(url)
+    applied: list[str] = []
+    try:
+        with backend.lock():
+            for migration in backend.to_apply(migrations):
+                try:
+                    backend.apply_one(migration)
+                except psycopg.Error as err:
+                    raise MigrateError(f"migration {migration.id} failed: {describe(err)}") from None
+                applied.append(migration.id)
+                report(f"applied {migration.id}")
+    except LockTimeout:
+        raise MigrateError("another migrate holds yoyo's lock (table yoyo_lock)") from None
+    finally:
+        backend.connection.close()
+    if not applied:
+        report("no pending migration")
+    files = sorted((folder / "functions").glob("*.sql"))
+    apply_function_files(url, files)
+    report(f"applied {len(files)} function files")
+    return MigrateResult(applied, len(files))
+
+
+def rollback(
+    url: str, count: int | None = 1, folder: Path | None = None, report: Report = lambda line: None
+) -> list[str]:
+    """Roll back the newest `count` applied migrations (all of them when None); return their ids."""
+    migrations = _read_migrations(folder or db_dir())
+    backend = _backend(url)
+    rolled_back: list[str] = []
+    try:
+        with backend.lock():
+            chosen = list(backend.to_rollback(migrations))
+            for migration in chosen if count is None else chosen[:count]:
+                try:
+                    backend.rollback_one(migration)
+                except psycopg.Error as err:
+                    raise MigrateError(f"rollback of {migration.id} failed: {describe(err)}") from None
+                rolled_back.append(migration.id)
+                report(f"rolled back {migration.id}")
+    except LockTimeout:
+        raise MigrateError("another migrate holds yoyo's lock (table yoyo_lock)") from None
+    finally:
+        backend.connection.close()
+    return rolled_back
+
+
+def apply_function_files(url: str, files: Sequence[Path]) -> None:
+    """Run the files in one transaction, as the owner role; nothing is applied if one fails."""
+    if not files:
+        return
+    with psycopg.connect(libpq_url(url)) as conn:
+        conn.execute(sql.SQL("set local role {}").format(sql.Identifier(OWNER_ROLE)))
+        for path in files:
+            text = path.read_text()
+            try:
+                conn.execute(text.encode())
+            except psycopg.Error as err:
+                raise MigrateError(f"{path.name}{_line(text, err)}: {describe(err)}") from None
+
+
+def describe(err: psycopg.Error) -> str:
+    """One line saying what PostgreSQL (or libpq) refused."""
+    diag = err.diag
+    message = diag.message_primary or str(err).strip().splitlines()[0]
+    if diag.sqlstate:
+        message += f" ({diag.sqlstate})"
+    if diag.context:
+        message += f" [{diag.context.splitlines()[0]}]"
+    return message
+
+
+def _line(text: str, err: psycopg.Error) -> str:
+    position = err.diag.statement_position
+    return f":{text[: int(position)].count(chr(10)) + 1}" if position else ""
+
+
+def _read_migrations(folder: Path) -> MigrationList:
+    migrations_dir = folder / "migrations"
+    if not migrations_dir.is_dir():
+        raise MigrateError(f"no migrations folder at {migrations_dir} (set PGCREDITS_DB_DIR?)")
+    return read_migrations(str(migrations_dir))
+
+
+def _backend(url: str) -> DatabaseBackend:
+    try:
+        return get_backend(yoyo_url(url))
+    except psycopg.Error as err:
+        raise MigrateError(f"cannot connect: {describe(err)}") from None
