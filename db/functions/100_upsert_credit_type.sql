@@ -17,10 +17,10 @@ begin
     raise exception 'invalid credit type code %', coalesce(code, 'null')
       using errcode = 'PT422', hint = 'Use lower-case letters, digits and _, starting with a letter.';
   end if;
-  insert into credits_private.credit_types as t (code, description)
-  values (code, description)
+  insert into credits_private.credit_types as t (code, description, created_at, updated_at)
+  values (code, description, credits.now(), credits.now())
   on conflict on constraint credit_types_pkey
-  do update set description = excluded.description, updated_at = now()
+  do update set description = excluded.description, updated_at = excluded.updated_at
     where t.description is distinct from excluded.description;
   select c.* into v_row from credits.credit_types c where c.code = upsert_credit_type.code;
   return v_row;

@@ -38,11 +38,13 @@ begin
       using errcode = 'PT422', hint = 'Pass rates like {"seconds": 0.5}.';
   end if;
 
-  insert into credits_private.features as f (code, credit_type, base_cost, unit_rates, description)
-  values (code, credit_type, base_cost, unit_rates, description)
+  insert into credits_private.features as f
+    (code, credit_type, base_cost, unit_rates, description, created_at, updated_at)
+  values (code, credit_type, base_cost, unit_rates, description, credits.now(), credits.now())
   on conflict on constraint features_pkey
   do update set credit_type = excluded.credit_type, base_cost = excluded.base_cost,
-                unit_rates = excluded.unit_rates, description = excluded.description, updated_at = now();
+                unit_rates = excluded.unit_rates, description = excluded.description,
+                updated_at = excluded.updated_at;
   select f.* into v_row from credits.features f where f.code = upsert_feature.code;
   return v_row;
 end

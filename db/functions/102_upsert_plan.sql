@@ -40,13 +40,14 @@ begin
   end loop;
 
   insert into credits_private.plans as p
-    (code, signup_grant, monthly_allowance, daily_allowance, unlimited, description)
+    (code, signup_grant, monthly_allowance, daily_allowance, unlimited, description, created_at, updated_at)
   values
-    (code, signup_grant, monthly_allowance, daily_allowance, coalesce(unlimited, false), description)
+    (code, signup_grant, monthly_allowance, daily_allowance, coalesce(unlimited, false), description,
+     credits.now(), credits.now())
   on conflict on constraint plans_pkey
   do update set signup_grant = excluded.signup_grant, monthly_allowance = excluded.monthly_allowance,
                 daily_allowance = excluded.daily_allowance, unlimited = excluded.unlimited,
-                description = excluded.description, updated_at = now();
+                description = excluded.description, updated_at = excluded.updated_at;
   select p.* into v_row from credits.plans p where p.code = upsert_plan.code;
   return v_row;
 end

@@ -34,11 +34,11 @@ begin
     perform credits_private._check_amount(cost_override, 'cost_override', allow_zero => true);
   end if;
 
-  insert into credits_private.plan_features as pf (plan, feature, enabled, period_limit, cost_override)
-  values (plan, feature, coalesce(enabled, true), period_limit, cost_override)
+  insert into credits_private.plan_features as pf (plan, feature, enabled, period_limit, cost_override, updated_at)
+  values (plan, feature, coalesce(enabled, true), period_limit, cost_override, credits.now())
   on conflict on constraint plan_features_pkey
   do update set enabled = excluded.enabled, period_limit = excluded.period_limit,
-                cost_override = excluded.cost_override, updated_at = now();
+                cost_override = excluded.cost_override, updated_at = excluded.updated_at;
   select pf.* into v_row
   from credits.plan_features pf
   where pf.plan = set_plan_feature.plan and pf.feature = set_plan_feature.feature;

@@ -40,7 +40,7 @@ begin
     account_id, credit_type, source, amount, expires_at, priority, v_now, v_account.period_start,
     idempotency_key => idempotency_key,
     request_hash => credits_private._request_hash(jsonb_build_array(
-      'grant_credits', amount, source, credit_type, expires_at, priority, reason)),
+      'grant_credits', amount, source, credit_type, extract(epoch from expires_at), priority, reason)),
     reason => reason);
   return query select v_grant.grant_id, v_grant.available;
 end

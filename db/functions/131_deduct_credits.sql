@@ -49,7 +49,7 @@ begin
 
   if idempotency_key is not null then
     v_hash := credits_private._request_hash(jsonb_build_array(
-      'deduct_credits', feature, coalesce(units, '{}'), metadata, trim_scale(amount)));
+      'deduct_credits', feature, coalesce(units, '{}'), metadata, amount));
     perform credits_private._lock_balance(account_id, v_quote.credit_type, v_now);
     v_first := credits_private._idempotent_replay(account_id, idempotency_key, v_hash);
     if v_first.entry_id is not null then

@@ -50,26 +50,31 @@ alter default privileges for role credits_owner revoke execute on functions from
 alter default privileges for role credits_owner revoke all on tables from public;
 alter default privileges for role credits_owner revoke all on sequences from public;
 
--- The caller's role, as the session set it (SET ROLE, set_config('role', ...)
--- as PostgREST and the gateway do) or, when none was set, the login role.
--- Inside a SECURITY DEFINER function current_user is the owner, but the role
--- setting and session_user are still the caller's; the setting can only name
--- a role the session user is a member of, so it cannot be forged.
--- Returns the most powerful of the four roles the caller holds, or null.
+-- Who is calling. The caller's role is the one the session set (SET ROLE,
+-- or set_config('role', ...) as PostgREST and the gateway do) or, when none
+-- was set, the login role. Inside a SECURITY DEFINER function current_user
+-- is the owner, but the role setting and session_user are still the
+-- caller's; the setting can only name a role the session user is a member
+-- of, so it cannot be forged. A superuser is a member of every role.
+--
+-- These helpers are plain SQL expressions over built-ins only (no SET, not
+-- SECURITY DEFINER, no reference to another helper) so that the planner
+-- inlines them: row-level security evaluates them once per statement at the
+-- cost of an expression, and a caller without USAGE on credits_private can
+-- still run a view whose policies use them.
+
+-- The most powerful of the four roles the caller holds, or null.
 create function credits_private._caller_role()
 returns text
 language sql
 stable
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
   select case
-    when pg_has_role(r, 'credits_admin', 'MEMBER') then 'credits_admin'
-    when pg_has_role(r, 'credits_service', 'MEMBER') then 'credits_service'
-    when pg_has_role(r, 'credits_auditor', 'MEMBER') then 'credits_auditor'
-    when pg_has_role(r, 'credits_user', 'MEMBER') then 'credits_user'
+    when pg_has_role(coalesce(nullif(current_setting('role'), 'none'), session_user)::name, 'credits_admin', 'MEMBER') then 'credits_admin'
+    when pg_has_role(coalesce(nullif(current_setting('role'), 'none'), session_user)::name, 'credits_service', 'MEMBER') then 'credits_service'
+    when pg_has_role(coalesce(nullif(current_setting('role'), 'none'), session_user)::name, 'credits_auditor', 'MEMBER') then 'credits_auditor'
+    when pg_has_role(coalesce(nullif(current_setting('role'), 'none'), session_user)::name, 'credits_user', 'MEMBER') then 'credits_user'
   end
-  from (select coalesce(nullif(current_setting('role'), 'none'), session_user)::name as r) as caller
 $$;
 
 -- The caller's JWT subject as PostgREST and Supabase set it; null when absent.
@@ -77,23 +82,19 @@ create function credits_private._caller_sub()
 returns text
 language sql
 stable
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
   select nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub'
 $$;
 
 -- The account a credits_user caller may act on (its JWT subject); null for
--- every other caller.
+-- a caller that is not a credits_user.
 create function credits_private._caller_own_account()
 returns text
 language sql
 stable
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
-  select case when credits_private._caller_role() = 'credits_user'
-              then credits_private._caller_sub() end
+  select case when pg_has_role(coalesce(nullif(current_setting('role'), 'none'), session_user)::name, 'credits_user', 'MEMBER')
+              then nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub' end
 $$;
 
 -- Does the caller see every account's rows (service, admin, auditor)?
@@ -101,10 +102,9 @@ create function credits_private._caller_sees_all()
 returns boolean
 language sql
 stable
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
-  select coalesce(credits_private._caller_role() in ('credits_admin', 'credits_service', 'credits_auditor'), false)
+  select pg_has_role(coalesce(nullif(current_setting('role'), 'none'), session_user)::name, 'credits_service', 'MEMBER')
+         or pg_has_role(coalesce(nullif(current_setting('role'), 'none'), session_user)::name, 'credits_auditor', 'MEMBER')
 $$;
 
 -- May the caller change every account's rows (service, admin)?
@@ -112,18 +112,14 @@ create function credits_private._caller_writes_all()
 returns boolean
 language sql
 stable
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
-  select coalesce(credits_private._caller_role() in ('credits_admin', 'credits_service'), false)
+  select pg_has_role(coalesce(nullif(current_setting('role'), 'none'), session_user)::name, 'credits_service', 'MEMBER')
 $$;
 
 -- Views run with the owner's rights but call functions with the caller's, so
--- the policies' helpers must be executable by the caller roles, and they are
--- SECURITY DEFINER so their bodies can name credits_private (a definer
--- function still sees the caller's role setting and session_user). They
--- reveal nothing but the caller's own identity; without USAGE on
--- credits_private no caller can name them.
+-- the policies' helpers must be executable by the caller roles. They reveal
+-- nothing but the caller's own identity; without USAGE on credits_private no
+-- caller can name them.
 grant execute on function credits_private._caller_role(), credits_private._caller_sub(),
   credits_private._caller_own_account(), credits_private._caller_sees_all(),
   credits_private._caller_writes_all()
