@@ -3,9 +3,12 @@
 -- priority (lower first), then soonest expires_at (never-expiring last),
 -- then oldest. The one definition of that order, used by check_feature to
 -- preview and by deduct_credits to charge. The caller holds the balance lock.
+-- check_feature may add the allowance of a period not opened yet as a
+-- grant still to come (pending, ending at pending_expires_at; grant_id null).
 
 create or replace function credits_private._draw_plan(account_id text, credit_type text, cost numeric,
-                                                      at timestamptz)
+                                                      at timestamptz, pending numeric default 0,
+                                                      pending_expires_at timestamptz default null)
 returns table (draw_order bigint, grant_id bigint, source text, take numeric)
 language sql
 stable
@@ -15,17 +18,22 @@ as $$
     select row_number() over burn_down as draw_order,
            g.grant_id,
            g.source,
-           g.remaining - g.held as free,
-           coalesce(sum(g.remaining - g.held) over (burn_down rows between unbounded preceding
-                                                                  and 1 preceding), 0) as drawn_before
-    from credits_private.grants g
-    where g.account_id = _draw_plan.account_id
-      and g.credit_type = _draw_plan.credit_type
-      and g.is_open
-      and g.remaining > g.held
-      and g.starts_at <= at
-      and (g.expires_at is null or g.expires_at > at)
-    window burn_down as (order by g.priority, g.expires_at nulls last, g.starts_at, g.grant_id)
+           g.free,
+           coalesce(sum(g.free) over (burn_down rows between unbounded preceding and 1 preceding), 0)
+             as drawn_before
+    from (select gr.grant_id, gr.source, gr.remaining - gr.held as free, gr.priority, gr.expires_at,
+                 gr.starts_at
+          from credits_private.grants gr
+          where gr.account_id = _draw_plan.account_id
+            and gr.credit_type = _draw_plan.credit_type
+            and gr.is_open
+            and gr.remaining > gr.held
+            and gr.starts_at <= at
+            and (gr.expires_at is null or gr.expires_at > at)
+          union all
+          select null, 'monthly', pending, 100, pending_expires_at, at
+          where pending > 0) g
+    window burn_down as (order by g.priority, g.expires_at nulls last, g.starts_at, g.grant_id nulls last)
   ) p
   where p.drawn_before < cost
 $$;

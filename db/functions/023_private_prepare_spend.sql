@@ -1,13 +1,14 @@
--- credits_private._prepare_spend(account_id, feature, units, amount, at, writing):
+-- credits_private._prepare_spend(account, feature, units, amount, at):
 -- everything check_feature, deduct_credits and reserve_credits decide before
--- touching a balance: the caller may act on the account, the feature exists,
+-- touching a balance, for an account the caller may act on and whose
+-- period is the current one (settled, or as of `at` for reads): the feature exists,
 -- the cost (the plan's override, the caller's amount, else the feature's
 -- price; 0 on unlimited plans and demo accounts), and the first refusal that
 -- does not depend on the balance: account_inactive, feature_not_in_plan,
 -- period_limit_reached. Raises PT404 / PT422 / 42501 for bad calls.
 
-create or replace function credits_private._prepare_spend(account_id text, feature text, units jsonb,
-                                                          amount numeric, at timestamptz, writing boolean,
+create or replace function credits_private._prepare_spend(account credits_private.accounts, feature text,
+                                                          units jsonb, amount numeric, at timestamptz,
                                                           out credit_type text, out cost numeric,
                                                           out reason text, out is_demo boolean,
                                                           out unlimited boolean,
@@ -18,7 +19,7 @@ language plpgsql
 stable
 as $$
 declare
-  v_account credits_private.accounts := credits_private._account(account_id, writing);
+  v_account credits_private.accounts := account;
   v_feature credits_private.features;
   v_plan_feature credits_private.plan_features;
 begin
@@ -51,7 +52,7 @@ begin
   if period_limit is not null then
     select coalesce(max(u.used_count), 0) into period_used
     from credits_private.period_usage u
-    where u.account_id = _prepare_spend.account_id
+    where u.account_id = v_account.account_id
       and u.period_start = v_account.period_start
       and u.feature = v_feature.code;
   end if;

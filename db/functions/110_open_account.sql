@@ -52,20 +52,13 @@ begin
   returning true into v_opened;
 
   if v_opened then
-    insert into credits_private.periods (account_id, period_start, period_end, plan, created_at)
-    values (account_id, v_period.period_start, v_period.period_end, plan, v_now);
-    for v_grant in
-      select 'signup' as source, e.key as credit_type, e.value::numeric as amount, null::timestamptz as expires_at
-      from jsonb_each(v_plan.signup_grant) e
-      union all
-      select 'monthly', e.key, e.value::numeric, v_period.period_end
-      from jsonb_each(v_plan.monthly_allowance) e
+    for v_grant in select e.key as credit_type, e.value::numeric as amount from jsonb_each(v_plan.signup_grant) e
     loop
       perform credits_private._add_grant(
-        account_id, v_grant.credit_type, v_grant.source, v_grant.amount, v_grant.expires_at, null, v_now,
-        v_period.period_start, reason => format('%s of plan %s', v_grant.source, plan),
-        grant_period_start => case when v_grant.source = 'monthly' then v_period.period_start end);
+        account_id, v_grant.credit_type, 'signup', v_grant.amount, null, null, v_now, v_period.period_start,
+        reason => format('signup grant of plan %s', plan));
     end loop;
+    perform credits_private._open_period(account_id, plan, v_period.period_start, v_period.period_end, v_now);
   end if;
 
   select a.* into v_row from credits.accounts a where a.account_id = open_account.account_id;

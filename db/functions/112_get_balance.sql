@@ -18,25 +18,35 @@ as $$
 declare
   v_now timestamptz := credits.now();
   v_account credits_private.accounts := credits_private._account(account_id, false);
+  v_period record := credits_private._current_period(v_account, v_now);
+  v_ended boolean := v_account.period_end <= v_now;
 begin
+  -- As the account stands once settled: when its stored period has ended,
+  -- the current one starts from zero with its monthly allowance (pending).
   return query
   select t.code,
-         coalesce(g.available, 0.000000),
+         coalesce(g.available, 0.000000) + pending.amount,
          coalesce(b.held, 0.000000),
-         case when b.period_start = v_account.period_start then b.period_granted else 0.000000 end,
-         case when b.period_start = v_account.period_start then b.period_used else 0.000000 end,
-         v_account.period_start,
-         v_account.period_end,
+         case when not v_ended and b.period_start = v_account.period_start then b.period_granted
+              else pending.amount end,
+         case when not v_ended and b.period_start = v_account.period_start then b.period_used
+              else 0.000000 end,
+         v_period.period_start,
+         v_period.period_end,
          case when p.daily_allowance ? t.code
-              then least(v_account.period_end,
+              then least(v_period.period_end,
                          (date_trunc('day', v_now at time zone v_account.timezone) + interval '1 day')
                            at time zone v_account.timezone)
-              else v_account.period_end end,
+              else v_period.period_end end,
          p.code,
          p.unlimited,
-         coalesce(g.buckets, '{}'::jsonb)
+         case when pending.amount > 0
+              then coalesce(g.buckets, '{}'::jsonb)
+                   || jsonb_build_object('monthly', coalesce((g.buckets ->> 'monthly')::numeric, 0) + pending.amount)
+              else coalesce(g.buckets, '{}'::jsonb) end
   from credits_private.credit_types t
   join credits_private.plans p on p.code = v_account.plan
+  cross join lateral (select credits_private._pending_allowance(v_account, t.code, v_now) as amount) pending
   left join credits_private.balances b on b.account_id = v_account.account_id and b.credit_type = t.code
   left join lateral (
     select sum(s.free) as available, jsonb_object_agg(s.source, s.free) as buckets

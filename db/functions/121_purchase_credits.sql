@@ -16,7 +16,7 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_now timestamptz := credits.now();
-  v_account credits_private.accounts := credits_private._account(account_id, true);
+  v_account credits_private.accounts := credits_private._settle_account(account_id, v_now);
   v_first credits_private.grants;
   v_grant record;
 begin

@@ -16,12 +16,23 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_now timestamptz := credits.now();
-  v_quote record := credits_private._prepare_spend(account_id, feature, units, null, v_now, false);
-  v_available numeric := credits_private._available(account_id, v_quote.credit_type, v_now);
-  v_reason text := coalesce(v_quote.reason,
-                            case when not v_quote.is_demo and v_available < v_quote.cost
-                                 then 'insufficient_credits' end);
+  v_account credits_private.accounts := credits_private._account(account_id, false);
+  v_stored credits_private.accounts := v_account;
+  v_quote record;
+  v_pending numeric;
+  v_available numeric;
+  v_reason text;
 begin
+  -- Report the account as it stands once settled: a period that has ended
+  -- is replaced by the current one, with its allowance.
+  select p.period_start, p.period_end into v_account.period_start, v_account.period_end
+  from credits_private._current_period(v_stored, v_now) p;
+  v_quote := credits_private._prepare_spend(v_account, feature, units, null, v_now);
+  v_pending := credits_private._pending_allowance(v_stored, v_quote.credit_type, v_now);
+  v_available := credits_private._available(account_id, v_quote.credit_type, v_now) + v_pending;
+  v_reason := coalesce(v_quote.reason,
+                       case when not v_quote.is_demo and v_available < v_quote.cost
+                            then 'insufficient_credits' end);
   return query
   select v_reason is null,
          v_reason,
@@ -31,7 +42,8 @@ begin
               then greatest(v_quote.period_limit - v_quote.period_used, 0) end,
          coalesce((select jsonb_agg(jsonb_build_object('grant_id', d.grant_id, 'source', d.source,
                                                        'amount', d.take) order by d.draw_order)
-                   from credits_private._draw_plan(account_id, v_quote.credit_type, v_quote.cost, v_now) d
+                   from credits_private._draw_plan(account_id, v_quote.credit_type, v_quote.cost, v_now,
+                                                   v_pending, v_account.period_end) d
                    where v_reason is null and v_quote.cost > 0), '[]'::jsonb);
 end
 $$;

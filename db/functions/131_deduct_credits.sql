@@ -26,7 +26,8 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_now timestamptz := credits.now();
-  v_quote record := credits_private._prepare_spend(account_id, feature, units, amount, v_now, true);
+  v_quote record := credits_private._prepare_spend(credits_private._settle_account(account_id, v_now), feature,
+                                                   units, amount, v_now);
   v_hash uuid;
   v_first credits_private.ledger_entries;
   v_balance credits_private.balances;

@@ -44,7 +44,7 @@ begin
     raise exception 'transaction % is a %, not a debit or capture', transaction_id, v_debit.kind
       using errcode = 'PT422', hint = 'Only debits and captures can be refunded; void a grant with void_grant.';
   end if;
-  v_account := credits_private._account(v_debit.account_id, true);
+  v_account := credits_private._settle_account(v_debit.account_id, v_now);
   v_balance := credits_private._lock_balance(v_debit.account_id, v_debit.credit_type, v_now);
 
   select -v_debit.amount - coalesce(sum(r.amount), 0) into v_refundable

@@ -68,11 +68,13 @@ create table credits_private.accounts (
 
 create table credits_private.periods (
   account_id   text not null references credits_private.accounts,
+  period_id    bigint generated always as identity,
   period_start timestamptz not null,
   period_end   timestamptz not null check (period_end > period_start),
   plan         text not null references credits_private.plans,
   created_at   timestamptz not null,
-  primary key (account_id, period_start)
+  primary key (account_id, period_start),
+  unique (account_id, period_id)
 );
 
 -- How many times a feature with a period limit was used in a period.
