@@ -24,22 +24,26 @@ end
 $$;
 
 -- What opening the current period would grant of a credit type: the plan's
--- monthly allowance when the stored period has ended, else 0.
+-- monthly allowance when the stored period has ended, else 0 (and 0 for a
+-- suspended or closed account: its credits stay as they are).
 create or replace function credits_private._pending_allowance(account credits_private.accounts, credit_type text,
                                                               at timestamptz)
 returns numeric
 language sql
 stable
 as $$
-  select case when account.period_end > at then 0.000000
+  select case when account.period_end > at or account.status <> 'active' then 0.000000
               else coalesce((select (p.monthly_allowance ->> credit_type)::numeric
                              from credits_private.plans p where p.code = account.plan), 0.000000) end
 $$;
 
--- Opens a period: its row, and the plan's monthly allowance as grants that
--- end with it (non-cumulative). The caller holds the account row.
-create or replace function credits_private._open_period(account_id text, plan text, period_start timestamptz,
-                                                        period_end timestamptz, at timestamptz)
+-- Opens a period: its row, and for an active account the plan's monthly
+-- allowance as grants that end with it (non-cumulative). A suspended or
+-- closed account gets none: its credits stay as they are. The caller holds
+-- the account row.
+create or replace function credits_private._open_period(account_id text, plan text, status text,
+                                                        period_start timestamptz, period_end timestamptz,
+                                                        at timestamptz)
 returns void
 language plpgsql
 as $$
@@ -52,7 +56,7 @@ begin
   for v_allowance in
     select e.key as credit_type, e.value::numeric as amount
     from credits_private.plans p, jsonb_each(p.monthly_allowance) e
-    where p.code = _open_period.plan
+    where p.code = _open_period.plan and status = 'active'
   loop
     perform credits_private._add_grant(
       account_id, v_allowance.credit_type, 'monthly', v_allowance.amount, period_end, null, at, period_start,
@@ -87,7 +91,8 @@ begin
   set period_start = v_period.period_start, period_end = v_period.period_end, updated_at = at
   where a.account_id = _settle_account.account_id
   returning a.* into v_account;
-  perform credits_private._open_period(account_id, v_account.plan, v_period.period_start, v_period.period_end, at);
+  perform credits_private._open_period(account_id, v_account.plan, v_account.status, v_period.period_start,
+                                       v_period.period_end, at);
   return v_account;
 end
 $$;

@@ -58,7 +58,7 @@ begin
         account_id, v_grant.credit_type, 'signup', v_grant.amount, null, null, v_now, v_period.period_start,
         reason => format('signup grant of plan %s', plan));
     end loop;
-    perform credits_private._open_period(account_id, plan, v_period.period_start, v_period.period_end, v_now);
+    perform credits_private._open_period(account_id, plan, 'active', v_period.period_start, v_period.period_end, v_now);
   end if;
 
   select a.* into v_row from credits.accounts a where a.account_id = open_account.account_id;
