@@ -28,7 +28,6 @@ as $$
             and gr.credit_type = _draw_plan.credit_type
             and gr.is_open
             and gr.remaining > gr.held
-            and gr.starts_at <= at
             and (gr.expires_at is null or gr.expires_at > at)
           union all
           select null, 'monthly', pending, 100, pending_expires_at, at

@@ -21,25 +21,31 @@ as $$
 declare
   v_account credits_private.accounts := account;
   v_feature credits_private.features;
-  v_plan_feature credits_private.plan_features;
+  v_rules record;
 begin
-  select f.* into v_feature from credits_private.features f where f.code = _prepare_spend.feature;
+  -- One statement for the feature, the plan and the plan's rules for it.
+  select f as feature, coalesce(pf.enabled, false) as enabled, pf.cost_override, pf.period_limit,
+         p.unlimited
+  into v_rules
+  from credits_private.features f
+  join credits_private.plans p on p.code = v_account.plan
+  left join credits_private.plan_features pf on pf.plan = p.code and pf.feature = f.code
+  where f.code = _prepare_spend.feature;
   if not found then
     raise exception 'unknown feature %', feature
       using errcode = 'PT404', hint = 'Define it with credits.upsert_feature.';
   end if;
-  cost := credits_private._feature_cost(v_feature, units);
+  v_feature := v_rules.feature;
+  unlimited := v_rules.unlimited;
+  period_limit := v_rules.period_limit;
+  cost := case when units is null or units = '{}'::jsonb then v_feature.base_cost
+               else credits_private._feature_cost(v_feature, units) end;
   if amount is not null then
     cost := credits_private._check_amount(amount, 'amount');
   end if;
 
-  select pf.* into v_plan_feature
-  from credits_private.plan_features pf
-  where pf.plan = v_account.plan and pf.feature = v_feature.code;
-  select p.unlimited into unlimited from credits_private.plans p where p.code = v_account.plan;
-
-  if amount is null and v_plan_feature.cost_override is not null then
-    cost := v_plan_feature.cost_override;
+  if amount is null and v_rules.cost_override is not null then
+    cost := v_rules.cost_override;
   end if;
   if unlimited or v_account.is_demo then
     cost := 0;
@@ -48,7 +54,6 @@ begin
   credit_type := v_feature.credit_type;
   is_demo := v_account.is_demo;
   period_start := v_account.period_start;
-  period_limit := v_plan_feature.period_limit;
   if period_limit is not null then
     select coalesce(max(u.used_count), 0) into period_used
     from credits_private.period_usage u
@@ -59,7 +64,7 @@ begin
 
   reason := case
     when v_account.status <> 'active' then 'account_inactive'
-    when not coalesce(v_plan_feature.enabled, false) then 'feature_not_in_plan'
+    when not v_rules.enabled then 'feature_not_in_plan'
     when period_used >= period_limit then 'period_limit_reached'
   end;
 end

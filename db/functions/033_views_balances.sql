@@ -9,7 +9,6 @@ create or replace view credits.balances with (security_barrier) as
                    where g.account_id = b.account_id
                      and g.credit_type = b.credit_type
                      and g.is_open
-                     and g.starts_at <= credits.now()
                      and (g.expires_at is null or g.expires_at > credits.now())), 0) as available,
          b.updated_at
   from credits_private.balances b;

@@ -55,7 +55,6 @@ begin
           where gr.account_id = v_account.account_id
             and gr.credit_type = t.code
             and gr.is_open
-            and gr.starts_at <= v_now
             and (gr.expires_at is null or gr.expires_at > v_now)
           group by gr.source) s
   ) g on true

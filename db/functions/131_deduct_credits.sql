@@ -35,6 +35,7 @@ declare
   v_after numeric;
   v_available numeric;
   v_entry_id bigint;
+  v_drawn numeric;
   v_counted boolean := false;
   v_refusal text := v_quote.reason;
 begin
@@ -48,10 +49,16 @@ begin
     return;
   end if;
 
+  -- Locks are taken in one order everywhere: the account row (opening a
+  -- period), the balance row, the period counter, the grants. A retry with
+  -- a key, and a feature with a period limit, take the balance row first.
+  if idempotency_key is not null or (v_refusal is null and v_quote.period_limit is not null) then
+    perform credits_private._lock_balance(account_id, v_quote.credit_type, v_now);
+  end if;
+
   if idempotency_key is not null then
     v_hash := credits_private._request_hash(jsonb_build_array(
       'deduct_credits', feature, coalesce(units, '{}'), metadata, amount));
-    perform credits_private._lock_balance(account_id, v_quote.credit_type, v_now);
     v_first := credits_private._idempotent_replay(account_id, idempotency_key, v_hash);
     if v_first.entry_id is not null then
       return query select true, null::text, v_first.entry_id, -v_first.amount, v_first.available_after,
@@ -60,8 +67,8 @@ begin
     end if;
   end if;
 
-  -- A feature with a period limit: count the use first; the counter row's
-  -- lock serializes concurrent uses, so the limit cannot be overrun.
+  -- A feature with a period limit: count the use under the balance lock,
+  -- so the limit cannot be overrun.
   if v_refusal is null and v_quote.period_limit is not null then
     if v_quote.period_limit = 0 then
       v_refusal := 'period_limit_reached';
@@ -140,9 +147,21 @@ begin
          coalesce((select jsonb_agg(jsonb_build_object('grant_id', drawn.grant_id, 'amount', drawn.take)
                                     order by drawn.draw_order) from drawn), '[]'::jsonb),
          idempotency_key, v_hash, credits_private._actor(), metadata, v_now
-  returning entry_id into v_entry_id;
+  returning entry_id, (select coalesce(sum(drawn.take), 0) from drawn) into v_entry_id, v_drawn;
+  if v_drawn <> v_quote.cost then
+    -- The balance row and the grants behind it disagree: refuse to write a
+    -- ledger row that would not reconcile.
+    raise exception 'account % (%) could not draw % from its grants, only %', account_id, v_quote.credit_type,
+                    v_quote.cost, v_drawn
+      using errcode = 'XX000', hint = 'Check credits.reconciliation for this account.';
+  end if;
 
-  return query select true, null::text, v_entry_id, v_quote.cost, v_available, v_quote.credit_type;
+  ok := true;
+  transaction_id := v_entry_id;
+  charged := v_quote.cost;
+  available := v_available;
+  credit_type := v_quote.credit_type;
+  return next;
 end
 $$;
 

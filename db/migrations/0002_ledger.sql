@@ -95,17 +95,21 @@ create table credits_private.period_usage (
 create table credits_private.balances (
   account_id     text not null references credits_private.accounts,
   credit_type    text not null references credits_private.credit_types,
-  balance        numeric(30,6) not null default 0 check (balance >= 0),
-  held           numeric(30,6) not null default 0 check (held >= 0 and held <= balance),
+  balance        numeric(30,6) not null default 0,
+  held           numeric(30,6) not null default 0,
   -- The earliest moment something must be settled (a grant ends, a hold
   -- lapses); null when nothing will. Debits take a slower path past it.
   settle_at      timestamptz,
   -- The period the two counters below belong to; reset lazily.
   period_start   timestamptz,
-  period_granted numeric(30,6) not null default 0 check (period_granted >= 0),
-  period_used    numeric(30,6) not null default 0 check (period_used >= 0),
+  period_granted numeric(30,6) not null default 0,
+  period_used    numeric(30,6) not null default 0,
   updated_at     timestamptz not null,
-  primary key (account_id, credit_type)
+  primary key (account_id, credit_type),
+  -- One CHECK per hot table: PostgreSQL re-reads every CHECK expression on
+  -- each statement that writes the table, so fewer is faster.
+  constraint balances_are_consistent check (
+    balance >= 0 and held >= 0 and held <= balance and period_granted >= 0 and period_used >= 0)
 ) with (fillfactor = 70);
 
 -- Grants ------------------------------------------------------------------------
@@ -114,15 +118,14 @@ create table credits_private.grants (
   account_id  text not null references credits_private.accounts,
   grant_id    bigint generated always as identity,
   credit_type text not null references credits_private.credit_types,
-  source      text not null check (source in
-                ('signup', 'daily', 'monthly', 'purchase', 'promo', 'admin', 'refund', 'migration')),
-  amount      numeric(30,6) not null check (amount > 0),
-  remaining   numeric(30,6) not null check (remaining >= 0 and remaining <= amount),
+  source      text not null,
+  amount      numeric(30,6) not null,
+  remaining   numeric(30,6) not null,
   -- Earmarked by holds: not available to debits, still part of remaining.
-  held        numeric(30,6) not null default 0 check (held >= 0 and held <= remaining),
+  held        numeric(30,6) not null default 0,
   priority    integer not null,
   starts_at   timestamptz not null,
-  expires_at  timestamptz check (expires_at > starts_at),
+  expires_at  timestamptz,
   expired_at  timestamptz,
   voided_at   timestamptz,
   -- Open grants are the ones a debit or a settlement may still touch.
@@ -131,11 +134,15 @@ create table credits_private.grants (
   -- Which period a monthly allowance belongs to, which local day a daily one.
   period_start timestamptz,
   local_day   date,
-  payment_ref text check (payment_ref <> ''),
+  payment_ref text,
   reason      text,
   metadata    jsonb not null default '{}',
   created_at  timestamptz not null,
-  primary key (account_id, grant_id)
+  primary key (account_id, grant_id),
+  constraint grants_are_consistent check (
+    source in ('signup', 'daily', 'monthly', 'purchase', 'promo', 'admin', 'refund', 'migration')
+    and amount > 0 and remaining >= 0 and remaining <= amount and held >= 0 and held <= remaining
+    and (expires_at is null or expires_at > starts_at) and (payment_ref is null or payment_ref <> ''))
 ) with (fillfactor = 80);
 
 create index grants_open_by_account on credits_private.grants (account_id, credit_type) where is_open;
@@ -159,11 +166,10 @@ create table credits_private.ledger_entries (
   account_id      text not null,
   entry_id        bigint generated always as identity,
   credit_type     text not null,
-  kind            text not null check (kind in
-                    ('grant', 'debit', 'expiry', 'void', 'refund', 'capture', 'adjustment')),
+  kind            text not null,
   amount          numeric(30,6) not null,
   balance_before  numeric(30,6) not null,
-  balance_after   numeric(30,6) not null check (balance_after = balance_before + amount and balance_after >= 0),
+  balance_after   numeric(30,6) not null,
   available_after numeric(30,6) not null,
   feature         text,
   units           jsonb,
@@ -171,14 +177,18 @@ create table credits_private.ledger_entries (
   refund_of       bigint,
   -- Which grants paid (debit, capture) or were credited back (refund), in order.
   draws           jsonb,
-  idempotency_key text check (idempotency_key <> '' and length(idempotency_key) <= 255),
+  idempotency_key text,
   request_hash    uuid,
   actor           text not null,
   reason          text,
   metadata        jsonb not null default '{}',
   created_at      timestamptz not null,
   primary key (account_id, entry_id),
-  foreign key (account_id, refund_of) references credits_private.ledger_entries
+  foreign key (account_id, refund_of) references credits_private.ledger_entries,
+  constraint ledger_entries_are_consistent check (
+    kind in ('grant', 'debit', 'expiry', 'void', 'refund', 'capture', 'adjustment')
+    and balance_after = balance_before + amount and balance_after >= 0
+    and (idempotency_key is null or (idempotency_key <> '' and length(idempotency_key) <= 255)))
 );
 
 create unique index ledger_idempotency_key on credits_private.ledger_entries (account_id, idempotency_key)
