@@ -17,6 +17,9 @@ create table credits_private.credit_types (
   updated_at  timestamptz not null default now()
 );
 
+-- `credits` is the default credit type (SPEC §1): it exists from the start.
+insert into credits_private.credit_types (code, description) values ('credits', 'The default credit type');
+
 create table credits_private.features (
   code        text primary key check (code ~ '^[a-z][a-z0-9_.:-]{0,62}$'),
   credit_type text not null references credits_private.credit_types,
