@@ -18,10 +18,7 @@ begin
     raise exception 'invalid account status %', coalesce(status, 'null')
       using errcode = 'PT422', hint = 'Pass active, suspended or closed.';
   end if;
-  if reason is null or btrim(reason) = '' then
-    raise exception 'a reason is required to change the status of account %', account_id
-      using errcode = 'PT422', hint = 'Say why, for the audit trail.';
-  end if;
+  perform credits_private._require_reason(reason, format('change the status of account %s', account_id));
   perform credits_private._account(account_id, true);
   update credits_private.accounts a
   set status = set_account_status.status, status_reason = reason, updated_at = credits.now()

@@ -30,9 +30,8 @@ begin
       using errcode = 'PT422',
             hint = 'Use signup, daily, monthly, purchase, promo, admin, refund or migration.';
   end if;
-  if source = 'admin' and (reason is null or btrim(reason) = '') then
-    raise exception 'an admin grant to account % needs a reason', account_id
-      using errcode = 'PT422', hint = 'Say why, for the audit trail.';
+  if source = 'admin' then
+    perform credits_private._require_reason(reason, format('grant admin credits to account %s', account_id));
   end if;
   perform credits_private._require_credit_type(credit_type);
 

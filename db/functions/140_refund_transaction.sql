@@ -28,10 +28,7 @@ declare
   v_target bigint;
   v_draws jsonb := '[]';
 begin
-  if reason is null or btrim(reason) = '' then
-    raise exception 'a reason is required to refund transaction %', transaction_id
-      using errcode = 'PT422', hint = 'Say why, for the audit trail.';
-  end if;
+  perform credits_private._require_reason(reason, format('refund transaction %s', transaction_id));
   if amount is not null then
     perform credits_private._check_amount(amount, 'amount');
   end if;

@@ -16,10 +16,7 @@ declare
   v_grant credits_private.grants;
   v_balance credits_private.balances;
 begin
-  if reason is null or btrim(reason) = '' then
-    raise exception 'a reason is required to void grant %', grant_id
-      using errcode = 'PT422', hint = 'Say why, for the audit trail.';
-  end if;
+  perform credits_private._require_reason(reason, format('void grant %s', grant_id));
   select g.* into v_grant from credits_private.grants g where g.grant_id = void_grant.grant_id;
   if not found then
     raise exception 'unknown grant %', coalesce(grant_id::text, 'null')

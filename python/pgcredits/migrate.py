@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import psycopg
@@ -66,22 +67,10 @@ def yoyo_url(url: str) -> str:
 def migrate(url: str, folder: Path | None = None, report: Report = lambda line: None) -> MigrateResult:
     """Apply the pending migrations, then every function file."""
     folder = folder or db_dir()
-    migrations = _read_migrations(folder)
-    backend = _backend(url)
-    applied: list[str] = []
-    try:
-        with backend.lock():
-            for migration in backend.to_apply(migrations):
-                try:
-                    backend.apply_one(migration)
-                except psycopg.Error as err:
-                    raise MigrateError(f"migration {migration.id} failed: {describe(err)}") from None
-                applied.append(migration.id)
-                report(f"applied {migration.id}")
-    except LockTimeout:
-        raise MigrateError("another migrate holds yoyo's lock (table yoyo_lock)") from None
-    finally:
-        backend.connection.close()
+    applied = _run_migrations(
+        url, folder, lambda backend, migrations: list(backend.to_apply(migrations)),
+        DatabaseBackend.apply_one, "applied", "migration {} failed", report,
+    )  # fmt: skip
     if not applied:
         report("no pending migration")
     files = sorted((folder / "functions").glob("*.sql"))
@@ -94,24 +83,43 @@ def rollback(
     url: str, count: int | None = 1, folder: Path | None = None, report: Report = lambda line: None
 ) -> list[str]:
     """Roll back the newest `count` applied migrations (all of them when None); return their ids."""
-    migrations = _read_migrations(folder or db_dir())
+
+    def newest(backend: DatabaseBackend, migrations: MigrationList) -> list[Any]:
+        chosen = list(backend.to_rollback(migrations))
+        return chosen if count is None else chosen[:count]
+
+    return _run_migrations(
+        url, folder or db_dir(), newest, DatabaseBackend.rollback_one, "rolled back", "rollback of {} failed", report
+    )
+
+
+def _run_migrations(
+    url: str,
+    folder: Path,
+    choose: Callable[[DatabaseBackend, MigrationList], list[Any]],
+    run: Callable[[DatabaseBackend, Any], object],
+    done: str,
+    failed: str,
+    report: Report,
+) -> list[str]:
+    """Under yoyo's lock, `run` (apply or roll back) each migration `choose` picks; return their ids."""
+    migrations = _read_migrations(folder)
     backend = _backend(url)
-    rolled_back: list[str] = []
+    ids: list[str] = []
     try:
         with backend.lock():
-            chosen = list(backend.to_rollback(migrations))
-            for migration in chosen if count is None else chosen[:count]:
+            for migration in choose(backend, migrations):
                 try:
-                    backend.rollback_one(migration)
+                    run(backend, migration)
                 except psycopg.Error as err:
-                    raise MigrateError(f"rollback of {migration.id} failed: {describe(err)}") from None
-                rolled_back.append(migration.id)
-                report(f"rolled back {migration.id}")
+                    raise MigrateError(f"{failed.format(migration.id)}: {describe(err)}") from None
+                ids.append(migration.id)
+                report(f"{done} {migration.id}")
     except LockTimeout:
         raise MigrateError("another migrate holds yoyo's lock (table yoyo_lock)") from None
     finally:
         backend.connection.close()
-    return rolled_back
+    return ids
 
 
 def apply_function_files(url: str, files: Sequence[Path]) -> None:
