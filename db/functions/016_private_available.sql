@@ -1,19 +1,43 @@
--- credits_private._available(account_id, credit_type, at): what a debit
--- could draw at `at`: the unheld remainder of every grant that has not
--- ended, whether or not expiry has been settled yet. A grant counts from
--- its commit, not from its starts_at: a purchase committed while a debit's
--- transaction was open (its `at` earlier than the grant's starts_at) pays
--- for that debit, as the balance row already says.
+-- What a debit could draw, as the account stands once settled.
+--
+-- credits_private._free_grants(account_id, credit_type, at): every grant
+-- that has not ended by `at` (whether or not its expiry has been written
+-- yet) with what is free in it: its remainder less what live holds
+-- earmark. A hold that lapsed by `at` blocks nothing, even before it is
+-- settled. A grant counts from its commit, not from its starts_at: a
+-- purchase committed while a debit's transaction was open pays for that
+-- debit, as the balance row already says.
+--
+-- credits_private._available(account_id, credit_type, at): their sum.
+
+create or replace function credits_private._free_grants(account_id text, credit_type text, at timestamptz)
+returns table (grant_id bigint, source text, free numeric, priority integer, expires_at timestamptz,
+               starts_at timestamptz)
+language sql
+stable
+as $$
+  select g.grant_id, g.source, g.remaining - g.held + coalesce(lapsed.amount, 0), g.priority, g.expires_at,
+         g.starts_at
+  from credits_private.grants g
+  left join (select (e.value ->> 'grant_id')::bigint as grant_id, sum((e.value ->> 'amount')::numeric) as amount
+             from credits_private.holds h, jsonb_array_elements(h.earmarks) e
+             where h.account_id = _free_grants.account_id
+               and h.credit_type = _free_grants.credit_type
+               and h.status = 'held'
+               and h.expires_at <= at
+             group by 1) lapsed on lapsed.grant_id = g.grant_id
+  where g.account_id = _free_grants.account_id
+    and g.credit_type = _free_grants.credit_type
+    and g.is_open
+    and (g.expires_at is null or g.expires_at > at)
+    and g.remaining - g.held + coalesce(lapsed.amount, 0) > 0
+$$;
 
 create or replace function credits_private._available(account_id text, credit_type text, at timestamptz)
 returns numeric
 language sql
 stable
 as $$
-  select coalesce(sum(g.remaining - g.held), 0.000000)
-  from credits_private.grants g
-  where g.account_id = _available.account_id
-    and g.credit_type = _available.credit_type
-    and g.is_open
-    and (g.expires_at is null or g.expires_at > at)
+  select coalesce(sum(f.free), 0.000000)
+  from credits_private._free_grants(account_id, credit_type, at) f
 $$;

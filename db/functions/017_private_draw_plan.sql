@@ -21,14 +21,8 @@ as $$
            g.free,
            coalesce(sum(g.free) over (burn_down rows between unbounded preceding and 1 preceding), 0)
              as drawn_before
-    from (select gr.grant_id, gr.source, gr.remaining - gr.held as free, gr.priority, gr.expires_at,
-                 gr.starts_at
-          from credits_private.grants gr
-          where gr.account_id = _draw_plan.account_id
-            and gr.credit_type = _draw_plan.credit_type
-            and gr.is_open
-            and gr.remaining > gr.held
-            and (gr.expires_at is null or gr.expires_at > at)
+    from (select f.grant_id, f.source, f.free, f.priority, f.expires_at, f.starts_at
+          from credits_private._free_grants(account_id, credit_type, at) f
           union all
           select null, 'monthly', pending, 100, pending_expires_at, at
           where pending > 0) g

@@ -1,5 +1,6 @@
 -- credits.get_balance(account_id): one row per credit type: available now
--- (ended grants not counted, even before expiry is settled), held, granted
+-- (ended grants not counted, even before expiry is settled), held by live
+-- holds (a lapsed hold holds nothing, even before it is settled), granted
 -- and used this period, the period, when it next resets, the plan, and the
 -- remainder per source in buckets. Changes nothing (STABLE): runs in
 -- read-only transactions and on replicas. Errors: PT404, 42501.
@@ -26,7 +27,10 @@ begin
   return query
   select t.code,
          coalesce(g.available, 0.000000) + pending.amount,
-         coalesce(b.held, 0.000000),
+         coalesce((select sum(h.amount)
+                   from credits_private.holds h
+                   where h.account_id = v_account.account_id and h.credit_type = t.code
+                     and h.status = 'held' and h.expires_at > v_now), 0.000000),
          case when not v_ended and b.period_start = v_account.period_start then b.period_granted
               else pending.amount end,
          case when not v_ended and b.period_start = v_account.period_start then b.period_used
@@ -50,13 +54,9 @@ begin
   left join credits_private.balances b on b.account_id = v_account.account_id and b.credit_type = t.code
   left join lateral (
     select sum(s.free) as available, jsonb_object_agg(s.source, s.free) as buckets
-    from (select gr.source, sum(gr.remaining - gr.held) as free
-          from credits_private.grants gr
-          where gr.account_id = v_account.account_id
-            and gr.credit_type = t.code
-            and gr.is_open
-            and (gr.expires_at is null or gr.expires_at > v_now)
-          group by gr.source) s
+    from (select f.source, sum(f.free) as free
+          from credits_private._free_grants(v_account.account_id, t.code, v_now) f
+          group by f.source) s
   ) g on true
   order by t.code;
 end

@@ -14,7 +14,6 @@ as $$
 declare
   v_now timestamptz := credits.now();
   v_grant credits_private.grants;
-  v_balance credits_private.balances;
 begin
   perform credits_private._require_reason(reason, format('void grant %s', grant_id));
   select g.* into v_grant from credits_private.grants g where g.grant_id = void_grant.grant_id;
@@ -30,23 +29,11 @@ begin
 
   voided := 0;
   if v_grant.voided_at is null and v_grant.expired_at is null then
-    voided := v_grant.remaining - v_grant.held;
     update credits_private.grants g
-    set remaining = g.held, voided_at = v_now, reason = coalesce(g.reason || '; ', '') || 'voided: ' || void_grant.reason
+    set voided_at = v_now, reason = coalesce(g.reason || '; ', '') || 'voided: ' || void_grant.reason
     where g.account_id = v_grant.account_id and g.grant_id = void_grant.grant_id;
-    if voided > 0 then
-      update credits_private.balances b
-      set balance = b.balance - voided, updated_at = v_now
-      where b.account_id = v_grant.account_id and b.credit_type = v_grant.credit_type
-      returning b.* into v_balance;
-      insert into credits_private.ledger_entries
-        (account_id, credit_type, kind, amount, balance_before, balance_after, available_after, grant_id,
-         actor, reason, created_at)
-      values
-        (v_grant.account_id, v_grant.credit_type, 'void', -voided, v_balance.balance + voided,
-         v_balance.balance, credits_private._available(v_grant.account_id, v_grant.credit_type, v_now),
-         v_grant.grant_id, credits_private._actor(), void_grant.reason, v_now);
-    end if;
+    voided := credits_private._write_off_grant(v_grant.account_id, v_grant.credit_type, v_grant.grant_id, 'void',
+                                               void_grant.reason, v_now);
   end if;
   return next;
 end

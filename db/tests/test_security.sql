@@ -233,8 +233,8 @@ SELECT throws_ok('UPDATE credits_private.ledger_entries SET amount = 0', '42501'
                  'the superuser may not UPDATE the ledger');
 SELECT throws_ok('DELETE FROM credits_private.ledger_entries', '42501', NULL,
                  'the superuser may not DELETE from the ledger');
-SELECT throws_ok('TRUNCATE credits_private.ledger_entries', '42501', NULL,
-                 'the superuser may not TRUNCATE the ledger');
+SELECT throws_ok('TRUNCATE credits_private.ledger_entries CASCADE', '42501', NULL,
+                 'the superuser may not TRUNCATE the ledger, even with CASCADE past the holds that reference it');
 
 -- as credits_owner: UPDATE and DELETE must change nothing (its policies give
 -- it no row to change; were one added, the trigger must still refuse), and
@@ -253,7 +253,7 @@ BEGIN
 EXCEPTION WHEN insufficient_privilege THEN NULL;
 END
 $$;
-SELECT throws_ok('TRUNCATE credits_private.ledger_entries', '42501', NULL, 'the owner may not TRUNCATE the ledger');
+SELECT throws_ok('TRUNCATE credits_private.ledger_entries CASCADE', '42501', NULL, 'the owner may not TRUNCATE the ledger');
 SELECT tests.act_as_superuser();
 SELECT results_eq('SELECT * FROM credits_private.ledger_entries ORDER BY entry_id',
                   'SELECT * FROM ledger_before ORDER BY entry_id',

@@ -1,0 +1,39 @@
+-- credits_private._write_off_grant(account_id, credit_type, grant_id, kind,
+-- reason, at): a grant that has ended (expired or voided) keeps only what
+-- holds still earmark; the rest leaves the balance in one ledger row of
+-- `kind` (expiry or void). Nothing happens when nothing is free. The caller
+-- holds the balance lock. Returns the amount written off.
+
+create or replace function credits_private._write_off_grant(account_id text, credit_type text, grant_id bigint,
+                                                            kind text, reason text, at timestamptz)
+returns numeric
+language plpgsql
+as $$
+declare
+  v_lapse numeric;
+  v_balance credits_private.balances;
+begin
+  select g.remaining - g.held into v_lapse
+  from credits_private.grants g
+  where g.account_id = _write_off_grant.account_id and g.grant_id = _write_off_grant.grant_id;
+  if not coalesce(v_lapse > 0, false) then
+    return 0;
+  end if;
+  update credits_private.grants g
+  set remaining = g.held
+  where g.account_id = _write_off_grant.account_id and g.grant_id = _write_off_grant.grant_id;
+
+  update credits_private.balances b
+  set balance = b.balance - v_lapse, updated_at = at
+  where b.account_id = _write_off_grant.account_id and b.credit_type = _write_off_grant.credit_type
+  returning b.* into v_balance;
+
+  insert into credits_private.ledger_entries
+    (account_id, credit_type, kind, amount, balance_before, balance_after, available_after, grant_id, actor,
+     reason, created_at)
+  values
+    (account_id, credit_type, kind, -v_lapse, v_balance.balance + v_lapse, v_balance.balance,
+     credits_private._available(account_id, credit_type, at), grant_id, credits_private._actor(), reason, at);
+  return v_lapse;
+end
+$$;

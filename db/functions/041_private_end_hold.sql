@@ -1,0 +1,95 @@
+-- credits_private._end_hold(hold, status, charge, at): ends a hold under its
+-- balance lock: gives every earmark back to its grant (grants.held,
+-- balances.held), and for a capture (status captured, charge > 0) draws
+-- `charge` from the earmarked grants in earmark order, even those that have
+-- ended, writing one `capture` ledger row. Whatever an ended grant gets back
+-- is written off at once. A released or lapsed hold gives its per-period
+-- use back. A capture counts toward used_this_period of `period_start`, the
+-- account's current period. Returns the capture's ledger entry id, or null.
+
+create or replace function credits_private._end_hold(hold credits_private.holds, status text, charge numeric,
+                                                     at timestamptz, metadata jsonb default '{}',
+                                                     period_start timestamptz default null)
+returns bigint
+language plpgsql
+as $$
+declare
+  v_balance credits_private.balances;
+  v_draws jsonb;
+  v_entry_id bigint;
+  v_ended record;
+begin
+  -- Earmarks back, and the charge drawn, in one statement over the grants.
+  with earmark as (
+    select e.grant_id, e.amount,
+           least(e.amount, greatest(charge - coalesce(sum(e.amount) over (order by e.n rows between unbounded
+                                                                                preceding and 1 preceding), 0), 0))
+             as take,
+           e.n
+    from rows from (jsonb_to_recordset(hold.earmarks) as (grant_id bigint, amount numeric))
+         with ordinality as e (grant_id, amount, n)
+  ), drawn as (
+    update credits_private.grants g
+    set held = g.held - earmark.amount, remaining = g.remaining - earmark.take
+    from earmark
+    where g.account_id = hold.account_id and g.grant_id = earmark.grant_id
+    returning earmark.n, g.grant_id, earmark.take
+  )
+  select jsonb_agg(jsonb_build_object('grant_id', drawn.grant_id, 'amount', drawn.take) order by drawn.n)
+           filter (where drawn.take > 0)
+  into v_draws
+  from drawn;
+
+  update credits_private.balances b
+  set held = b.held - hold.amount,
+      balance = b.balance - charge,
+      period_used = case when charge = 0 then b.period_used
+                         when b.period_start = _end_hold.period_start then b.period_used + charge
+                         else charge end,
+      period_granted = case when charge = 0 or b.period_start = _end_hold.period_start then b.period_granted
+                            else 0 end,
+      period_start = case when charge = 0 then b.period_start else _end_hold.period_start end,
+      updated_at = at
+  where b.account_id = hold.account_id and b.credit_type = hold.credit_type
+  returning b.* into v_balance;
+
+  if status = 'captured' then
+    insert into credits_private.ledger_entries
+      (account_id, credit_type, kind, amount, balance_before, balance_after, available_after, feature, units,
+       draws, actor, reason, metadata, created_at)
+    values
+      (hold.account_id, hold.credit_type, 'capture', -charge, v_balance.balance + charge, v_balance.balance,
+       credits_private._available(hold.account_id, hold.credit_type, at), hold.feature, hold.units,
+       coalesce(v_draws, '[]'::jsonb), credits_private._actor(), format('capture of hold %s', hold.hold_id),
+       coalesce(metadata, '{}'::jsonb), at)
+    returning entry_id into v_entry_id;
+  elsif hold.counted_period is not null then
+    update credits_private.period_usage u
+    set used_count = u.used_count - 1
+    where u.account_id = hold.account_id and u.period_start = hold.counted_period and u.feature = hold.feature
+      and u.used_count > 0;
+  end if;
+
+  update credits_private.holds h
+  set status = _end_hold.status, captured = case when _end_hold.status = 'captured' then charge end,
+      capture_entry_id = v_entry_id, ended_at = at
+  where h.account_id = hold.account_id and h.hold_id = hold.hold_id;
+
+  -- What came back to grants that have ended leaves the balance now.
+  for v_ended in
+    select g.grant_id, case when g.voided_at is not null then 'void' else 'expiry' end as kind
+    from credits_private.grants g
+    where g.account_id = hold.account_id
+      and g.grant_id in (select (e ->> 'grant_id')::bigint from jsonb_array_elements(hold.earmarks) e)
+      and (g.expired_at is not null or g.voided_at is not null)
+      and g.remaining > g.held
+    order by g.grant_id
+  loop
+    perform credits_private._write_off_grant(hold.account_id, hold.credit_type, v_ended.grant_id, v_ended.kind,
+                                             format('grant %s had ended; hold %s %s', v_ended.grant_id, hold.hold_id,
+                                                    status),
+                                             at);
+  end loop;
+  return v_entry_id;
+end
+$$;

@@ -1,0 +1,129 @@
+-- credits.reserve_credits(account_id, feature, units, idempotency_key, ttl,
+-- amount): reserves the cost of work that may fail. The held credits are
+-- not available to anyone else until the hold is captured, released, or
+-- lapses at expires_at (after which it blocks nothing, even before
+-- expire_holds runs). Refusals as deduct_credits (ok = false, a
+-- feature_gated event, nothing stored under the key). A feature with a
+-- period limit counts the use now and gets it back if the hold is released
+-- or lapses. Unlimited plans hold 0; demo accounts hold nothing and get no
+-- hold_id. With idempotency_key a retry returns the first hold.
+-- Errors: PT404, PT422 (units, amount, ttl not above 0 or above 30 days), PT409, 42501.
+--
+--   select * from credits.reserve_credits('u_42', 'video_render', '{"seconds": 60}', ttl => '10 minutes');
+
+create or replace function credits.reserve_credits(account_id text, feature text, units jsonb default '{}',
+                                                   idempotency_key text default null,
+                                                   ttl interval default '15 minutes', amount numeric default null)
+returns table (ok boolean, reason text, hold_id bigint, held numeric, expires_at timestamptz)
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_now timestamptz := credits.now();
+  v_account credits_private.accounts := credits_private._settle_account(account_id, v_now);
+  v_quote record := credits_private._prepare_spend(v_account, feature, units, amount, v_now);
+  v_hash uuid;
+  v_first credits_private.holds;
+  v_balance credits_private.balances;
+  v_counted boolean;
+  v_refusal text := v_quote.reason;
+  v_earmarks jsonb;
+begin
+  if ttl is null or ttl <= interval '0' or ttl > interval '30 days' then
+    raise exception 'ttl must be above 0 and at most 30 days, got %', ttl
+      using errcode = 'PT422', hint = 'Pass how long the work may take, such as 15 minutes.';
+  end if;
+  expires_at := v_now + ttl;
+  if v_quote.is_demo then
+    return query select v_refusal is null, v_refusal, null::bigint, 0.000000, expires_at;
+    return;
+  end if;
+
+  v_balance := credits_private._lock_balance(account_id, v_quote.credit_type, v_now);
+  if idempotency_key is not null then
+    v_hash := credits_private._request_hash(jsonb_build_array(
+      'reserve_credits', feature, coalesce(units, '{}'), extract(epoch from ttl), amount));
+    select h.* into v_first
+    from credits_private.holds h
+    where h.account_id = reserve_credits.account_id and h.idempotency_key = reserve_credits.idempotency_key;
+    if found then
+      if v_first.request_hash is distinct from v_hash then
+        raise exception 'idempotency key % of account % was used with other arguments', idempotency_key,
+                        account_id
+          using errcode = 'PT409', detail = format('first used by hold %s', v_first.hold_id),
+                hint = 'Use a new key for a new request; retry only with the same arguments.';
+      end if;
+      return query select true, null::text, v_first.hold_id, v_first.amount, v_first.expires_at;
+      return;
+    end if;
+  end if;
+
+  if v_refusal is null and v_quote.period_limit is not null then
+    insert into credits_private.period_usage as u (account_id, period_start, feature, used_count)
+    values (account_id, v_quote.period_start, feature, 1)
+    on conflict on constraint period_usage_pkey
+    do update set used_count = u.used_count + 1 where u.used_count < v_quote.period_limit
+    returning true into v_counted;
+    if v_counted is null or v_quote.period_limit = 0 then
+      v_refusal := 'period_limit_reached';
+    end if;
+  end if;
+  if v_refusal is null and v_balance.balance - v_balance.held < v_quote.cost then
+    v_refusal := 'insufficient_credits';
+  end if;
+
+  if v_refusal is not null then
+    if v_counted then
+      update credits_private.period_usage u
+      set used_count = u.used_count - 1
+      where u.account_id = reserve_credits.account_id and u.period_start = v_quote.period_start
+        and u.feature = reserve_credits.feature;
+    end if;
+    perform credits_private._emit_event(account_id, 'feature_gated', v_quote.credit_type,
+      jsonb_build_object('feature', feature, 'reason', v_refusal, 'cost', v_quote.cost,
+                         'available', v_balance.balance - v_balance.held, 'hold', true),
+      v_now);
+    return query select false, v_refusal, null::bigint, 0.000000, null::timestamptz;
+    return;
+  end if;
+
+  -- Earmark the grants a debit would draw from now.
+  with plan as (
+    select d.draw_order, d.grant_id, d.take
+    from credits_private._draw_plan(account_id, v_quote.credit_type, v_quote.cost, v_now) d
+  ), earmarked as (
+    update credits_private.grants g
+    set held = g.held + plan.take
+    from plan
+    where g.account_id = reserve_credits.account_id and g.grant_id = plan.grant_id
+    returning plan.draw_order, g.grant_id, plan.take
+  )
+  select coalesce(jsonb_agg(jsonb_build_object('grant_id', e.grant_id, 'amount', e.take) order by e.draw_order),
+                  '[]'::jsonb)
+  into v_earmarks
+  from earmarked e;
+
+  update credits_private.balances b
+  set held = b.held + v_quote.cost, settle_at = least(b.settle_at, reserve_credits.expires_at), updated_at = v_now
+  where b.account_id = reserve_credits.account_id and b.credit_type = v_quote.credit_type;
+
+  insert into credits_private.holds as h
+    (account_id, credit_type, feature, units, amount, expires_at, earmarks, counted_period, idempotency_key,
+     request_hash, actor, created_at)
+  values
+    (account_id, v_quote.credit_type, feature, coalesce(units, '{}'), v_quote.cost, expires_at, v_earmarks,
+     case when v_counted then v_quote.period_start end, idempotency_key, v_hash, credits_private._actor(), v_now)
+  returning h.hold_id into hold_id;
+
+  ok := true;
+  held := v_quote.cost;
+  return next;
+end
+$$;
+
+comment on function credits.reserve_credits(text, text, jsonb, text, interval, numeric) is
+  'Holds the cost of work that may fail: the credits are unavailable until capture_hold, release_hold or expires_at. Refusals as deduct_credits. Idempotent on idempotency_key.';
+revoke all on function credits.reserve_credits(text, text, jsonb, text, interval, numeric) from public;
+grant execute on function credits.reserve_credits(text, text, jsonb, text, interval, numeric)
+  to credits_service, credits_user;

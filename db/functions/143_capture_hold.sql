@@ -1,0 +1,70 @@
+-- credits.capture_hold(hold_id, amount, metadata): charges a hold, like
+-- deduct_credits: `amount` (default: all that is held) from the grants the
+-- hold earmarked, even if they have ended meanwhile, and releases the rest.
+-- Capturing twice returns the first result. A hold that was released or
+-- has lapsed cannot be captured: ok = false, reason hold_released or
+-- hold_expired. Errors: PT404 unknown hold; PT422 amount <= 0 or above
+-- what is held; 42501.
+--
+--   select * from credits.capture_hold(12, 3.5);
+
+create or replace function credits.capture_hold(hold_id bigint, amount numeric default null,
+                                                metadata jsonb default '{}')
+returns table (ok boolean, reason text, transaction_id bigint, charged numeric, available numeric,
+               credit_type text)
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_now timestamptz := credits.now();
+  v_hold credits_private.holds := credits_private._hold(hold_id);
+  v_account credits_private.accounts := credits_private._settle_account(v_hold.account_id, v_now);
+  v_entry credits_private.ledger_entries;
+  v_charge numeric;
+begin
+  if metadata is null or jsonb_typeof(metadata) <> 'object' then
+    raise exception 'metadata must be a JSON object, got %', metadata
+      using errcode = 'PT422', hint = 'Pass {} or an object.';
+  end if;
+  if amount is not null then
+    v_charge := credits_private._check_amount(amount, 'amount');
+  end if;
+  -- Under the balance lock (which settles lapsed holds), read the hold again.
+  perform credits_private._lock_balance(v_hold.account_id, v_hold.credit_type, v_now);
+  v_hold := credits_private._hold(hold_id);
+  credit_type := v_hold.credit_type;
+
+  if v_hold.status = 'captured' then
+    select l.* into v_entry
+    from credits_private.ledger_entries l
+    where l.account_id = v_hold.account_id and l.entry_id = v_hold.capture_entry_id;
+    return query select true, null::text, v_entry.entry_id, -v_entry.amount, v_entry.available_after,
+                        v_hold.credit_type;
+    return;
+  end if;
+  if v_hold.status <> 'held' then
+    return query select false, case v_hold.status when 'released' then 'hold_released' else 'hold_expired' end,
+                        null::bigint, 0.000000, credits_private._available(v_hold.account_id, v_hold.credit_type,
+                                                                           v_now),
+                        v_hold.credit_type;
+    return;
+  end if;
+  v_charge := coalesce(v_charge, v_hold.amount);
+  if v_charge > v_hold.amount then
+    raise exception 'cannot capture % from hold %, which holds %', v_charge, hold_id, v_hold.amount
+      using errcode = 'PT422', hint = 'Capture at most what is held; reserve more up front next time.';
+  end if;
+
+  transaction_id := credits_private._end_hold(v_hold, 'captured', v_charge, v_now, metadata, v_account.period_start);
+  ok := true;
+  charged := v_charge;
+  available := credits_private._available(v_hold.account_id, v_hold.credit_type, v_now);
+  return next;
+end
+$$;
+
+comment on function credits.capture_hold(bigint, numeric, jsonb) is
+  'Charges a hold (all that is held by default, never more) from the grants it earmarked, releasing the rest. Capturing twice returns the first result.';
+revoke all on function credits.capture_hold(bigint, numeric, jsonb) from public;
+grant execute on function credits.capture_hold(bigint, numeric, jsonb) to credits_service, credits_user;

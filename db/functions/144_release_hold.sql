@@ -1,0 +1,32 @@
+-- credits.release_hold(hold_id): gives a hold's credits back (and its
+-- per-period use). Releasing twice, or a hold already captured or lapsed,
+-- releases 0 and changes nothing. Errors: PT404 unknown hold; 42501.
+--
+--   select * from credits.release_hold(12);
+
+create or replace function credits.release_hold(hold_id bigint)
+returns table (released numeric)
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_now timestamptz := credits.now();
+  v_hold credits_private.holds := credits_private._hold(hold_id);
+begin
+  perform credits_private._account(v_hold.account_id, true);
+  perform credits_private._lock_balance(v_hold.account_id, v_hold.credit_type, v_now);
+  v_hold := credits_private._hold(hold_id);
+  released := 0;
+  if v_hold.status = 'held' then
+    perform credits_private._end_hold(v_hold, 'released', 0, v_now);
+    released := v_hold.amount;
+  end if;
+  return next;
+end
+$$;
+
+comment on function credits.release_hold(bigint) is
+  'Releases a hold: its credits and its per-period use come back. Releasing twice releases 0.';
+revoke all on function credits.release_hold(bigint) from public;
+grant execute on function credits.release_hold(bigint) to credits_service, credits_user;

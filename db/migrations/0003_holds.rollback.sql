@@ -1,0 +1,3 @@
+set local role credits_owner;
+drop table if exists credits_private.holds cascade;
+reset role;
