@@ -1,6 +1,7 @@
 -- credits_private._idempotent_replay(account_id, idempotency_key, request_hash):
 -- the ledger row first stored under this key, or null. The same key with
--- other arguments raises PT409. Call it holding the balance lock, so a
+-- other arguments raises PT409, and so does a key a hold was made with (one
+-- key namespace per account). Call it holding the balance lock, so a
 -- concurrent first call has either committed or not started.
 
 create or replace function credits_private._idempotent_replay(account_id text, idempotency_key text,
@@ -20,6 +21,13 @@ begin
     raise exception 'idempotency key % of account % was used with other arguments', idempotency_key, account_id
       using errcode = 'PT409',
             detail = format('first used by ledger row %s (%s)', v_entry.entry_id, v_entry.kind),
+            hint = 'Use a new key for a new request; retry only with the same arguments.';
+  end if;
+  if not found and exists (select from credits_private.holds h
+                           where h.account_id = _idempotent_replay.account_id
+                             and h.idempotency_key = _idempotent_replay.idempotency_key) then
+    raise exception 'idempotency key % of account % was used with other arguments', idempotency_key, account_id
+      using errcode = 'PT409', detail = 'first used by reserve_credits',
             hint = 'Use a new key for a new request; retry only with the same arguments.';
   end if;
   return v_entry;

@@ -55,7 +55,14 @@ begin
   is_demo := v_account.is_demo;
   period_start := v_account.period_start;
   if period_limit is not null then
-    select coalesce(max(u.used_count), 0) into period_used
+    -- Uses counted by holds that have lapsed do not count, even before
+    -- the holds are settled.
+    select coalesce(max(u.used_count), 0)
+           - (select count(*)
+              from credits_private.holds h
+              where h.account_id = v_account.account_id and h.status = 'held' and h.expires_at <= at
+                and h.counted_period = v_account.period_start and h.feature = v_feature.code)
+    into period_used
     from credits_private.period_usage u
     where u.account_id = v_account.account_id
       and u.period_start = v_account.period_start

@@ -57,6 +57,8 @@ begin
       return query select true, null::text, v_first.hold_id, v_first.amount, v_first.expires_at;
       return;
     end if;
+    -- One key namespace per account: a key the ledger holds is a conflict.
+    perform credits_private._idempotent_replay(account_id, idempotency_key, v_hash);
   end if;
 
   if v_refusal is null and v_quote.period_limit is not null then

@@ -50,6 +50,17 @@ begin
                         v_hold.credit_type;
     return;
   end if;
+  if v_account.status <> 'active' then
+    -- A capture is a debit: refused on a suspended or closed account; the
+    -- hold stays until it is released or lapses.
+    available := credits_private._available(v_hold.account_id, v_hold.credit_type, v_now);
+    perform credits_private._emit_event(v_hold.account_id, 'feature_gated', v_hold.credit_type,
+      jsonb_build_object('feature', v_hold.feature, 'reason', 'account_inactive', 'cost', coalesce(v_charge, v_hold.amount),
+                         'available', available, 'hold_id', v_hold.hold_id),
+      v_now);
+    return query select false, 'account_inactive'::text, null::bigint, 0.000000, available, v_hold.credit_type;
+    return;
+  end if;
   v_charge := coalesce(v_charge, v_hold.amount);
   if v_charge > v_hold.amount then
     raise exception 'cannot capture % from hold %, which holds %', v_charge, hold_id, v_hold.amount
