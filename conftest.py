@@ -8,6 +8,7 @@ pg_cron fails the session: nothing here ever skips.
 
 from __future__ import annotations
 
+import re
 import secrets
 import socket
 from collections.abc import Callable, Iterator
@@ -100,16 +101,21 @@ def pgtap_connection(pg_cluster: Cluster, template_db: str) -> Iterator[psycopg.
         yield conn
 
 
+# What pgTAP itself prints: test lines, diagnostics, the plan, a bail-out.
+_TAP_OUTPUT = re.compile(r"(not )?ok\b|#|1\.\.\d+$|Bail out!")
+
+
 class _Runner(Runner):
-    """pytest-pgtap's runner, minus NULL rows, on which it crashes.
+    """pytest-pgtap's runner, keeping only the rows pgTAP printed.
 
     A pgTAP file is a script: statements that are not tests, like a call to a
-    void helper (`SELECT tests.catalog();`), return rows too. pg_prove ignores
-    them; pytest-pgtap 0.4.0 parses their text and fails on a NULL.
+    void helper (`SELECT tests.catalog();`) or a setup query, return rows too.
+    pg_prove ignores them; pytest-pgtap 0.4.0 parses them as TAP: it fails on
+    a NULL, and takes a row such as `1234` or `12.500000` for a plan.
     """
 
     def run(self, query: Query) -> list[str]:
-        return [line for line in super().run(query) if line is not None]
+        return [line for line in super().run(query) if isinstance(line, str) and _TAP_OUTPUT.match(line)]
 
 
 @pytest.fixture(scope="session")
