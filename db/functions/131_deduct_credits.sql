@@ -70,27 +70,24 @@ begin
   -- A feature with a period limit: count the use under the balance lock,
   -- so the limit cannot be overrun.
   if v_refusal is null and v_quote.period_limit is not null then
-    if v_quote.period_limit = 0 then
+    v_counted := credits_private._count_use(account_id, v_quote.period_start, feature, v_quote.period_limit);
+    if not v_counted then
       v_refusal := 'period_limit_reached';
-    else
-      insert into credits_private.period_usage as u (account_id, period_start, feature, used_count)
-      values (account_id, v_quote.period_start, feature, 1)
-      on conflict on constraint period_usage_pkey
-      do update set used_count = u.used_count + 1 where u.used_count < v_quote.period_limit
-      returning true into v_counted;
-      if v_counted is null then
-        v_refusal := 'period_limit_reached';
-      end if;
     end if;
   end if;
 
   if v_refusal is null then
     for v_try in 1..3 loop
       update credits_private.balances b
+      -- Period counters never move back: a debit whose transaction began
+      -- before a renewal committed counts in the period it saw only while
+      -- that is still the balance's period.
       set balance = b.balance - v_quote.cost,
-          period_used = case when b.period_start = v_quote.period_start then b.period_used else 0 end + v_quote.cost,
-          period_granted = case when b.period_start = v_quote.period_start then b.period_granted else 0 end,
-          period_start = v_quote.period_start,
+          period_used = case when b.period_start = v_quote.period_start then b.period_used + v_quote.cost
+                             when b.period_start > v_quote.period_start then b.period_used
+                             else v_quote.cost end,
+          period_granted = case when b.period_start >= v_quote.period_start then b.period_granted else 0 end,
+          period_start = greatest(b.period_start, v_quote.period_start),
           updated_at = v_now
       where b.account_id = deduct_credits.account_id
         and b.credit_type = v_quote.credit_type
@@ -114,17 +111,9 @@ begin
   end if;
 
   if v_refusal is not null then
-    if v_counted then
-      update credits_private.period_usage u
-      set used_count = u.used_count - 1
-      where u.account_id = deduct_credits.account_id and u.period_start = v_quote.period_start
-        and u.feature = deduct_credits.feature;
-    end if;
     v_available := coalesce(v_available, credits_private._available(account_id, v_quote.credit_type, v_now));
-    perform credits_private._emit_event(account_id, 'feature_gated', v_quote.credit_type,
-      jsonb_build_object('feature', feature, 'reason', v_refusal, 'cost', v_quote.cost,
-                         'available', v_available),
-      v_now);
+    perform credits_private._refuse(account_id, feature, v_quote.credit_type, v_refusal, v_quote.cost, v_available,
+                                    case when v_counted then v_quote.period_start end, v_now);
     return query select false, v_refusal, null::bigint, 0.000000, v_available, v_quote.credit_type;
     return;
   end if;

@@ -62,12 +62,8 @@ begin
   end if;
 
   if v_refusal is null and v_quote.period_limit is not null then
-    insert into credits_private.period_usage as u (account_id, period_start, feature, used_count)
-    values (account_id, v_quote.period_start, feature, 1)
-    on conflict on constraint period_usage_pkey
-    do update set used_count = u.used_count + 1 where u.used_count < v_quote.period_limit
-    returning true into v_counted;
-    if v_counted is null or v_quote.period_limit = 0 then
+    v_counted := credits_private._count_use(account_id, v_quote.period_start, feature, v_quote.period_limit);
+    if not v_counted then
       v_refusal := 'period_limit_reached';
     end if;
   end if;
@@ -76,16 +72,9 @@ begin
   end if;
 
   if v_refusal is not null then
-    if v_counted then
-      update credits_private.period_usage u
-      set used_count = u.used_count - 1
-      where u.account_id = reserve_credits.account_id and u.period_start = v_quote.period_start
-        and u.feature = reserve_credits.feature;
-    end if;
-    perform credits_private._emit_event(account_id, 'feature_gated', v_quote.credit_type,
-      jsonb_build_object('feature', feature, 'reason', v_refusal, 'cost', v_quote.cost,
-                         'available', v_balance.balance - v_balance.held, 'hold', true),
-      v_now);
+    perform credits_private._refuse(account_id, feature, v_quote.credit_type, v_refusal, v_quote.cost,
+                                    v_balance.balance - v_balance.held,
+                                    case when v_counted then v_quote.period_start end, v_now, '{"hold": true}');
     return query select false, v_refusal, null::bigint, 0.000000, null::timestamptz;
     return;
   end if;

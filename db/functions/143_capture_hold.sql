@@ -54,10 +54,9 @@ begin
     -- A capture is a debit: refused on a suspended or closed account; the
     -- hold stays until it is released or lapses.
     available := credits_private._available(v_hold.account_id, v_hold.credit_type, v_now);
-    perform credits_private._emit_event(v_hold.account_id, 'feature_gated', v_hold.credit_type,
-      jsonb_build_object('feature', v_hold.feature, 'reason', 'account_inactive', 'cost', coalesce(v_charge, v_hold.amount),
-                         'available', available, 'hold_id', v_hold.hold_id),
-      v_now);
+    perform credits_private._refuse(v_hold.account_id, v_hold.feature, v_hold.credit_type, 'account_inactive',
+                                    coalesce(v_charge, v_hold.amount), available, null, v_now,
+                                    jsonb_build_object('hold_id', v_hold.hold_id));
     return query select false, 'account_inactive'::text, null::bigint, 0.000000, available, v_hold.credit_type;
     return;
   end if;

@@ -1,7 +1,8 @@
 -- credits.expire_grants(): settles every balance with a grant that has
 -- ended: `expiry` ledger rows for the unheld remainders. Balances never
 -- count an ended grant even before this runs; pg_cron runs it every minute
--- so the ledger says so soon. Returns the number of grants expired. Service.
+-- so the ledger says so soon. The same sweep as expire_holds()
+-- (credits_private._settle_due): whatever is due on a balance is settled together. Returns the number of grants expired. Service.
 --
 --   select * from credits.expire_grants();
 
@@ -11,26 +12,8 @@ language plpgsql
 security definer
 set search_path = pg_catalog, pg_temp
 as $$
-declare
-  v_now timestamptz := credits.now();
-  v_due record;
 begin
-  grants_expired := 0;
-  for v_due in
-    select b.account_id, b.credit_type
-    from credits_private.balances b
-    where b.settle_at <= v_now
-    order by b.account_id, b.credit_type
-  loop
-    perform from credits_private.balances b
-    where b.account_id = v_due.account_id and b.credit_type = v_due.credit_type
-    for update;
-    select grants_expired + count(*)::integer into grants_expired
-    from credits_private.grants g
-    where g.account_id = v_due.account_id and g.credit_type = v_due.credit_type
-      and g.is_open and g.expires_at <= v_now;
-    perform credits_private._settle(v_due.account_id, v_due.credit_type, v_now);
-  end loop;
+  select s.grants_expired into grants_expired from credits_private._settle_due(credits.now()) s;
   return next;
 end
 $$;
