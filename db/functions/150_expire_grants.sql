@@ -2,7 +2,8 @@
 -- ended: `expiry` ledger rows for the unheld remainders. Balances never
 -- count an ended grant even before this runs; pg_cron runs it every minute
 -- so the ledger says so soon. The same sweep as expire_holds()
--- (credits_private._settle_due): whatever is due on a balance is settled together. Returns the number of grants expired. Service.
+-- (credits_private._settle_due): whatever is due on a balance is settled
+-- together. Returns the number of grants expired. Service.
 --
 --   select * from credits.expire_grants();
 
