@@ -20,16 +20,18 @@ declare
   v_stored credits_private.accounts := v_account;
   v_quote record;
   v_pending numeric;
+  v_pending_daily numeric;
   v_available numeric;
   v_reason text;
 begin
   -- Report the account as it stands once settled: a period that has ended
-  -- is replaced by the current one, with its allowance.
-  select p.period_start, p.period_end into v_account.period_start, v_account.period_end
-  from credits_private._current_period(v_stored, v_now) p;
+  -- is replaced by the current one, with its allowance, and a daily grant
+  -- the next mutating call would issue counts as issued.
+  v_account := credits_private._as_settled(v_stored, v_now);
   v_quote := credits_private._prepare_spend(v_account, feature, units, null, v_now);
   v_pending := credits_private._pending_allowance(v_stored, v_quote.credit_type, v_now);
-  v_available := credits_private._available(account_id, v_quote.credit_type, v_now) + v_pending;
+  v_pending_daily := credits_private._pending_daily(v_stored, v_quote.credit_type, v_now);
+  v_available := credits_private._available(account_id, v_quote.credit_type, v_now) + v_pending + v_pending_daily;
   v_reason := coalesce(v_quote.reason,
                        case when not v_quote.is_demo and v_available < v_quote.cost
                             then 'insufficient_credits' end);
@@ -43,7 +45,8 @@ begin
          coalesce((select jsonb_agg(jsonb_build_object('grant_id', d.grant_id, 'source', d.source,
                                                        'amount', d.take) order by d.draw_order)
                    from credits_private._draw_plan(account_id, v_quote.credit_type, v_quote.cost, v_now,
-                                                   v_pending, v_account.period_end) d
+                                                   v_pending, v_account.period_end, v_pending_daily,
+                                                   credits_private._local_day_end(v_stored.timezone, v_now)) d
                    where v_reason is null and v_quote.cost > 0), '[]'::jsonb);
 end
 $$;

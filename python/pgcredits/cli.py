@@ -13,7 +13,7 @@ from psycopg import sql
 from psycopg.pq.abc import PGresult
 
 from pgcredits.cluster import Cluster, ClusterError
-from pgcredits.migrate import MigrateError, db_dir, describe, migrate, rollback
+from pgcredits.migrate import MigrateError, db_dir, describe, migrate, rollback, schedule_jobs
 
 DATABASE = "pgcredits"  # the database of `pgcredits up`, also pg_cron's
 DEFAULT_PORT = 54329
@@ -65,6 +65,14 @@ def _parser() -> argparse.ArgumentParser:
     how_many.add_argument("--count", type=_positive, help="how many (default: 1)")
     how_many.add_argument("--all", action="store_true", help="every applied migration")
     rollback_.set_defaults(handler=_rollback)
+
+    jobs = commands.add_parser("jobs", help="the pg_cron jobs")
+    jobs_commands = jobs.add_subparsers(title="jobs commands", required=True, metavar="JOBS_COMMAND")
+    install = jobs_commands.add_parser(
+        "install", help="install or update the pg_cron jobs (credits.schedule_jobs()), run as the connecting role"
+    )
+    database_url(install)
+    install.set_defaults(handler=_jobs_install)
     return parser
 
 
@@ -75,6 +83,13 @@ def _migrate(args: argparse.Namespace) -> None:
 def _rollback(args: argparse.Namespace) -> None:
     if not rollback(_required_url(args), count=None if args.all else args.count or 1, report=print):
         print("no applied migration to roll back")
+
+
+def _jobs_install(args: argparse.Namespace) -> None:
+    jobs = schedule_jobs(_required_url(args))
+    width = max(len(job.name) for job in jobs)
+    for job in jobs:
+        print(f"{job.name.ljust(width)}  {job.schedule.ljust(11)}  {job.command}")
 
 
 def _up(args: argparse.Namespace) -> None:
@@ -120,6 +135,10 @@ def _create_database(cluster: Cluster) -> None:
         if conn.execute("select 1 from pg_database where datname = %s", [DATABASE]).fetchone() is None:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(DATABASE)))
             print(f"created database {DATABASE}")
+    # The cluster preloads pg_cron for this database (cron.database_name):
+    # migrate then schedules the jobs.
+    with psycopg.connect(cluster.url(DATABASE), autocommit=True) as conn:
+        conn.execute("create extension if not exists pg_cron")
 
 
 def _load_catalog(url: str, path: Path) -> None:

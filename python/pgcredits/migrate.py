@@ -4,15 +4,17 @@
 `NNNN_name.rollback.sql` beside it. `db/functions/` owns behaviour: one
 `CREATE OR REPLACE` per file, all applied on every migrate in lexical order, in
 one transaction that runs as `credits_owner` (the role that owns the schema).
+Where the pg_cron extension is installed, migrate then installs or updates the
+scheduled jobs (`credits.schedule_jobs()`), as the role it connected as.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 import psycopg
@@ -36,6 +38,16 @@ class MigrateError(Exception):
 class MigrateResult:
     applied: list[str]  # ids of the migrations applied, in order
     function_files: int
+    jobs: list[str] = field(default_factory=list)  # the pg_cron jobs installed (none without pg_cron)
+
+
+class Job(NamedTuple):
+    """A pg_cron job as credits.schedule_jobs() installed it."""
+
+    jobid: int
+    name: str
+    schedule: str  # cron syntax, GMT
+    command: str
 
 
 def db_dir() -> Path:
@@ -76,7 +88,37 @@ def migrate(url: str, folder: Path | None = None, report: Report = lambda line: 
     files = sorted((folder / "functions").glob("*.sql"))
     apply_function_files(url, files)
     report(f"applied {len(files)} function files")
-    return MigrateResult(applied, len(files))
+    jobs = [job.name for job in schedule_jobs(url)] if has_pg_cron(url) else []
+    if jobs:
+        report(f"scheduled pg_cron jobs: {', '.join(jobs)}")
+    return MigrateResult(applied, len(files), jobs)
+
+
+def has_pg_cron(url: str) -> bool:
+    """Is the pg_cron extension installed in this database?"""
+    try:
+        with psycopg.connect(libpq_url(url)) as conn:
+            return conn.execute("select from pg_catalog.pg_extension where extname = 'pg_cron'").fetchone() is not None
+    except psycopg.Error as err:
+        raise MigrateError(f"cannot connect: {describe(err)}") from None
+
+
+def schedule_jobs(url: str) -> list[Job]:
+    """Install or update the pg_cron jobs with credits.schedule_jobs(), as the role of `url`.
+
+    pg_cron runs each job as the role that scheduled it. Raises MigrateError
+    where pg_cron is not installed (the SQL function only raises a notice).
+    """
+    notices: list[str] = []
+    try:
+        with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+            conn.add_notice_handler(lambda diag: notices.append(diag.message_primary or ""))
+            rows = conn.execute("select jobid, job_name, schedule, command from credits.schedule_jobs()").fetchall()
+    except psycopg.Error as err:
+        raise MigrateError(f"scheduling the pg_cron jobs failed: {describe(err)}") from None
+    if not rows:
+        raise MigrateError(notices[0] if notices else "credits.schedule_jobs() scheduled no job")
+    return [Job(*row) for row in rows]
 
 
 def rollback(
