@@ -16,21 +16,32 @@ returns table (grant_id bigint, source text, free numeric, priority integer, exp
 language sql
 stable
 as $$
-  select g.grant_id, g.source, g.remaining - g.held + coalesce(lapsed.amount, 0), g.priority, g.expires_at,
-         g.starts_at
+  select g.grant_id, g.source, g.remaining - g.held + l.amount, g.priority, g.expires_at, g.starts_at
   from credits_private.grants g
-  left join (select (e.value ->> 'grant_id')::bigint as grant_id, sum((e.value ->> 'amount')::numeric) as amount
-             from credits_private.holds h, jsonb_array_elements(h.earmarks) e
-             where h.account_id = _free_grants.account_id
-               and h.credit_type = _free_grants.credit_type
-               and h.status = 'held'
-               and h.expires_at <= at
-             group by 1) lapsed on lapsed.grant_id = g.grant_id
+  -- Earmarks of lapsed holds on this grant; the subquery runs only where
+  -- the account has a lapsed hold at all (an initplan, once per statement),
+  -- so a settled balance pays one probe of an almost empty index.
+  cross join lateral (
+    select case when not lapsed_any.found then 0
+                else coalesce((select sum((e.value ->> 'amount')::numeric)
+                               from credits_private.holds h, jsonb_array_elements(h.earmarks) e
+                               where h.account_id = _free_grants.account_id
+                                 and h.credit_type = _free_grants.credit_type
+                                 and h.status = 'held'
+                                 and h.expires_at <= at
+                                 and (e.value ->> 'grant_id')::bigint = g.grant_id), 0) end as amount
+    from (select exists (select
+                         from credits_private.holds h
+                         where h.account_id = _free_grants.account_id
+                           and h.credit_type = _free_grants.credit_type
+                           and h.status = 'held'
+                           and h.expires_at <= at) as found) lapsed_any
+  ) l
   where g.account_id = _free_grants.account_id
     and g.credit_type = _free_grants.credit_type
     and g.is_open
     and (g.expires_at is null or g.expires_at > at)
-    and g.remaining - g.held + coalesce(lapsed.amount, 0) > 0
+    and g.remaining - g.held + l.amount > 0
 $$;
 
 create or replace function credits_private._available(account_id text, credit_type text, at timestamptz)
