@@ -9,7 +9,7 @@ create or replace view credits.balances with (security_barrier) as
   select b.account_id, b.credit_type, b.balance,
          coalesce((select sum(h.amount) from credits_private.holds h
                    where h.account_id = b.account_id and h.credit_type = b.credit_type and h.status = 'held'
-                     and h.expires_at > credits.now()), 0.000000) as held,
+                     and h.expires_at > credits.now()), 0.000000)::numeric(30,6) as held,
          coalesce((select sum(g.remaining - g.held) from credits_private.grants g
                    where g.account_id = b.account_id and g.credit_type = b.credit_type and g.is_open
                      and (g.expires_at is null or g.expires_at > credits.now())), 0.000000)
