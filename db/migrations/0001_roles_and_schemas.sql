@@ -125,4 +125,35 @@ grant execute on function credits_private._caller_role(), credits_private._calle
   credits_private._caller_writes_all()
   to credits_service, credits_admin, credits_user, credits_auditor, credits_owner;
 
+-- Row-level security for a per-account table, the same everywhere: enabled
+-- and forced, and the owner's policies narrow every statement to the
+-- accounts the caller may see (service, admin, auditor: all; a user: its
+-- own) or change (service, admin: all; a user: its own). An append-only
+-- table (changeable = false) gets no UPDATE policy. Used by the migrations.
+create function credits_private._protect_account_table(table_name text, changeable boolean)
+returns void
+language plpgsql
+as $$
+begin
+  execute format('alter table credits_private.%I enable row level security', table_name);
+  execute format('alter table credits_private.%I force row level security', table_name);
+  execute format($p$create policy "callers see their own account, trusted roles every account"
+    on credits_private.%I for select to credits_owner
+    using ((select credits_private._caller_sees_all())
+           or account_id = (select credits_private._caller_own_account()))$p$, table_name);
+  execute format($p$create policy "callers add rows to their own account, trusted roles to any"
+    on credits_private.%I for insert to credits_owner
+    with check ((select credits_private._caller_writes_all())
+                or account_id = (select credits_private._caller_own_account()))$p$, table_name);
+  if changeable then
+    execute format($p$create policy "callers change their own account, trusted roles any"
+      on credits_private.%I for update to credits_owner
+      using ((select credits_private._caller_writes_all())
+             or account_id = (select credits_private._caller_own_account()))
+      with check ((select credits_private._caller_writes_all())
+                  or account_id = (select credits_private._caller_own_account()))$p$, table_name);
+  end if;
+end
+$$;
+
 reset role;

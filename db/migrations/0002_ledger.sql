@@ -259,24 +259,7 @@ begin
 
   foreach t in array array['accounts', 'periods', 'period_usage', 'balances', 'grants',
                            'ledger_entries', 'events'] loop
-    execute format('alter table credits_private.%I enable row level security', t);
-    execute format('alter table credits_private.%I force row level security', t);
-    execute format($p$create policy "callers see their own account, trusted roles every account"
-      on credits_private.%I for select to credits_owner
-      using ((select credits_private._caller_sees_all())
-             or account_id = (select credits_private._caller_own_account()))$p$, t);
-    execute format($p$create policy "callers add rows to their own account, trusted roles to any"
-      on credits_private.%I for insert to credits_owner
-      with check ((select credits_private._caller_writes_all())
-                  or account_id = (select credits_private._caller_own_account()))$p$, t);
-    if t not in ('ledger_entries', 'events') then
-      execute format($p$create policy "callers change their own account, trusted roles any"
-        on credits_private.%I for update to credits_owner
-        using ((select credits_private._caller_writes_all())
-               or account_id = (select credits_private._caller_own_account()))
-        with check ((select credits_private._caller_writes_all())
-                    or account_id = (select credits_private._caller_own_account()))$p$, t);
-    end if;
+    perform credits_private._protect_account_table(t, changeable => t not in ('ledger_entries', 'events'));
   end loop;
 end
 $$;

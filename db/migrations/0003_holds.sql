@@ -41,21 +41,6 @@ create unique index holds_idempotency_key on credits_private.holds (account_id, 
   where idempotency_key is not null;
 create index holds_open on credits_private.holds (account_id, credit_type, expires_at) where status = 'held';
 
-alter table credits_private.holds enable row level security;
-alter table credits_private.holds force row level security;
-create policy "callers see their own account, trusted roles every account"
-  on credits_private.holds for select to credits_owner
-  using ((select credits_private._caller_sees_all())
-         or account_id = (select credits_private._caller_own_account()));
-create policy "callers add rows to their own account, trusted roles to any"
-  on credits_private.holds for insert to credits_owner
-  with check ((select credits_private._caller_writes_all())
-              or account_id = (select credits_private._caller_own_account()));
-create policy "callers change their own account, trusted roles any"
-  on credits_private.holds for update to credits_owner
-  using ((select credits_private._caller_writes_all())
-         or account_id = (select credits_private._caller_own_account()))
-  with check ((select credits_private._caller_writes_all())
-              or account_id = (select credits_private._caller_own_account()));
+select credits_private._protect_account_table('holds', changeable => true);
 
 reset role;

@@ -60,32 +60,9 @@ create table credits_private.subscriptions (
     and (ended_at is null or status = 'canceled'))
 );
 
--- Row-level security: the owner policies of 0002. Events are never changed.
-do $$
-declare
-  t text;
-begin
-  foreach t in array array['subscription_events', 'subscriptions'] loop
-    execute format('alter table credits_private.%I enable row level security', t);
-    execute format('alter table credits_private.%I force row level security', t);
-    execute format($p$create policy "callers see their own account, trusted roles every account"
-      on credits_private.%I for select to credits_owner
-      using ((select credits_private._caller_sees_all())
-             or account_id = (select credits_private._caller_own_account()))$p$, t);
-    execute format($p$create policy "callers add rows to their own account, trusted roles to any"
-      on credits_private.%I for insert to credits_owner
-      with check ((select credits_private._caller_writes_all())
-                  or account_id = (select credits_private._caller_own_account()))$p$, t);
-    if t <> 'subscription_events' then
-      execute format($p$create policy "callers change their own account, trusted roles any"
-        on credits_private.%I for update to credits_owner
-        using ((select credits_private._caller_writes_all())
-               or account_id = (select credits_private._caller_own_account()))
-        with check ((select credits_private._caller_writes_all())
-                    or account_id = (select credits_private._caller_own_account()))$p$, t);
-    end if;
-  end loop;
-end
-$$;
+-- Row-level security: the owner policies of every per-account table.
+-- Events are never changed.
+select credits_private._protect_account_table('subscription_events', changeable => false);
+select credits_private._protect_account_table('subscriptions', changeable => true);
 
 reset role;
