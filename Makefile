@@ -7,7 +7,7 @@ VENV := .venv
 VENV_STAMP := $(VENV)/.installed-pyproject
 PYTEST_ARGS ?=
 
-.PHONY: deps venv run test clean
+.PHONY: deps venv run test bench clean
 
 deps:
 	@missing=""; \
@@ -32,6 +32,10 @@ run: deps venv
 
 test: deps venv
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Speed, measured side by side with a bare reference (not part of `make test`).
+bench: deps venv
+	$(VENV)/bin/python bench/deduct.py
 
 # Stops the local cluster of `make run` and deletes it with everything built.
 clean:

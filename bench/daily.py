@@ -24,19 +24,12 @@ Speed is measured here, never asserted in a test.
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import psycopg
+from common import bench_database, invariants_hold
 from psycopg.conninfo import make_conninfo
-
-from pgcredits.cluster import Cluster, _make_dir
-from pgcredits.migrate import migrate
-
-SETTINGS = {"max_wal_size": "2GB", "synchronous_commit": "on"}
 APP_ROLE = "bench_cron"
 DAY_1 = "2026-03-10 12:00+00"  # Mar 10 in all four zones
 DAY_2 = "2026-03-11 12:00+00"
@@ -75,22 +68,7 @@ def main() -> int:
     parser.add_argument("--accounts", type=int, default=1_000_000, help="accounts on the daily plan")
     args = parser.parse_args()
 
-    base = Path(tempfile.mkdtemp(prefix="pgcredits-bench-"))
-    _make_dir(base)
-    cluster = Cluster(base / "data", base / "run", _free_port(), "postgres", SETTINGS, remove_on_stop=base)
-    try:
-        cluster.init()
-        cluster.start()
-        with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
-            conn.execute("create database bench")
-            conn.execute("alter database bench set credits.allow_clock_override = on")
-        url = cluster.url("bench")
-        migrate(url)
-        print(f"seeding {args.accounts} accounts ...", file=sys.stderr)
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(SETUP % {"accounts": args.accounts})
-            conn.execute("vacuum analyze")
-
+    with bench_database(SETUP % {"accounts": args.accounts}, clock_override=True) as (_, url, _):
         rows = []
         app = make_conninfo(url, user=APP_ROLE)
         for label, now in RUNS:
@@ -110,28 +88,12 @@ def main() -> int:
         for label, granted, seconds in rows:
             print(f"| {label} | {granted} | {seconds:.2f} |")
 
-        failed = False
-        with psycopg.connect(url, autocommit=True) as conn:
-            for name, query in INVARIANTS.items():
-                (count,) = conn.execute(query).fetchone()
-                print(f"invariant {name}: {count}")
-                failed |= count != 0
+        held = invariants_hold(url, INVARIANTS)
         expected = [args.accounts, 0, args.accounts, 0]
         if [granted for _, granted, _ in rows] != expected:
             print(f"UNEXPECTED GRANT COUNTS, expected {expected}", file=sys.stderr)
-            failed = True
-        if failed:
-            print("INVARIANTS BROKEN", file=sys.stderr)
-            return 1
-        return 0
-    finally:
-        cluster.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+            held = False
+        return 0 if held else 1
 
 
 if __name__ == "__main__":

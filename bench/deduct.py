@@ -22,18 +22,13 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-import psycopg
+from common import bench_database, invariants_hold
 
-from pgcredits.cluster import Cluster, _make_dir
-from pgcredits.migrate import migrate
-
-SETTINGS = {"max_wal_size": "2GB", "synchronous_commit": "on"}
+from pgcredits.cluster import Cluster
 APP_ROLE = "bench_app"
 
 SETUP = """
@@ -90,22 +85,7 @@ def main() -> int:
     clients = [int(c) for c in args.clients.split(",")]
     pgbench = shutil.which("pgbench") or "/usr/lib/postgresql/15/bin/pgbench"
 
-    base = Path(tempfile.mkdtemp(prefix="pgcredits-bench-"))
-    _make_dir(base)
-    cluster = Cluster(base / "data", base / "run", _free_port(), "postgres", SETTINGS, remove_on_stop=base)
-    try:
-        cluster.init()
-        cluster.start()
-        url = cluster.url("postgres")
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("create database bench")
-        url = cluster.url("bench")
-        migrate(url)
-        print(f"seeding {args.accounts} accounts ...", file=sys.stderr)
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(SETUP % {"accounts": args.accounts})
-            conn.execute("vacuum analyze")
-
+    with bench_database(SETUP % {"accounts": args.accounts}) as (cluster, url, base):
         scripts = {}
         for key, text in SCRIPTS.items():
             path = base / f"{key[0]}_{key[1]}.sql"
@@ -130,18 +110,7 @@ def main() -> int:
         for workload, n, ours, ref in rows:
             print(f"| {workload} | {n} | {ours[0]:.0f} | {ours[1]:.2f} | {ref[0]:.0f} | {ref[1]:.2f} | {ours[0] / ref[0]:.2f} |")
 
-        failed = False
-        with psycopg.connect(url, autocommit=True) as conn:
-            for name, query in INVARIANTS.items():
-                (count,) = conn.execute(query).fetchone()
-                print(f"invariant {name}: {count}")
-                failed |= count != 0
-        if failed:
-            print("INVARIANTS BROKEN", file=sys.stderr)
-            return 1
-        return 0
-    finally:
-        cluster.stop()
+        return 0 if invariants_hold(url, INVARIANTS) else 1
 
 
 def _pgbench(pgbench: str, cluster: Cluster, script: Path, clients: int, seconds: int) -> tuple[float, float]:
@@ -155,12 +124,6 @@ def _pgbench(pgbench: str, cluster: Cluster, script: Path, clients: int, seconds
     tps = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", out.stdout).group(1))
     latency = float(re.search(r"latency average = ([\d.]+) ms", out.stdout).group(1))
     return tps, latency
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 if __name__ == "__main__":
