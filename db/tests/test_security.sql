@@ -16,7 +16,7 @@
 -- drift (as superuser) for the view checks and restored afterwards.
 
 BEGIN;
-SELECT plan(86);
+SELECT plan(89);
 SELECT tests.catalog();
 SELECT tests.travel('2026-03-10 12:00+00');
 
@@ -258,6 +258,21 @@ SELECT tests.act_as_superuser();
 SELECT results_eq('SELECT * FROM credits_private.ledger_entries ORDER BY entry_id',
                   'SELECT * FROM ledger_before ORDER BY entry_id',
                   'UPDATE and DELETE as the owner changed no ledger row');
+
+-- holds: each user sees only their own in credits.holds, the auditor every one
+SELECT tests.act_as('credits_service');
+SELECT '' FROM credits.reserve_credits('alice', 'roast', ttl => '1 hour');
+SELECT '' FROM credits.reserve_credits('bob', 'roast', ttl => '1 hour');
+SELECT tests.act_as('credits_user', 'alice');
+SELECT results_eq('SELECT account_id, status FROM credits.holds', $$ VALUES ('alice', 'held') $$,
+                  'alice sees only her hold in credits.holds');
+SELECT tests.act_as('credits_user', 'bob');
+SELECT results_eq('SELECT account_id, status FROM credits.holds', $$ VALUES ('bob', 'held') $$,
+                  'bob sees only his hold in credits.holds');
+SELECT tests.act_as('credits_auditor');
+SELECT results_eq('SELECT account_id FROM credits.holds ORDER BY account_id', $$ VALUES ('alice'), ('bob') $$,
+                  'the auditor sees every hold in credits.holds');
+SELECT tests.act_as_superuser();
 
 SELECT is_empty('SELECT * FROM credits.reconciliation', 'credits.reconciliation is empty');
 
