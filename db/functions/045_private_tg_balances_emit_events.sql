@@ -1,4 +1,4 @@
--- credits_private._balance_events(): the balance events of SPEC §1, from
+-- credits_private.tg_balances__emit_events(): the balance events of SPEC §1, from
 -- every statement that changes a balance row, whichever function or job it
 -- was (a debit, a grant, a hold, an expiry, a void, a refund, a renewal,
 -- the set-based daily job). An AFTER ... FOR EACH STATEMENT trigger with
@@ -20,7 +20,7 @@
 -- Balance rows are created empty (credits_private._lock_balance,
 -- grant_daily_credits), so INSERT needs no trigger.
 
-create or replace function credits_private._balance_events()
+create or replace function credits_private.tg_balances__emit_events()
 returns trigger
 language plpgsql
 as $$
@@ -80,4 +80,4 @@ create or replace trigger balances_emit_events
   after update on credits_private.balances
   referencing old table as old_rows new table as new_rows
   for each statement
-  execute function credits_private._balance_events();
+  execute function credits_private.tg_balances__emit_events();
