@@ -13,6 +13,7 @@ as $$
 declare
   v_entry credits_private.ledger_entries;
 begin
+  perform credits_private._check_key(idempotency_key, 'idempotency_key');
   select l.* into v_entry
   from credits_private.ledger_entries l
   where l.account_id = _idempotent_replay.account_id

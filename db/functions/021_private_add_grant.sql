@@ -24,6 +24,7 @@ begin
       using errcode = 'PT422', hint = 'Pass a later expires_at, or null for credits that never expire.';
   end if;
 
+  perform credits_private._check_reason(reason);
   v_balance := credits_private._lock_balance(account_id, credit_type, at);
 
   if idempotency_key is not null then

@@ -12,6 +12,6 @@ begin
     raise exception 'a reason is required to %', action
       using errcode = 'PT422', hint = 'Say why, for the audit trail.';
   end if;
-  return reason;
+  return credits_private._check_reason(reason);
 end
 $$;

@@ -36,10 +36,7 @@ begin
     raise exception 'unknown time zone %', coalesce(timezone, 'null')
       using errcode = 'PT422', hint = 'Pass an IANA time zone name such as Europe/Paris, or UTC.';
   end if;
-  if metadata is null or jsonb_typeof(metadata) <> 'object' then
-    raise exception 'metadata must be a JSON object, got %', metadata
-      using errcode = 'PT422', hint = 'Pass {} or an object.';
-  end if;
+  perform credits_private._check_metadata(metadata);
 
   v_period := credits_private._monthly_period(v_now, timezone, v_now);
   insert into credits_private.accounts as a

@@ -21,10 +21,7 @@ declare
   v_grant record;
 begin
   perform credits_private._check_amount(amount, 'amount');
-  if payment_ref is null or btrim(payment_ref) = '' then
-    raise exception 'payment_ref is required'
-      using errcode = 'PT422', hint = 'Pass the payment provider''s id of the payment.';
-  end if;
+  perform credits_private._check_key(payment_ref, 'payment_ref');
   perform credits_private._require_credit_type(credit_type);
 
   -- One payment is credited once, whichever account names it: serialize on it.

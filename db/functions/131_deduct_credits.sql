@@ -39,10 +39,7 @@ declare
   v_counted boolean := false;
   v_refusal text := v_quote.reason;
 begin
-  if metadata is null or jsonb_typeof(metadata) <> 'object' then
-    raise exception 'metadata must be a JSON object, got %', metadata
-      using errcode = 'PT422', hint = 'Pass {} or an object.';
-  end if;
+  perform credits_private._check_metadata(metadata);
   if v_quote.is_demo then
     v_available := credits_private._available(account_id, v_quote.credit_type, v_now);
     return query select v_refusal is null, v_refusal, null::bigint, 0.000000, v_available, v_quote.credit_type;

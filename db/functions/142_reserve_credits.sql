@@ -42,6 +42,7 @@ begin
 
   v_balance := credits_private._lock_balance(account_id, v_quote.credit_type, v_now);
   if idempotency_key is not null then
+    perform credits_private._check_key(idempotency_key, 'idempotency_key');
     v_hash := credits_private._request_hash(jsonb_build_array(
       'reserve_credits', feature, coalesce(units, '{}'), extract(epoch from ttl), amount));
     select h.* into v_first

@@ -23,10 +23,7 @@ declare
   v_entry credits_private.ledger_entries;
   v_charge numeric;
 begin
-  if metadata is null or jsonb_typeof(metadata) <> 'object' then
-    raise exception 'metadata must be a JSON object, got %', metadata
-      using errcode = 'PT422', hint = 'Pass {} or an object.';
-  end if;
+  perform credits_private._check_metadata(metadata);
   if amount is not null then
     v_charge := credits_private._check_amount(amount, 'amount');
   end if;
