@@ -1,0 +1,328 @@
+"""Model-based test: random sequences of ledger operations against a small Python model (issue 5 "Faults").
+
+Hypothesis drives open, grant, purchase, deduct (with and without
+idempotency keys, retries included), reserve, capture, release, refund,
+void, expiry sweeps and time travel across a few accounts. The model keeps
+every grant (priority, expiry, remaining, earmarks) and every hold and
+debit, and applies SPEC §1's rules: the burn-down order, holds that block
+until they lapse, captures from the earmarked grants, refunds to the grants
+that paid (the last drawn first; a new never-expiring `refund` grant where
+a paying grant has ended), voids of what is not earmarked. After every step
+each account's `get_balance` must equal the model and `reconciliation`
+must be empty.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, precondition, rule
+from psycopg.rows import dict_row
+
+START = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+PRIORITY = {"promo": 100, "purchase": 200}
+amounts = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("40"), places=2)
+_run = itertools.count()
+
+
+@dataclass
+class Grant:
+    grant_id: int
+    account: str
+    priority: int
+    expires_at: datetime | None
+    remaining: Decimal
+    voided: bool = False
+
+    def live(self, now: datetime) -> bool:
+        return not self.voided and (self.expires_at is None or self.expires_at > now)
+
+    def burn_key(self) -> tuple[int, datetime, int]:
+        far = datetime.max.replace(tzinfo=timezone.utc)
+        return (self.priority, self.expires_at or far, self.grant_id)  # starts_at follows grant_id here
+
+
+@dataclass
+class Hold:
+    hold_id: int
+    account: str
+    earmarks: list[tuple[Grant, Decimal]]
+    expires_at: datetime
+    status: str = "held"  # held, captured, released, expired (lapsed, then settled)
+    result: tuple[Any, ...] | None = None
+
+    def blocking(self, now: datetime) -> bool:
+        return self.status == "held" and self.expires_at > now
+
+
+@dataclass
+class Debit:
+    transaction_id: int
+    account: str
+    draws: list[tuple[Grant, Decimal]]
+    refunded: dict[int, Decimal] = field(default_factory=dict)  # per paying grant id
+
+    @property
+    def charged(self) -> Decimal:
+        return sum((take for _, take in self.draws), Decimal(0))
+
+    @property
+    def refundable(self) -> Decimal:
+        return self.charged - sum(self.refunded.values(), Decimal(0))
+
+
+class Ledger(RuleBasedStateMachine):
+    """The machine; `conn` is set by the test (one database for every example, fresh account names per example)."""
+
+    conn: psycopg.Connection[Any]
+    accounts = Bundle("accounts")
+    holds = Bundle("holds")
+    debits = Bundle("debits")
+    grants = Bundle("grants")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.run = next(_run)
+        self.now = START
+        self.grants_by_id: dict[int, Grant] = {}
+        self.all_holds: list[Hold] = []
+        self.keys: dict[tuple[str, str], tuple[Decimal, int]] = {}
+        self.names: list[str] = []
+        self.sql("select set_config('credits.now', %s, false)", (self.now.isoformat(),))
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def sql(self, statement: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        return self.conn.execute(statement, params).fetchall()
+
+    def one(self, statement: str, params: tuple[Any, ...] = ()) -> dict[str, Any]:
+        (row,) = self.sql(statement, params)
+        return row
+
+    def refused(self, sqlstate: str, statement: str, params: tuple[Any, ...]) -> None:
+        """Run `statement`, which must raise `sqlstate`, and change nothing."""
+        try:
+            with self.conn.transaction():
+                self.sql(statement, params)
+        except psycopg.Error as err:
+            assert err.sqlstate == sqlstate, (err.sqlstate, str(err))
+            return
+        raise AssertionError(f"not refused with {sqlstate}: {statement} {params}")
+
+    def earmarked(self, grant: Grant) -> Decimal:
+        return sum((amount for h in self.all_holds if h.blocking(self.now)
+                    for g, amount in h.earmarks if g is grant), Decimal(0))
+
+    def free(self, account: str) -> list[tuple[Grant, Decimal]]:
+        """Live grants with what is free of each, in burn-down order."""
+        out = []
+        for g in sorted((g for g in self.grants_by_id.values() if g.account == account and g.live(self.now)),
+                        key=Grant.burn_key):
+            free = g.remaining - self.earmarked(g)
+            if free > 0:
+                out.append((g, free))
+        return out
+
+    def available(self, account: str) -> Decimal:
+        return sum((free for _, free in self.free(account)), Decimal(0))
+
+    def plan(self, account: str, amount: Decimal) -> list[tuple[Grant, Decimal]]:
+        draws, left = [], amount
+        for g, free in self.free(account):
+            take = min(free, left)
+            draws.append((g, take))
+            left -= take
+            if left == 0:
+                break
+        assert left == 0
+        return draws
+
+    def add_grant(self, account: str, grant_id: int, source: str, amount: Decimal, expires_at: datetime | None) -> Grant:
+        grant = Grant(grant_id, account, PRIORITY.get(source, 100), expires_at, amount)
+        self.grants_by_id[grant_id] = grant
+        return grant
+
+    # -- rules -------------------------------------------------------------------------------------
+
+    @initialize(target=accounts)
+    def open_first(self) -> str:
+        return self._open()
+
+    @precondition(lambda self: len(self.names) < 3)
+    @rule(target=accounts)
+    def open_account(self) -> str:
+        return self._open()
+
+    def _open(self) -> str:
+        name = f"m{self.run}_{len(self.names)}"
+        self.sql("select credits.open_account(%s, 'empty')", (name,))
+        self.names.append(name)
+        return name
+
+    @rule(target=grants, account=accounts, amount=amounts, minutes=st.none() | st.integers(1, 600))
+    def grant(self, account: str, amount: Decimal, minutes: int | None) -> int:
+        expires = self.now + timedelta(minutes=minutes) if minutes else None
+        row = self.one("select grant_id from credits.grant_credits(%s, %s, 'promo', expires_at => %s)",
+                       (account, amount, expires))
+        self.add_grant(account, row["grant_id"], "promo", amount, expires)
+        return row["grant_id"]
+
+    @rule(target=grants, account=accounts, amount=amounts)
+    def purchase(self, account: str, amount: Decimal) -> int:
+        row = self.one("select grant_id from credits.purchase_credits(%s, %s, %s)",
+                       (account, amount, f"pay_{self.run}_{len(self.grants_by_id)}"))
+        self.add_grant(account, row["grant_id"], "purchase", amount, None)
+        return row["grant_id"]
+
+    @rule(target=debits, account=accounts, amount=amounts, key=st.none() | st.sampled_from(["k1", "k2", "k3"]))
+    def deduct(self, account: str, amount: Decimal, key: str | None) -> Any:
+        if key is not None and (account, key) in self.keys and self.keys[(account, key)][0] != amount:
+            self.refused("PT409", "select * from credits.deduct_credits(%s, 'roast', amount => %s,"
+                         " idempotency_key => %s)", (account, amount, key))
+            return multiple()
+        row = self.one("select ok, reason, transaction_id, charged from credits.deduct_credits(%s, 'roast',"
+                       " amount => %s, idempotency_key => %s)", (account, amount, key))
+        if key is not None and (account, key) in self.keys:
+            assert row["ok"] and row["transaction_id"] == self.keys[(account, key)][1], "a retry was charged again"
+            return multiple()
+        if self.available(account) < amount:
+            assert (row["ok"], row["reason"]) == (False, "insufficient_credits"), row
+            return multiple()
+        assert row["ok"] and row["charged"] == amount, row
+        if key is not None:
+            self.keys[(account, key)] = (amount, row["transaction_id"])
+        for g, take in (draws := self.plan(account, amount)):
+            g.remaining -= take
+        return Debit(row["transaction_id"], account, draws)
+
+    @rule(target=holds, account=accounts, amount=amounts, minutes=st.integers(1, 120))
+    def reserve(self, account: str, amount: Decimal, minutes: int) -> Any:
+        row = self.one("select ok, reason, hold_id, held, expires_at from credits.reserve_credits(%s, 'roast',"
+                       " ttl => make_interval(mins => %s), amount => %s)", (account, minutes, amount))
+        if self.available(account) < amount:
+            assert (row["ok"], row["reason"]) == (False, "insufficient_credits"), row
+            return multiple()
+        assert row["ok"] and row["held"] == amount, row
+        hold = Hold(row["hold_id"], account, self.plan(account, amount), self.now + timedelta(minutes=minutes))
+        self.all_holds.append(hold)
+        return hold
+
+    @rule(target=debits, hold=holds, part=st.none() | st.integers(1, 100))
+    def capture(self, hold: Hold, part: int | None) -> Any:
+        total = sum((a for _, a in hold.earmarks), Decimal(0))
+        amount = None if part is None else (total * part / 100).quantize(Decimal("0.01"))
+        if amount is not None and amount <= 0:
+            amount = None
+        row = self.one("select ok, reason, transaction_id, charged from credits.capture_hold(%s, %s)",
+                       (hold.hold_id, amount))
+        if hold.status == "captured":
+            assert (row["ok"], row["transaction_id"]) == (True, hold.result[0]), "a second capture charged again"
+            return multiple()
+        if hold.status == "released":
+            assert (row["ok"], row["reason"]) == (False, "hold_released"), row
+            return multiple()
+        if hold.status == "expired" or hold.expires_at <= self.now:
+            assert (row["ok"], row["reason"]) == (False, "hold_expired"), row
+            hold.status = "expired"
+            return multiple()
+        charge = total if amount is None else amount
+        assert row["ok"] and row["charged"] == charge, row
+        draws, left = [], charge
+        for g, earmark in hold.earmarks:
+            take = min(earmark, left)
+            if take > 0:
+                g.remaining -= take
+                draws.append((g, take))
+                left -= take
+        hold.status, hold.result = "captured", (row["transaction_id"],)
+        return Debit(row["transaction_id"], hold.account, draws)
+
+    @rule(hold=holds)
+    def release(self, hold: Hold) -> None:
+        row = self.one("select released from credits.release_hold(%s)", (hold.hold_id,))
+        if hold.status == "held" and hold.expires_at > self.now:
+            assert row["released"] == sum((a for _, a in hold.earmarks), Decimal(0)), row
+            hold.status = "released"
+        else:
+            assert row["released"] == 0, row
+            if hold.status == "held":
+                hold.status = "expired"
+
+    @rule(debit=debits, part=st.none() | st.integers(1, 100))
+    def refund(self, debit: Debit, part: int | None) -> None:
+        amount = None if part is None else (debit.charged * part / 100).quantize(Decimal("0.01"))
+        if amount is not None and amount <= 0:
+            amount = None
+        wanted = debit.refundable if amount is None else amount
+        if wanted <= 0 or wanted > debit.refundable:
+            self.refused("PT409", "select * from credits.refund_transaction(%s, 'model', %s)",
+                         (debit.transaction_id, amount))
+            return
+        self.sql("select * from credits.refund_transaction(%s, 'model', %s)", (debit.transaction_id, amount))
+        left = wanted
+        for g, take in reversed(debit.draws):
+            back = min(left, take - debit.refunded.get(g.grant_id, Decimal(0)))
+            if back <= 0:
+                continue
+            debit.refunded[g.grant_id] = debit.refunded.get(g.grant_id, Decimal(0)) + back
+            if g.live(self.now):
+                g.remaining += back
+            else:
+                (row,) = self.sql("select max(grant_id) as grant_id from credits_private.grants"
+                                  " where account_id = %s and source = 'refund'", (debit.account,))
+                refund = self.add_grant(debit.account, row["grant_id"], "refund", back, None)
+                refund.priority = g.priority
+            left -= back
+            if left == 0:
+                break
+
+    @rule(grant_id=grants)
+    def void(self, grant_id: int) -> None:
+        g = self.grants_by_id[grant_id]
+        if g.voided or not g.live(self.now):
+            assert self.one("select voided from credits.void_grant(%s, 'model')", (grant_id,))["voided"] == 0
+            return
+        row = self.one("select voided from credits.void_grant(%s, 'model')", (grant_id,))
+        assert row["voided"] == g.remaining - self.earmarked(g), row
+        g.voided = True
+
+    @rule(minutes=st.integers(1, 240), sweep=st.booleans())
+    def travel(self, minutes: int, sweep: bool) -> None:
+        self.now += timedelta(minutes=minutes)
+        self.sql("select set_config('credits.now', %s, false)", (self.now.isoformat(),))
+        if sweep:
+            self.sql("select * from credits.expire_grants()")
+            self.sql("select * from credits.expire_holds()")
+
+    # -- invariants --------------------------------------------------------------------------------
+
+    @invariant()
+    def balances_match_the_model(self) -> None:
+        for name in self.names:
+            rows = self.sql("select available, held from credits.get_balance(%s) where credit_type = 'credits'",
+                            (name,))
+            available = rows[0]["available"] if rows else Decimal(0)
+            assert available == self.available(name), (name, available, self.available(name))
+
+    @invariant()
+    def ledger_reconciles(self) -> None:
+        assert self.sql("select * from credits.reconciliation") == []
+
+
+def test_random_operations_match_the_model(db: str) -> None:
+    with psycopg.connect(db, autocommit=True, row_factory=dict_row) as conn:
+        conn.execute("select tests.catalog()")
+        conn.execute("select credits.upsert_plan('empty')")
+        conn.execute("select credits.set_plan_feature('empty', 'roast')")
+        Ledger.conn = conn
+        machine = Ledger.TestCase
+        machine.settings = settings(max_examples=60, stateful_step_count=40, deadline=None,
+                                    suppress_health_check=[HealthCheck.too_slow], database=None)
+        machine().runTest()
