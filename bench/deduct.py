@@ -1,44 +1,44 @@
-"""Benchmark deduct_credits against a bare reference, side by side in one run.
+"""Benchmark the hot paths (debits, retries, holds, reads) against bare references, side by side in one run.
 
-    .venv/bin/python bench/deduct.py [--seconds 10] [--clients 1,4,16] [--accounts 10000]
+    .venv/bin/python bench/deduct.py [--seconds 10] [--runs 3] [--clients 1,4,16] [--accounts 10000]
 
 A fresh local cluster (defaults plus max_wal_size=2GB, synchronous_commit=on:
-durable commits) in a temporary folder. Workloads, run with pgbench custom
-scripts (-M prepared) as a login role that is a member of credits_service,
-as a real backend would call:
+durable commits) in a temporary folder. pgbench custom scripts (-M prepared),
+run as a login role that is a member of credits_service, as a real backend
+would call:
 
-- ours:      select * from credits.deduct_credits(account, 'call')
-- reference: a bare PL/pgSQL call doing a one-row conditional UPDATE of a
-             balance plus one INSERT into a history table
+- deduct_credits over `accounts` uniform accounts, with NOTIFY of
+  balance_changed on (the default) and off (credits.notify_balance_changed);
+- deduct_credits where 15 % of calls repeat one of the client's last 100
+  idempotency keys (a replay: nothing is charged twice);
+- reserve_credits then capture_hold (two transactions, as an app would);
+- check_feature and get_balance (the read paths);
+- deduct_credits on one hot account.
 
-over uniform accounts and over one hot account, at each client count. Ours
-and the reference alternate, so both see the same machine. Prints absolute
-figures and the ratio ours / reference; checks the ledger's invariants after.
-Speed is measured here, never asserted in a test.
+References, in the same run: a bare PL/pgSQL call doing a one-row
+conditional UPDATE plus one INSERT (over uniform rows and over one hot row),
+and pgbench's built-in simple-update (-N) on `pgbench -i` tables in the same
+database. Every point is run `runs` times; ours and the references take turns
+in each round, so all see the same (shared, drifting) machine; the median of
+each figure is reported, with the ratio ours / bare reference. The ledger's
+invariants are checked after every round. Speed is measured here, never
+asserted in a test.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
-import shutil
 import subprocess
 import sys
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-from common import bench_database, invariants_hold
+import psycopg
+from common import APP_ROLE, CATALOG_SETUP, PGBENCH, QUIET_ROLE, Run, bench_database, check_invariants, median_run
+from common import pgbench, write_script
 
-from pgcredits.cluster import Cluster
-APP_ROLE = "bench_app"
-
-SETUP = """
-select credits.upsert_credit_type('credits');
-select credits.upsert_feature('call', 'credits', 1);
-select credits.upsert_plan('bench');
-select credits.set_plan_feature('bench', 'call');
-select credits.open_account('a' || i, 'bench') from generate_series(1, %(accounts)s) i;
-select credits.grant_credits('a' || i, 1000000000, 'promo') from generate_series(1, %(accounts)s) i;
-
+REFERENCE_SETUP = """
 create schema bench_ref;
 create table bench_ref.accounts (id integer primary key, balance numeric(30,6) not null check (balance >= 0))
   with (fillfactor = 70);
@@ -52,78 +52,128 @@ begin
   insert into bench_ref.history (account_id, amount) values (account, -cost);
   return true;
 end $$;
-do $$ begin
-  if not exists (select from pg_roles where rolname = 'bench_app') then
-    create role bench_app login in role credits_service;
-  end if;
-end $$;
 grant usage on schema bench_ref to bench_app;
 grant select, insert, update on all tables in schema bench_ref to bench_app;
 """
 
-SCRIPTS = {
-    ("ours", "uniform"): "\\set aid random(1, {accounts})\nselect * from credits.deduct_credits('a' || :aid, 'call');\n",
-    ("reference", "uniform"): "\\set aid random(1, {accounts})\nselect bench_ref.debit(:aid, 1);\n",
-    ("ours", "hot"): "select * from credits.deduct_credits('a1', 'call');\n",
-    ("reference", "hot"): "select bench_ref.debit(1, 1);\n",
-}
+# 15 % of calls reuse one of the client's last 100 keys (one it has issued); the account follows from the key, so a
+# reused key comes with the same arguments and is a replay. `run` keeps keys of earlier runs apart.
+RETRY_SCRIPT = r"""\set fresh case when random(1, 100) > 15 or :issued = 0 then 1 else 0 end
+\set issued :issued + :fresh
+\set k case when :fresh = 1 then :issued else :issued - random(0, least(:issued - 1, 99)) end
+\set aid 1 + abs(hash(:k, :client_id + 1000 * :run)) % {accounts}
+select * from credits.deduct_credits('a' || :aid, 'call',
+  idempotency_key => 'r' || :run || '-' || :client_id || '-' || :k);
+"""
 
-INVARIANTS = {
-    "reconciliation rows": "select count(*) from credits.reconciliation",
-    "negative remainders": "select count(*) from credits_private.grants where remaining < 0 or held < 0",
-    "duplicate idempotency keys": """select count(*) from (select account_id, idempotency_key from credits_private.ledger_entries
-        where idempotency_key is not null group by 1, 2 having count(*) > 1) d""",
-}
+UNIFORM = "\\set aid random(1, {accounts})\n"
+
+
+@dataclass(frozen=True)
+class Side:
+    """One workload: a pgbench script (or built-in), who runs it, and which bare reference it is compared with."""
+
+    name: str
+    shape: str  # "uniform" or "hot": the bare reference of the same shape is the denominator of its ratio
+    user: str = APP_ROLE
+    script: str | None = None
+    builtin: str | None = None
+    kind: str = "write"  # "write", "read" or "reference"
+
+
+BARE = "bare UPDATE+INSERT (PL/pgSQL)"
+DEDUCT = "deduct_credits"
+DEDUCT_QUIET = "deduct_credits, NOTIFY off"
+HOT = "deduct_credits, one hot account"
+HOT_QUIET = "deduct_credits, one hot account, NOTIFY off"
+BARE_HOT = "bare UPDATE+INSERT, one hot row"
+READS = ("check_feature", "get_balance")
+
+SIDES = [
+    Side(DEDUCT, "uniform", script=UNIFORM + "select * from credits.deduct_credits('a' || :aid, 'call');\n"),
+    Side(DEDUCT_QUIET, "uniform", QUIET_ROLE,
+         script=UNIFORM + "select * from credits.deduct_credits('a' || :aid, 'call');\n"),
+    Side(BARE, "uniform", script=UNIFORM + "select bench_ref.debit(:aid, 1);\n", kind="reference"),
+    Side("pgbench simple-update (-N)", "uniform", builtin="simple-update", kind="reference"),
+    Side("deduct_credits, 15 % retries", "uniform", script=RETRY_SCRIPT),
+    Side("reserve_credits + capture_hold", "uniform", script=UNIFORM
+         + "select hold_id from credits.reserve_credits('a' || :aid, 'call') \\gset\n"
+         + "select * from credits.capture_hold(:hold_id);\n"),
+    Side("check_feature", "uniform", script=UNIFORM + "select * from credits.check_feature('a' || :aid, 'call');\n",
+         kind="read"),
+    Side("get_balance", "uniform", script=UNIFORM + "select * from credits.get_balance('a' || :aid);\n", kind="read"),
+    Side(HOT, "hot", script="select * from credits.deduct_credits('a1', 'call');\n"),
+    Side(HOT_QUIET, "hot", QUIET_ROLE, script="select * from credits.deduct_credits('a1', 'call');\n"),
+    Side(BARE_HOT, "hot", script="select bench_ref.debit(1, 1);\n", kind="reference"),
+]  # fmt: skip
+REFERENCE_OF = {"uniform": BARE, "hot": BARE_HOT}
+
+
+def run(seconds: int, runs: int, clients: list[int], accounts: int) -> dict[str, Any]:
+    """Run every side at every client count, `runs` rounds; return the medians as rows of plain data."""
+    setup = CATALOG_SETUP % {"accounts": accounts} + REFERENCE_SETUP % {"accounts": accounts}
+    with bench_database(setup) as (cluster, url, base):
+        _init_simple_update(cluster.socket_dir, cluster.port, url)
+        scripts = {s.name: write_script(base, f"side{i}", s.script.format(accounts=accounts))
+                   for i, s in enumerate(SIDES) if s.script}  # fmt: skip
+        measured: dict[tuple[str, int], list[Run]] = {}
+        round_no = 0
+        for n in clients:
+            for _ in range(runs):
+                round_no += 1
+                for side in SIDES:
+                    result = pgbench(cluster, base, n, seconds, side.user, scripts.get(side.name), side.builtin,
+                                     {"run": round_no, "issued": 0})  # fmt: skip
+                    measured.setdefault((side.name, n), []).append(result)
+                    print(f"round {round_no}: {side.name:45} {n:3} clients {result.tps:9.0f} tps "
+                          f"avg {result.avg_ms:6.2f} ms p99 {result.p99_ms:6.2f} ms", file=sys.stderr)
+                check_invariants(url)
+    rows = []
+    for side in SIDES:
+        for n in clients:
+            median = median_run(measured[(side.name, n)])
+            reference = median_run(measured[(REFERENCE_OF[side.shape], n)])
+            rows.append({"name": side.name, "shape": side.shape, "kind": side.kind, "clients": n, **asdict(median),
+                         "ratio": median.tps / reference.tps})  # fmt: skip
+    return {"seconds": seconds, "runs": runs, "accounts": accounts, "clients": clients, "rows": rows}
+
+
+def _init_simple_update(socket_dir: Path, port: int, url: str) -> None:
+    """pgbench's own tables (scale 1: 100,000 rows) in the bench database, usable by the benchmark's role."""
+    out = subprocess.run([PGBENCH, "-i", "-q", "-s", "1", "-h", str(socket_dir), "-p", str(port), "-U", "postgres",
+                          "bench"], capture_output=True, text=True, check=False, cwd="/")  # fmt: skip
+    if out.returncode != 0:
+        raise SystemExit(f"pgbench -i failed: {out.stderr.strip()}")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("grant select, insert, update on pgbench_accounts, pgbench_branches, pgbench_tellers, "
+                     f"pgbench_history to {APP_ROLE}")  # fmt: skip
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The table of medians: absolute figures and the ratio to the bare reference of the same shape."""
+    lines = [
+        f"pgbench -M prepared, {result['seconds']} s per run, median of {result['runs']} runs, "
+        f"{result['accounts']:,} accounts (uniform) or one account (hot).",
+        "",
+        "| workload | clients | tps | avg latency ms | p99 latency ms | ratio to bare reference |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for row in result["rows"]:
+        lines.append(f"| {row['name']} | {row['clients']} | {row['tps']:,.0f} | {row['avg_ms']:.2f} | "
+                     f"{row['p99_ms']:.2f} | {row['ratio']:.2f} |")  # fmt: skip
+    return "\n".join(lines)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=10, help="duration of each pgbench run")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each point (the median is reported)")
     parser.add_argument("--clients", default="1,4,16", help="comma-separated client counts")
-    parser.add_argument("--accounts", type=int, default=10000, help="accounts for the uniform workload")
+    parser.add_argument("--accounts", type=int, default=10000, help="accounts for the uniform workloads")
     args = parser.parse_args()
-    clients = [int(c) for c in args.clients.split(",")]
-    pgbench = shutil.which("pgbench") or "/usr/lib/postgresql/15/bin/pgbench"
-
-    with bench_database(SETUP % {"accounts": args.accounts}) as (cluster, url, base):
-        scripts = {}
-        for key, text in SCRIPTS.items():
-            path = base / f"{key[0]}_{key[1]}.sql"
-            path.write_text(text.format(accounts=args.accounts))
-            path.chmod(0o644)
-            scripts[key] = path
-
-        rows = []
-        for workload in ("uniform", "hot"):
-            for n in clients:
-                result = {}
-                for side in ("ours", "reference"):
-                    result[side] = _pgbench(pgbench, cluster, scripts[(side, workload)], n, args.seconds)
-                rows.append((workload, n, result["ours"], result["reference"]))
-                ours, ref = result["ours"], result["reference"]
-                print(f"{workload:8} {n:3} clients: ours {ours[0]:9.0f} tps ({ours[1]:.2f} ms), "
-                      f"reference {ref[0]:9.0f} tps ({ref[1]:.2f} ms), ratio {ours[0] / ref[0]:.2f}",
-                      file=sys.stderr)
-
-        print("\n| workload | clients | deduct_credits tps | avg latency ms | reference tps | avg latency ms | ratio |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
-        for workload, n, ours, ref in rows:
-            print(f"| {workload} | {n} | {ours[0]:.0f} | {ours[1]:.2f} | {ref[0]:.0f} | {ref[1]:.2f} | {ours[0] / ref[0]:.2f} |")
-
-        return 0 if invariants_hold(url, INVARIANTS) else 1
-
-
-def _pgbench(pgbench: str, cluster: Cluster, script: Path, clients: int, seconds: int) -> tuple[float, float]:
-    """Run pgbench; return (tps, average latency in ms)."""
-    command = [pgbench, "-n", "-M", "prepared", "-c", str(clients), "-j", str(min(clients, 2)),
-               "-T", str(seconds), "-f", str(script), "-h", str(cluster.socket_dir), "-p", str(cluster.port),
-               "-U", APP_ROLE, "bench"]
-    out = subprocess.run(command, capture_output=True, text=True, check=False, cwd="/")
-    if out.returncode != 0:
-        raise SystemExit(f"pgbench failed: {out.stderr.strip()}")
-    tps = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", out.stdout).group(1))
-    latency = float(re.search(r"latency average = ([\d.]+) ms", out.stdout).group(1))
-    return tps, latency
+    result = run(args.seconds, args.runs, [int(c) for c in args.clients.split(",")], args.accounts)
+    print(markdown(result))
+    return 0
 
 
 if __name__ == "__main__":
