@@ -1,0 +1,248 @@
+"""Pydantic models of what the SQL functions of schema `credits` return: one field per result column.
+
+Amounts are `Decimal`, exact to the 6 decimal places of the database, never
+float: that holds inside JSON columns too (`buckets`, `draws`, `units`,
+allowances), which are read with `json.loads(..., parse_float=Decimal)`.
+A JSON column arrives as a Python object from psycopg and as text from
+asyncpg; `JsonValue` accepts both.
+
+The models ignore a column they do not know (SPEC §2 promises "at least the
+listed columns"), so a newer database does not break an older client;
+tests/test_client.py checks that every field is a column and every column a field.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict
+
+
+def json_loads(text: str | bytes) -> Any:
+    """JSON text to Python, numbers with a fraction as Decimal (never float)."""
+    return json.loads(text, parse_float=Decimal)
+
+
+def _from_json_text(value: Any) -> Any:
+    return json_loads(value) if isinstance(value, (str, bytes)) else value
+
+
+_T = TypeVar("_T")
+JsonValue = Annotated[_T, BeforeValidator(_from_json_text)]
+"""A jsonb column: decoded from text when the driver leaves it as text (asyncpg)."""
+
+
+class Result(BaseModel):
+    """A row returned by a credits function. Immutable; unknown columns are ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class CreditType(Result):
+    """A row of credits.credit_types: a currency of credits."""
+
+    code: str
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Feature(Result):
+    """A row of credits.features: cost = base_cost + sum(unit_rates[u] * units[u])."""
+
+    code: str
+    credit_type: str
+    base_cost: Decimal
+    unit_rates: JsonValue[dict[str, Decimal]]
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Plan(Result):
+    """A row of credits.plans: allowances keyed by credit type."""
+
+    code: str
+    signup_grant: JsonValue[dict[str, Decimal]]
+    monthly_allowance: JsonValue[dict[str, Decimal]]
+    daily_allowance: JsonValue[dict[str, Decimal]]
+    unlimited: bool
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PlanFeature(Result):
+    """A row of credits.plan_features: whether a plan includes a feature, its period limit and cost override."""
+
+    plan: str
+    feature: str
+    enabled: bool
+    period_limit: int | None
+    cost_override: Decimal | None
+    updated_at: datetime
+
+
+class Account(Result):
+    """A row of credits.accounts."""
+
+    account_id: str
+    plan: str
+    status: str
+    status_reason: str | None
+    is_demo: bool
+    timezone: str
+    billing_anchor: datetime
+    period_start: datetime
+    period_end: datetime
+    metadata: JsonValue[dict[str, Any]]
+    created_at: datetime
+    updated_at: datetime
+
+
+class Balance(Result):
+    """One credit type of an account's balance (get_balance, reset_credits); `buckets`: remaining per source."""
+
+    credit_type: str
+    available: Decimal
+    held: Decimal
+    granted_this_period: Decimal
+    used_this_period: Decimal
+    period_start: datetime
+    period_end: datetime
+    next_reset_at: datetime
+    plan: str
+    unlimited: bool
+    buckets: JsonValue[dict[str, Decimal]]
+
+
+class BalanceAt(Result):
+    """One credit type of an account's balance as the ledger stood at a moment (balance_at)."""
+
+    credit_type: str
+    available: Decimal
+
+
+class LedgerEntry(Result):
+    """A row of credits.ledger (get_history). `draws`: which grants paid how much."""
+
+    transaction_id: int
+    account_id: str
+    credit_type: str
+    kind: str
+    amount: Decimal
+    balance_before: Decimal
+    balance_after: Decimal
+    available_after: Decimal
+    feature: str | None
+    units: JsonValue[dict[str, Decimal] | None]
+    grant_id: int | None
+    refund_of: int | None
+    draws: JsonValue[list[dict[str, Any]] | None]
+    idempotency_key: str | None
+    actor: str | None
+    reason: str | None
+    metadata: JsonValue[dict[str, Any]]
+    created_at: datetime
+
+
+class Period(Result):
+    """An account's current billing period (get_or_create_active_period)."""
+
+    period_id: int
+    period_start: datetime
+    period_end: datetime
+
+
+class GrantResult(Result):
+    """A grant made (grant_credits, purchase_credits) and the balance after it."""
+
+    grant_id: int
+    available: Decimal
+
+
+class SubscriberGrant(Result):
+    """The monthly grant of the current period (grant_subscriber_monthly_credits)."""
+
+    grant_id: int
+
+
+class FeatureCheck(Result):
+    """Whether a feature may run now, what it would cost and which grants would pay (check_feature)."""
+
+    allowed: bool
+    reason: str | None
+    cost: Decimal
+    available: Decimal
+    period_remaining: int | None
+    draws: JsonValue[list[dict[str, Any]] | None]
+
+
+class Charge(Result):
+    """The outcome of a debit (deduct_credits, capture_hold); `ok = false` with a `reason` on refusal."""
+
+    ok: bool
+    reason: str | None
+    transaction_id: int | None
+    charged: Decimal
+    available: Decimal
+    credit_type: str | None
+
+
+class Reservation(Result):
+    """The outcome of reserve_credits: the hold, or `ok = false` with a `reason`."""
+
+    ok: bool
+    reason: str | None
+    hold_id: int | None
+    held: Decimal
+    expires_at: datetime | None
+
+
+class Refund(Result):
+    """A refund of a debit (refund_transaction) and the balance after it."""
+
+    refund_id: int
+    available: Decimal
+
+
+class Voided(Result):
+    """What void_grant took away (0 when voided before)."""
+
+    voided: Decimal
+
+
+class Released(Result):
+    """What release_hold gave back (0 when released before)."""
+
+    released: Decimal
+
+
+class HoldsExpired(Result):
+    """How many lapsed holds expire_holds released."""
+
+    holds_released: int
+
+
+class GrantsExpired(Result):
+    """How many ended grants expire_grants wrote off."""
+
+    grants_expired: int
+
+
+class DailyGrants(Result):
+    """How many accounts grant_daily_credits granted."""
+
+    accounts_granted: int
+
+
+class CronJob(Result):
+    """A pg_cron job installed by schedule_jobs."""
+
+    jobid: int
+    job_name: str
+    schedule: str
+    command: str
