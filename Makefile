@@ -7,7 +7,7 @@ VENV := .venv
 VENV_STAMP := $(VENV)/.installed-pyproject
 PYTEST_ARGS ?=
 
-.PHONY: deps venv run test bench clean
+.PHONY: deps venv run test soak bench clean
 
 deps:
 	@missing=""; \
@@ -32,6 +32,12 @@ run: deps venv
 
 test: deps venv
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The long fault runs (not part of `make test`): the server killed with
+# SIGKILL under load $(SOAK_KILLS) times, and the model test at more examples.
+SOAK_KILLS ?= 25
+soak: deps venv
+	SOAK_KILLS=$(SOAK_KILLS) MODEL_EXAMPLES=400 $(VENV)/bin/pytest tests/test_crash.py tests/test_model.py $(PYTEST_ARGS)
 
 # Speed, measured side by side with a bare reference (not part of `make test`).
 bench: deps venv
