@@ -324,6 +324,6 @@ def test_random_operations_match_the_model(db: str) -> None:
         conn.execute("select credits.set_plan_feature('empty', 'roast')")
         Ledger.conn = conn
         machine = Ledger.TestCase
-        machine.settings = settings(max_examples=int(os.environ.get("MODEL_EXAMPLES", "60")), stateful_step_count=40, deadline=None,
-                                    suppress_health_check=[HealthCheck.too_slow], database=None)
+        machine.settings = settings(max_examples=int(os.environ.get("MODEL_EXAMPLES", "60")), stateful_step_count=40,
+                                    deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
         machine().runTest()
