@@ -1,0 +1,431 @@
+"""The operator's commands: `catalog apply`, `import` and `report`.
+
+Python here only reads files and lays out results: every rule (codes,
+amounts, plans, expiry, idempotency) is the SQL functions', and their errors
+are what the operator reads. docs/operations.md describes the file formats.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import sys
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TextIO
+
+import psycopg
+from psycopg import sql
+from psycopg.pq.abc import PGresult
+from psycopg.types.json import Jsonb
+
+PROGRESS_EVERY = 1000  # import: a progress line, and a commit, every this many rows
+IMPORT_HEADER = ("account_id", "plan", "amount", "expires_at")
+IMPORT_SOURCE = "migration"
+
+
+class OperationError(Exception):
+    """An operation refused as a whole: a file that cannot be read or applied, refused import rows."""
+
+
+# --- catalog apply ----------------------------------------------------------------------------------------------------
+
+# A value's kind, as the catalog file must give it: a name for the error line and a test.
+_Kind = tuple[str, Callable[[Any], bool]]
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, Decimal) and value.is_finite()
+    )
+
+
+TEXT: _Kind = ("a string", lambda value: isinstance(value, str))
+NUMBER: _Kind = ("a number", _is_number)
+INTEGER: _Kind = ("an integer", lambda value: isinstance(value, int) and not isinstance(value, bool))
+FLAG: _Kind = ("true or false", lambda value: isinstance(value, bool))
+AMOUNTS = "amounts"  # a table of numbers keyed by name: allowances, unit rates; sent as jsonb
+
+# Every key a catalog file may hold, per kind of entry; each key is the SQL parameter of the same name.
+CREDIT_TYPE_KEYS: dict[str, _Kind | str] = {"description": TEXT}
+FEATURE_KEYS: dict[str, _Kind | str] = {
+    "credit_type": TEXT, "base_cost": NUMBER, "unit_rates": AMOUNTS, "description": TEXT,
+}
+PLAN_KEYS: dict[str, _Kind | str] = {
+    "signup_grant": AMOUNTS, "monthly_allowance": AMOUNTS, "daily_allowance": AMOUNTS, "unlimited": FLAG,
+    "description": TEXT,
+}
+PLAN_FEATURE_KEYS: dict[str, _Kind | str] = {"enabled": FLAG, "period_limit": INTEGER, "cost_override": NUMBER}
+SECTIONS = ("credit_types", "features", "plans")
+
+
+@dataclass(frozen=True)
+class CatalogCall:
+    """One catalog function call: `credits.<function>(**key, **arguments)`, its entry read from `credits.<view>`."""
+
+    label: str
+    function: str
+    view: str
+    key: dict[str, str]
+    arguments: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CatalogResult:
+    """What `apply_catalog` did: each entry it changed, in the file's order, with `created` or `updated`."""
+
+    changes: list[tuple[str, str]] = field(default_factory=list)
+    unchanged: int = 0
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for _, done in self.changes if done == outcome)
+
+
+def read_catalog(path: Path) -> list[CatalogCall]:
+    """The calls a catalog file asks for, in dependency order, or an OperationError naming the file and the key.
+
+    Nothing is written before the whole file has been read and checked.
+    """
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+    except tomllib.TOMLDecodeError as err:
+        raise OperationError(f"{path}: not valid TOML: {err}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise OperationError(f"{path}: cannot read: {err}") from None
+
+    def fail(where: str, problem: str) -> OperationError:
+        return OperationError(f"{path}: {where}: {problem}")
+
+    def entries(parent: Mapping[str, Any], name: str, where: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        table = parent.get(name, {})
+        if not isinstance(table, dict):
+            raise fail(where, f"expected a table of entries, got {_shown(table)}")
+        for code, entry in table.items():
+            if not isinstance(entry, dict):
+                raise fail(f"{where}.{code}", f"expected a table, got {_shown(entry)}")
+            yield code, f"{where}.{code}", entry
+
+    def arguments(entry: dict[str, Any], keys: dict[str, _Kind | str], where: str) -> dict[str, Any]:
+        checked: dict[str, Any] = {}
+        for key, value in entry.items():
+            if key not in keys:
+                raise fail(f"{where}.{key}", f"unknown key (expected one of: {', '.join(keys)})")
+            kind = keys[key]
+            if kind == AMOUNTS:
+                if not isinstance(value, dict):
+                    raise fail(f"{where}.{key}", f"expected a table of numbers, got {_shown(value)}")
+                for name, amount in value.items():
+                    if not _is_number(amount):
+                        raise fail(f"{where}.{key}.{name}", f"expected a number, got {_shown(amount)}")
+                checked[key] = Jsonb(value, dumps=_json_numbers)
+            else:
+                assert isinstance(kind, tuple)
+                if not kind[1](value):
+                    raise fail(f"{where}.{key}", f"expected {kind[0]}, got {_shown(value)}")
+                checked[key] = value
+        return checked
+
+    for section in document:
+        if section not in SECTIONS:
+            raise fail(section, f"unknown key (expected one of: {', '.join(SECTIONS)})")
+    calls: list[CatalogCall] = []
+    plan_features: list[CatalogCall] = []
+    for code, where, entry in entries(document, "credit_types", "credit_types"):
+        calls.append(CatalogCall(f"credit type {code}", "upsert_credit_type", "credit_types", {"code": code},
+                                 arguments(entry, CREDIT_TYPE_KEYS, where)))
+    for code, where, entry in entries(document, "features", "features"):
+        calls.append(CatalogCall(f"feature {code}", "upsert_feature", "features", {"code": code},
+                                 arguments(entry, FEATURE_KEYS, where)))
+    for code, where, entry in entries(document, "plans", "plans"):
+        plan = {key: value for key, value in entry.items() if key != "features"}
+        calls.append(CatalogCall(f"plan {code}", "upsert_plan", "plans", {"code": code},
+                                 arguments(plan, PLAN_KEYS, where)))
+        for feature, feature_where, settings in entries(entry, "features", f"{where}.features"):
+            plan_features.append(CatalogCall(
+                f"plan {code}, feature {feature}", "set_plan_feature", "plan_features",
+                {"plan": code, "feature": feature}, arguments(settings, PLAN_FEATURE_KEYS, feature_where)))
+    return calls + plan_features
+
+
+def apply_catalog(url: str, path: Path, report: Callable[[str], None] = print) -> CatalogResult:
+    """Apply a catalog file in one transaction: every entry, or none if one is refused.
+
+    Each entry is upserted in a savepoint; where the entry reads the same
+    afterwards (timestamps aside) the savepoint is rolled back, so applying
+    the same file twice changes nothing the second time.
+    """
+    calls = read_catalog(path)
+    result = CatalogResult()
+    with psycopg.connect(url) as conn, conn.transaction():
+        for call in calls:
+            try:
+                outcome = _upsert(conn, call)
+            except psycopg.DatabaseError as err:
+                raise OperationError(f"{path}: {call.label}: {_reason(err)}") from None
+            if outcome == "unchanged":
+                result.unchanged += 1
+            else:
+                result.changes.append((call.label, outcome))
+    # Said once committed: a refused file has changed nothing, and prints only its error.
+    for label, outcome in result.changes:
+        report(f"{label}: {outcome}")
+    if result.changes:
+        report(f"applied {path}: {result.count('created')} created, {result.count('updated')} updated, "
+               f"{result.unchanged} unchanged")
+    else:
+        report(f"{path}: nothing to change ({result.unchanged} entries already as the file says)")
+    return result
+
+
+def _upsert(conn: psycopg.Connection[Any], call: CatalogCall) -> str:
+    """Run one catalog call; tell whether it `created`, `updated` or left `unchanged` its entry."""
+    entry = sql.SQL("to_jsonb(e) - 'created_at' - 'updated_at'")
+    where = sql.SQL(" and ").join(
+        sql.SQL("e.{} = {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in call.key
+    )
+    before = conn.execute(
+        sql.SQL("select ({})::text from credits.{} e where {}").format(entry, sql.Identifier(call.view), where),
+        call.key,
+    ).fetchone()
+    arguments = {**call.key, **call.arguments}
+    named = sql.SQL(", ").join(
+        sql.SQL("{} => {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in arguments
+    )
+    with conn.transaction() as savepoint:
+        # Compared in SQL, as jsonb: numbers stay exact and 0.5 equals 0.50.
+        same = conn.execute(
+            sql.SQL("select ({}) = %(_before)s::jsonb from credits.{}({}) e").format(
+                entry, sql.Identifier(call.function), named),
+            {**arguments, "_before": None if before is None else before[0]},
+        ).fetchone()
+        if same == (True,):
+            raise psycopg.Rollback(savepoint)  # nothing to change: not even updated_at
+        return "created" if before is None else "updated"
+    return "unchanged"
+
+
+def _json_numbers(amounts: Mapping[str, int | Decimal]) -> str:
+    """A flat JSON object of exact numbers (json.dumps would need floats, and floats are not exact)."""
+    return "{" + ", ".join(f"{json.dumps(name)}: {amount}" for name, amount in amounts.items()) + "}"
+
+
+def _shown(value: Any) -> str:
+    """A value as the error line shows it: its TOML kind and the value itself."""
+    kinds = {bool: "a boolean", str: "a string", int: "an integer", Decimal: "a number", dict: "a table",
+             list: "an array"}
+    return f"{kinds.get(type(value), type(value).__name__)} ({value!r})" if not isinstance(value, dict) else "a table"
+
+
+def _reason(err: psycopg.Error) -> str:
+    """PostgreSQL's one-line message and SQLSTATE: what the SQL function refused, and why."""
+    message = err.diag.message_primary or str(err).strip().splitlines()[0]
+    return f"{message} ({err.diag.sqlstate})" if err.diag.sqlstate else message
+
+
+# --- import -----------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """One data line of an import file, as text: PostgreSQL reads the values."""
+
+    line: int
+    account_id: str
+    plan: str
+    amount: str
+    expires_at: str
+
+    @property
+    def idempotency_key(self) -> str:
+        """`import:<account_id>:<hash of the row's values>`: the same row imports once, whatever its line."""
+        values = "\x1f".join((self.account_id, self.plan, self.amount, self.expires_at))
+        return f"import:{self.account_id}:{hashlib.sha256(values.encode()).hexdigest()[:16]}"
+
+
+@dataclass
+class ImportResult:
+    """What `import_balances` did (or, in a dry run, would do)."""
+
+    imported: int = 0
+    skipped: int = 0
+    refused: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.imported + self.skipped + len(self.refused)
+
+
+def read_import(path: Path) -> tuple[list[ImportRow], list[str]]:
+    """The rows of an import file, and the refusals of the lines that are not rows (wrong number of fields).
+
+    A file without the header `account_id,plan,amount,expires_at` (expires_at
+    may be left out) is refused as a whole.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise OperationError(f"{path}: cannot read: {err}") from None
+    records = csv.reader(lines, strict=True)
+    header = [name.strip() for name in next(records, [])]
+    if header not in (list(IMPORT_HEADER), list(IMPORT_HEADER[:3])):
+        raise OperationError(f"{path}: line 1: expected the header {','.join(IMPORT_HEADER)}, got {','.join(header)!r}")
+    rows: list[ImportRow] = []
+    refused: list[str] = []
+    while True:
+        try:
+            record = next(records, None)
+        except csv.Error as err:
+            refused.append(f"line {records.line_num}: malformed line: {err}")
+            continue
+        if record is None:
+            break
+        if not any(value.strip() for value in record):
+            continue  # a blank line
+        if len(record) != len(header):
+            refused.append(f"line {records.line_num}: malformed line: expected {len(header)} fields, "
+                           f"got {len(record)}")
+            continue
+        values = [value.strip() for value in record] + [""] * (len(IMPORT_HEADER) - len(header))
+        rows.append(ImportRow(records.line_num, *values))
+    return rows, refused
+
+
+def import_balances(url: str, path: Path, *, dry_run: bool = False, report: Callable[[str], None] = print,
+                    progress: TextIO | None = None, progress_every: int = PROGRESS_EVERY) -> ImportResult:
+    """Import legacy balances: per row, open the account on its plan if missing, then one `migration` grant.
+
+    Each row runs in a savepoint: a row PostgreSQL refuses is rolled back and
+    reported with PostgreSQL's reason, the others go on. A real run commits
+    every `progress_every` rows; a dry run does everything in one
+    transaction and rolls it back. A row whose grant is already in the ledger
+    (same idempotency key) is skipped, so a re-run imports nothing twice.
+    Progress lines go to `progress` (default: standard error).
+    """
+    progress = progress or sys.stderr
+    rows, refused = read_import(path)
+    result = ImportResult(refused=refused)
+    for refusal in refused:
+        report(f"refused {refusal}")
+    total = len(rows) + len(refused)
+    with psycopg.connect(url) as conn:
+        try:
+            for done, row in enumerate(rows, start=len(refused) + 1):
+                outcome = _import_row(conn, row, path, dry_run)
+                if outcome is None:
+                    result.skipped += 1
+                elif outcome.startswith("refused "):
+                    result.refused.append(outcome.removeprefix("refused "))
+                    report(outcome)
+                else:
+                    result.imported += 1
+                    if dry_run:
+                        report(outcome)
+                if done % progress_every == 0 or done == total:
+                    if not dry_run:
+                        conn.commit()
+                    print(f"import: {done} of {total} rows ({100 * done // total} %)", file=progress, flush=True)
+        finally:
+            if dry_run:
+                conn.rollback()
+            else:
+                conn.commit()
+    verb = "would import" if dry_run else "imported"
+    report(f"{path}: {verb} {result.imported}, skipped {result.skipped} (already imported), "
+           f"refused {len(result.refused)}" + (" (dry run: nothing written)" if dry_run else ""))
+    return result
+
+
+def _import_row(conn: psycopg.Connection[Any], row: ImportRow, path: Path, dry_run: bool) -> str | None:
+    """Import one row in a savepoint: None when already imported, else a line saying what was done or refused."""
+    where = f"line {row.line} ({row.account_id})"
+    key = row.idempotency_key
+    if conn.execute(
+        "select from credits.ledger where account_id = %s and idempotency_key = %s", [row.account_id, key]
+    ).fetchone() is not None:
+        return None
+    try:
+        with conn.transaction():
+            existing = conn.execute(
+                "select plan from credits.accounts where account_id = %s", [row.account_id]
+            ).fetchone()
+            if existing is not None and existing[0] != row.plan:
+                # An import sets opening balances: it does not move an account to another plan.
+                return f"refused {where}: account {row.account_id} is on plan {existing[0]}, not {row.plan}"
+            if existing is None:
+                conn.execute("select from credits.open_account(account_id => %s, plan => %s)",
+                             [row.account_id, row.plan or None])
+            granted = conn.execute(
+                "select grant_id, available from credits.grant_credits(account_id => %s, amount => %s,"
+                " source => %s, expires_at => %s, idempotency_key => %s, reason => %s)",
+                [row.account_id, row.amount or None, IMPORT_SOURCE, row.expires_at or None, key,
+                 f"import from {path.name}"],
+            ).fetchone()
+    except psycopg.DatabaseError as err:
+        if conn.broken or not err.diag.sqlstate:
+            raise
+        return f"refused {where}: {_reason(err)}"
+    assert granted is not None
+    opened = "" if existing is not None else f"open on plan {row.plan}, "
+    expiry = f" expiring {row.expires_at}" if row.expires_at else ""
+    verb = "would " if dry_run else ""
+    return f"{where}: {verb}{opened}grant {row.amount}{expiry} (grant {granted[0]}, available {granted[1]})"
+
+
+# --- report -----------------------------------------------------------------------------------------------------------
+
+TOP_CONSUMERS = """
+select rank, account_id, credit_type, credits_used, calls
+from credits.top_consumers
+where rank <= %(limit)s
+order by credit_type, rank, account_id
+"""
+USAGE = """
+select feature, credit_type, sum(calls) as calls, sum(credits) as credits
+from credits.usage_daily
+where day between %(start)s and %(end)s
+group by feature, credit_type
+order by credits desc, feature, credit_type
+"""
+RECONCILIATION = "select * from credits.reconciliation order by account_id, credit_type"
+# The default range: the 30 UTC days up to today, as credits.now() tells it.
+DEFAULT_RANGE = """
+select coalesce(%(start)s::date, coalesce(%(end)s::date, (credits.now() at time zone 'UTC')::date) - 29),
+       coalesce(%(end)s::date, (credits.now() at time zone 'UTC')::date)
+"""
+
+
+def report(url: str, table: Callable[[PGresult], str], *, start: date | None = None, end: date | None = None,
+           limit: int = 10) -> str:
+    """Top consumers, usage by feature from `start` to `end` (UTC days) and reconciliation drift, as text tables.
+
+    `table` lays out one result (the CLI passes its psql-like layout).
+    """
+    with psycopg.connect(url) as conn:
+        conn.read_only = True
+        dates = conn.execute(DEFAULT_RANGE, {"start": start, "end": end}).fetchone()
+        assert dates is not None
+        start, end = dates
+        if start > end:
+            raise OperationError(f"--from {start} is after --to {end}")
+        sections = [
+            (f"Top consumers, last 30 days (top {limit} per credit type)",
+             _result(conn, TOP_CONSUMERS, {"limit": limit})),
+            (f"Usage by feature, {start} to {end} (UTC)", _result(conn, USAGE, {"start": start, "end": end})),
+            ("Reconciliation drift", _result(conn, RECONCILIATION, {})),
+        ]
+    text = []
+    for title, result in sections:
+        empty = result.ntuples == 0 and title.startswith("Reconciliation")
+        text += [title, "none" if empty else table(result), ""]
+    return "\n".join(text).rstrip() + "\n"
+
+
+def _result(conn: psycopg.Connection[Any], query: str, params: dict[str, Any]) -> PGresult:
+    cursor = conn.execute(query, params)
+    assert cursor.pgresult is not None
+    return cursor.pgresult
