@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 import psycopg
@@ -14,6 +15,7 @@ from psycopg.pq.abc import PGresult
 
 from pgcredits.cluster import Cluster, ClusterError
 from pgcredits.migrate import MigrateError, db_dir, describe, migrate, rollback, schedule_jobs
+from pgcredits.operations import OperationError, apply_catalog, import_balances, report
 
 DATABASE = "pgcredits"  # the database of `pgcredits up`, also pg_cron's
 DEFAULT_PORT = 54329
@@ -30,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         args.handler(args)
-    except (UsageError, ClusterError, MigrateError, OSError) as err:
+    except (UsageError, ClusterError, MigrateError, OperationError, OSError) as err:
         return _fail(str(err))
     except psycopg.Error as err:
         return _fail(describe(err))
@@ -73,6 +75,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     database_url(install)
     install.set_defaults(handler=_jobs_install)
+
+    catalog = commands.add_parser("catalog", help="the catalog of credit types, features and plans")
+    catalog_commands = catalog.add_subparsers(title="catalog commands", required=True, metavar="CATALOG_COMMAND")
+    apply = catalog_commands.add_parser("apply", help="apply a TOML catalog file in one transaction, idempotently")
+    apply.add_argument("file", type=Path, help="the catalog file (docs/operations.md; examples/catalog.toml)")
+    database_url(apply)
+    apply.set_defaults(handler=_catalog_apply)
+
+    import_ = commands.add_parser("import", help="import opening balances from a legacy system (a CSV file)")
+    import_.add_argument("file", type=Path, help="CSV with the header account_id,plan,amount,expires_at")
+    import_.add_argument("--dry-run", action="store_true", help="print what would change and write nothing")
+    database_url(import_)
+    import_.set_defaults(handler=_import)
+
+    report_ = commands.add_parser("report", help="top consumers, usage by feature and reconciliation drift")
+    report_.add_argument("--from", dest="start", type=_date, help="first UTC day of usage (default: --to less 29 days)")
+    report_.add_argument("--to", dest="end", type=_date, help="last UTC day of usage (default: today)")
+    report_.add_argument("--limit", type=_positive, default=10, help="top consumers per credit type (default: 10)")
+    database_url(report_)
+    report_.set_defaults(handler=_report)
     return parser
 
 
@@ -90,6 +112,27 @@ def _jobs_install(args: argparse.Namespace) -> None:
     width = max(len(job.name) for job in jobs)
     for job in jobs:
         print(f"{job.name.ljust(width)}  {job.schedule.ljust(11)}  {job.command}")
+
+
+def _catalog_apply(args: argparse.Namespace) -> None:
+    apply_catalog(_required_url(args), args.file)
+
+
+def _import(args: argparse.Namespace) -> None:
+    result = import_balances(_required_url(args), args.file, dry_run=args.dry_run)
+    if result.refused:
+        raise OperationError(f"{len(result.refused)} of {result.total} rows of {args.file} refused (listed above)")
+
+
+def _report(args: argparse.Namespace) -> None:
+    print(report(_required_url(args), _table, start=args.start, end=args.end, limit=args.limit), end="")
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, not {text!r}") from None
 
 
 def _up(args: argparse.Namespace) -> None:
