@@ -309,3 +309,124 @@ def test_invalid_argument_is_422(gateway: Running) -> None:
     body = error(gateway.post("grant_credits", {"account_id": "alice", "amount": -5, "source": "promo"}), 422)
     assert body["code"] == "PT422" and body["message"]
     assert error(gateway.post("grant_credits", {"account_id": "alice", "amount": 5}, ADMIN), 422)["hint"]
+
+
+# --- 503 and 500 ---------------------------------------------------------------------------------------------------
+
+# Only functions in `credits` are reachable, so the failures are provoked inside one: a trigger on the private
+# accounts table raises the SQLSTATE from the server when open_account inserts an account named doomed_*. The
+# sequence counts attempts (nextval survives the rollback), so the retries themselves are seen.
+FAILING_TRIGGER = """
+create sequence tests.gateway_attempts;
+grant usage on sequence tests.gateway_attempts to public;
+create function tests.gateway_fail() returns trigger language plpgsql as $$
+declare
+  v_attempt bigint := nextval('tests.gateway_attempts');
+begin
+  if new.account_id = 'doomed_deadlock' then
+    raise exception 'deadlock detected (attempt %)', v_attempt using errcode = '40P01';
+  elsif new.account_id = 'doomed_flaky' and v_attempt <= 2 then
+    raise exception 'could not serialize access (attempt %)', v_attempt using errcode = '40001';
+  elsif new.account_id = 'doomed_internal' then
+    raise exception 'secret internal detail: relation credits_private.accounts'
+      using errcode = 'XX000', detail = 'internal detail', hint = 'internal hint';
+  end if;
+  return new;
+end
+$$;
+create trigger gateway_fail before insert on credits_private.accounts
+  for each row when (new.account_id like 'doomed%') execute function tests.gateway_fail();
+"""
+
+
+@pytest.fixture
+def failing(gateway: Running, connect: Connect) -> Callable[[], int]:
+    """The trigger above; returns a function telling how many attempts it saw."""
+    conn = connect(autocommit=True)
+    conn.execute(FAILING_TRIGGER)
+
+    def attempts() -> int:
+        row = conn.execute("select last_value, is_called from tests.gateway_attempts").fetchone()
+        assert row is not None
+        return int(row[0]) if row[1] else 0
+
+    return attempts
+
+
+def test_deadlock_is_retried_then_503(gateway: Running, failing: Callable[[], int]) -> None:
+    response = gateway.post("open_account", {"account_id": "doomed_deadlock"})
+    body = error(response, 503)
+    assert body["code"] == "40P01"
+    assert response.headers["retry-after"] == "1"
+    assert failing() == RETRIES + 1, "the whole transaction was tried once and retried RETRIES times"
+    assert error(gateway.post("get_balance", {"account_id": "doomed_deadlock"}), 404)["code"] == "PT404"
+
+
+def test_serialization_failure_is_retried_until_it_succeeds(gateway: Running, failing: Callable[[], int]) -> None:
+    response = gateway.post("open_account", {"account_id": "doomed_flaky"})
+    assert response.status_code == 200, response.text
+    assert failing() == 3
+    metrics = gateway.client.get("/metrics").text
+    assert 'pgcredits_gateway_rpc_retries_total{function="open_account"} 2.0' in metrics
+
+
+def test_unexpected_error_is_500_without_internals(gateway: Running, failing: Callable[[], int]) -> None:
+    response = gateway.post("open_account", {"account_id": "doomed_internal"})
+    assert error(response, 500) == {"code": "GW500", "message": "internal error", "details": None,
+                                    "hint": "the gateway's log says more"}
+    assert "secret" not in response.text and "internal detail" not in response.text
+    assert failing() == 1, "not retried"
+
+
+# --- documentation and operations ----------------------------------------------------------------------------------
+
+
+def test_openapi_is_built_from_the_catalog(gateway: Running, connect: Connect) -> None:
+    response = gateway.client.get("/openapi.json")
+    assert response.status_code == 200
+    document = response.json()
+    comment = connect().execute(
+        "select obj_description('credits.deduct_credits(text, text, jsonb, text, jsonb, numeric)'::regprocedure)"
+    ).fetchone()
+    assert comment is not None and comment[0]
+    deduct = document["paths"]["/rpc/deduct_credits"]
+    assert set(deduct) == {"post"}, "changes data: no GET"
+    assert comment[0] in deduct["post"]["description"]
+    schema = deduct["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert list(schema["properties"]) == ["account_id", "feature", "units", "idempotency_key", "metadata", "amount"]
+    assert schema["required"] == ["account_id", "feature"]
+    assert set(document["paths"]["/rpc/get_balance"]) == {"get", "post"}
+    functions = connect().execute(
+        "select array_agg(proname::text order by proname) from pg_proc where pronamespace = 'credits'::regnamespace"
+    ).fetchone()
+    assert functions is not None
+    assert sorted(p.removeprefix("/rpc/") for p in document["paths"] if p.startswith("/rpc/")) == functions[0]
+
+
+def test_live_ready_and_metrics(gateway: Running) -> None:
+    assert gateway.client.get("/live").json() == {"status": "live"}
+    ready = gateway.client.get("/ready")
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    gateway.post("open_account", {"account_id": "alice"})
+    gateway.get("get_balance", {"account_id": "alice"}, bearer("alice"))
+    gateway.get("get_balance", {"account_id": "alice"}, bearer("alice"))
+    gateway.post("grant_credits", {"account_id": "alice", "amount": 1}, bearer("alice"))
+    gateway.post("whatever", {})
+    metrics = gateway.client.get("/metrics")
+    assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
+    lines = metrics.text.splitlines()
+    for expected in (
+        'pgcredits_gateway_rpc_requests_total{function="get_balance",method="GET",status="200"} 2.0',
+        'pgcredits_gateway_rpc_requests_total{function="open_account",method="POST",status="200"} 1.0',
+        'pgcredits_gateway_rpc_requests_total{function="grant_credits",method="POST",status="403"} 1.0',
+        'pgcredits_gateway_rpc_requests_total{function="<unknown>",method="POST",status="404"} 1.0',
+        'pgcredits_gateway_rpc_duration_seconds_count{function="get_balance"} 2.0',
+    ):
+        assert expected in lines, expected
+
+
+def test_the_gateway_login_role_has_no_rights_of_its_own(pg_cluster: Cluster, db: str) -> None:
+    """What docs/gateway.md says to grant is enough, and alone (NOINHERIT) it reaches nothing."""
+    _ensure_gateway_role(pg_cluster)
+    with psycopg.connect(gateway_url(pg_cluster, db)) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("select * from credits.get_balance('alice')")

@@ -120,8 +120,10 @@ class Gateway:
                 await asyncio.wait_for(self._pool.close(), timeout=5)
 
     async def as_caller(self, identity: Identity, *, read_only: bool,
-                        work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+                        work: Callable[[asyncpg.Connection], Awaitable[T]], label: str) -> T:
         """`work` in one transaction as the caller, retried whole on 40001/40P01 and on a lost connection.
+
+        `label` names the work in the retries metric (a function, or `/events`).
 
         A lost connection is retried only while `work` has not been sent, or
         when the transaction is read-only: a write's outcome would be unknown.
@@ -144,6 +146,7 @@ class Gateway:
                 if (sent and not read_only) or attempt >= self.retries:
                     raise _Unavailable(err, after_call=sent and not read_only) from err
             attempt += 1
+            self.metrics.retries.labels(label).inc()
             await asyncio.sleep(0.05 * 2**attempt * (0.5 + random.random()))
 
     async def rpc(self, request: Request) -> Response:
@@ -190,7 +193,7 @@ class Gateway:
                     work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
         """`as_caller`, with every database failure turned into an HTTPError."""
         try:
-            return await self.as_caller(identity, read_only=function.read_only, work=work)
+            return await self.as_caller(identity, read_only=function.read_only, work=work, label=function.name)
         except asyncpg.PostgresError as err:
             raise _database_error(err) from None
         except _Unavailable as err:
@@ -218,7 +221,7 @@ class Gateway:
 
         async def reread(caller: Identity, seq: int) -> str | None:
             return await self.as_caller(caller, read_only=True,
-                                        work=lambda conn: conn.fetchval(REREAD_EVENT, str(seq)))
+                                        work=lambda conn: conn.fetchval(REREAD_EVENT, str(seq)), label="/events")
 
         async def counted() -> AsyncIterator[str]:
             self.metrics.subscribers.inc()

@@ -29,7 +29,7 @@ class Metrics:
         )
         self.retries = Counter(
             "pgcredits_gateway_rpc_retries",
-            "Transactions retried after a serialization failure or deadlock, by function",
+            "Transactions retried after a serialization failure, a deadlock or a lost connection",
             ["function"],
             registry=self.registry,
         )
