@@ -430,3 +430,133 @@ def test_the_gateway_login_role_has_no_rights_of_its_own(pg_cluster: Cluster, db
     _ensure_gateway_role(pg_cluster)
     with psycopg.connect(gateway_url(pg_cluster, db)) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("select * from credits.get_balance('alice')")
+
+
+# --- Server-Sent Events --------------------------------------------------------------------------------------------
+
+
+class EventReader:
+    """A /events stream read in a thread: each event as {"event", "id", "data"}, with when it arrived."""
+
+    def __init__(self, base_url: str, headers: dict[str, str]) -> None:
+        self.events: queue.Queue[tuple[float, dict[str, str]]] = queue.Queue()
+        self.subscribed = threading.Event()
+        self.status: int | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, args=(base_url, headers), daemon=True)
+        self._thread.start()
+        assert self.subscribed.wait(10), f"/events did not open (status {self.status})"
+
+    def _read(self, base_url: str, headers: dict[str, str]) -> None:
+        timeout = httpx.Timeout(10, read=None)
+        with httpx.stream("GET", f"{base_url}/events", headers=headers, timeout=timeout) as response:
+            self.status = response.status_code
+            fields: dict[str, str] = {}
+            for line in response.iter_lines():
+                if self._stop.is_set():
+                    return
+                if line.startswith(":"):
+                    self.subscribed.set()  # the first comment is sent once subscribed; later ones are heartbeats
+                elif line.startswith("retry: "):
+                    continue  # the reconnection delay, not an event
+                elif line:
+                    name, _, value = line.partition(": ")
+                    fields[name] = value
+                elif fields:
+                    self.events.put((time.monotonic(), fields))
+                    fields = {}
+
+    def next(self, timeout: float = 5) -> tuple[float, dict[str, str]]:
+        try:
+            return self.events.get(timeout=timeout)
+        except queue.Empty:
+            pytest.fail(f"no event within {timeout} s", pytrace=False)
+
+    def until(self, kind: str, timeout: float = 5) -> list[dict[str, str]]:
+        """Every event up to and including the first of `kind`."""
+        seen = []
+        deadline = time.monotonic() + timeout
+        while True:
+            _, event = self.next(max(deadline - time.monotonic(), 0.01))
+            seen.append(event)
+            if event["event"] == kind:
+                return seen
+
+    def close(self) -> None:
+        self._stop.set()  # the next heartbeat (0.5 s) ends the read
+        self._thread.join(10)
+
+
+@pytest.fixture
+def events(gateway: Running) -> Iterator[Callable[[str], EventReader]]:
+    """Opens /events streams as users; closed after the test."""
+    readers: list[EventReader] = []
+
+    def open_stream(sub: str) -> EventReader:
+        readers.append(EventReader(gateway.base_url, bearer(sub)))
+        return readers[-1]
+
+    yield open_stream
+    for reader in readers:
+        reader.close()
+
+
+def test_a_balance_change_reaches_the_stream(gateway: Running, events: Callable[[str], EventReader]) -> None:
+    gateway.post("open_account", {"account_id": "alice"})
+    alice = events("alice")
+    committed = time.monotonic()
+    spent = gateway.post("deduct_credits", {"account_id": "alice", "feature": "roast"}, bearer("alice"))
+    assert spent.status_code == 200
+    arrived, event = alice.next(timeout=5)
+    print(f"balance_changed delivered {1000 * (arrived - committed):.1f} ms after the call was sent")
+    assert event["event"] == "balance_changed"
+    row = json.loads(event["data"], parse_float=Decimal)
+    assert (row["account_id"], row["kind"], row["event_id"]) == ("alice", "balance_changed", int(event["id"]))
+    assert row["payload"]["available"] == Decimal("5.000000")
+
+
+def test_the_stream_never_carries_another_accounts_events(gateway: Running,
+                                                          events: Callable[[str], EventReader]) -> None:
+    for account in ("alice", "bob"):
+        gateway.post("open_account", {"account_id": account})
+    alice = events("alice")
+    bob = events("bob")
+    for _ in range(3):
+        gateway.post("deduct_credits", {"account_id": "bob", "feature": "roast"}, bearer("bob"))
+    gateway.post("grant_credits", {"account_id": "alice", "amount": 2, "source": "promo"})
+    # Notifications arrive in commit order: had bob's leaked to alice, they would come before hers.
+    seen = alice.until("balance_changed")
+    assert [json.loads(e["data"])["account_id"] for e in seen] == ["alice"], seen
+    assert [json.loads(e["data"])["account_id"] for e in bob.until("balance_changed")] == ["bob"]
+
+
+def test_events_need_an_account(gateway: Running) -> None:
+    response = gateway.client.get("/events", headers=bearer(None, "credits_service"))
+    assert error(response, 403)["code"] == "42501"
+
+
+def test_the_gateway_survives_a_database_restart(pg_cluster: Cluster, gateway: Running,
+                                                  events: Callable[[str], EventReader]) -> None:
+    gateway.post("open_account", {"account_id": "alice"})
+    alice = events("alice")
+    removes = pg_cluster.remove_on_stop
+    pg_cluster.remove_on_stop = None  # stop() would delete a throwaway cluster
+    try:
+        pg_cluster.stop()
+        down = gateway.post("deduct_credits", {"account_id": "alice", "feature": "roast"}, bearer("alice"))
+        assert error(down, 503)["code"] == "GW503"
+        assert down.headers["retry-after"] == "1"
+        assert gateway.client.get("/ready").status_code == 503
+        assert gateway.client.get("/live").status_code == 200
+    finally:
+        pg_cluster.start()
+        pg_cluster.remove_on_stop = removes
+    assert alice.until("resync", timeout=30)[-1]["event"] == "resync"
+    deadline = time.monotonic() + 30
+    while (spent := gateway.post("deduct_credits", {"account_id": "alice", "feature": "roast"},
+                                 bearer("alice"))).status_code == 503 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert spent.status_code == 200, spent.text
+    assert exact(spent)[0]["available"] == Decimal("5.000000"), "the call refused while down changed nothing"
+    assert alice.until("balance_changed")[-1]["id"]
+    assert gateway.client.get("/ready").status_code == 200
