@@ -95,7 +95,24 @@ def _parser() -> argparse.ArgumentParser:
     report_.add_argument("--limit", type=_positive, default=10, help="top consumers per credit type (default: 10)")
     database_url(report_)
     report_.set_defaults(handler=_report)
+
+    serve_ = commands.add_parser("serve", help="serve the HTTP gateway (docs/gateway.md) until Ctrl-C")
+    database_url(serve_)
+    serve_.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve_.add_argument("--port", type=_positive, default=8000, help="port to listen on (default: 8000)")
+    serve_.set_defaults(handler=_serve)
     return parser
+
+
+def _serve(args: argparse.Namespace) -> None:
+    from pgcredits.gateway.local import GatewayConfigError, check_auth_environment, serve
+
+    url = _required_url(args)
+    try:
+        check_auth_environment()
+    except GatewayConfigError as err:
+        raise UsageError(str(err)) from None
+    serve(url, args.host, args.port)
 
 
 def _migrate(args: argparse.Namespace) -> None:
@@ -154,6 +171,13 @@ def _up(args: argparse.Namespace) -> None:
     print(f"DATABASE_URL: {url}")
     print()
     _sample_call(url)
+    print()
+    from pgcredits.gateway.local import GatewayConfigError, serve_locally  # serves until Ctrl-C (SPEC §6)
+
+    try:
+        serve_locally(url, _project_root() / ".pgcredits")
+    except GatewayConfigError as err:
+        raise UsageError(str(err)) from None
 
 
 def _down(args: argparse.Namespace) -> None:

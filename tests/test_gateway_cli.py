@@ -1,0 +1,136 @@
+"""`pgcredits serve` and `pgcredits up` ending with the gateway, run as the commands a developer types."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import jwt
+import psycopg
+import pytest
+
+from pgcredits.cluster import Cluster
+from pgcredits.gateway.local import GATEWAY_ROLE, as_role, dev_secret, ensure_gateway_role
+from pgcredits.migrate import db_dir
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def command() -> Iterator[list[subprocess.Popen[str]]]:
+    """Started `pgcredits` processes, interrupted (then killed) after the test."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _pgcredits(started: list[subprocess.Popen[str]], *args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    process = subprocess.Popen([sys.executable, "-m", "pgcredits.cli", *args], env={**os.environ, **env},
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
+    started.append(process)
+    return process
+
+
+def _wait_ready(url: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"pgcredits exited with {process.returncode}:\n{process.stdout.read() if process.stdout else ''}")
+        try:
+            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    pytest.fail("the gateway never became ready")
+
+
+def test_serve_answers_and_stops_on_ctrl_c(pg_cluster: Cluster, db: str, command: list[subprocess.Popen[str]]) -> None:
+    ensure_gateway_role(pg_cluster.url("postgres"))
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("select tests.catalog()")
+        conn.execute("select credits.open_account('alice')")
+    port = _free_port()
+    secret = "the secret of this test, long enough for HS256"
+    process = _pgcredits(command, "serve", "--port", str(port),
+                         env={"DATABASE_URL": as_role(db, GATEWAY_ROLE), "PGCREDITS_JWT_SECRET": secret})
+    url = f"http://127.0.0.1:{port}"
+    _wait_ready(url, process)
+    token = jwt.encode({"sub": "alice"}, secret, algorithm="HS256")
+    response = httpx.get(f"{url}/rpc/get_balance", params={"account_id": "alice"},
+                         headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    assert {row["credit_type"] for row in response.json()} == {"credits", "analysis"}
+    process.send_signal(signal.SIGINT)
+    assert process.wait(15) == 0
+
+
+def test_ensure_gateway_role_is_idempotent_and_grants_only_the_four(pg_cluster: Cluster) -> None:
+    ensure_gateway_role(pg_cluster.url("postgres"), "pgcredits_gateway_idempotent")
+    ensure_gateway_role(pg_cluster.url("postgres"), "pgcredits_gateway_idempotent")
+    with psycopg.connect(pg_cluster.url("postgres")) as conn:
+        row = conn.execute(
+            "select r.rolcanlogin, r.rolinherit, r.rolsuper, array_agg(g.rolname::text order by g.rolname)"
+            " from pg_roles r join pg_auth_members m on m.member = r.oid join pg_roles g on g.oid = m.roleid"
+            " where r.rolname = 'pgcredits_gateway_idempotent' group by 1, 2, 3"
+        ).fetchone()
+    assert row == (True, False, False, ["credits_admin", "credits_auditor", "credits_service", "credits_user"])
+
+
+def test_dev_secret_is_created_once_readable_by_its_owner_only(tmp_path: Path) -> None:
+    first = dev_secret(tmp_path / ".pgcredits")
+    assert len(first) >= 32
+    assert stat.S_IMODE((tmp_path / ".pgcredits" / "gateway_jwt_secret").stat().st_mode) == 0o600
+    assert dev_secret(tmp_path / ".pgcredits") == first
+
+
+def test_up_ends_with_the_gateway_serving(tmp_path: Path, command: list[subprocess.Popen[str]]) -> None:
+    """`pgcredits up` in a fresh project folder: cluster, migration, catalog, then a working sample token."""
+    shutil.copytree(db_dir(), tmp_path / "db")
+    env = {"PGCREDITS_DB_DIR": str(tmp_path / "db"), "PGCREDITS_PORT": str(_free_port()),
+           "PGCREDITS_GATEWAY_PORT": str(_free_port())}
+    cluster = Cluster.in_project(tmp_path, int(env["PGCREDITS_PORT"]), cron_database="pgcredits")
+    process = _pgcredits(command, "up", env=env)
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        while not lines or lines[-1] != "serving until Ctrl-C":
+            line = process.stdout.readline()
+            assert line, "up ended before serving:\n" + "\n".join(lines)
+            lines.append(line.rstrip("\n"))
+        token = next(line.split("TOKEN=", 1)[1] for line in lines if "TOKEN=" in line)
+        assert any(line.strip().startswith("curl -s -H") for line in lines)
+        url = f"http://127.0.0.1:{env['PGCREDITS_GATEWAY_PORT']}"
+        _wait_ready(url, process)
+        response = httpx.get(f"{url}/rpc/get_balance", params={"account_id": "demo_user"},
+                             headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.text
+        assert stat.S_IMODE((tmp_path / ".pgcredits" / "gateway_jwt_secret").stat().st_mode) == 0o600
+        process.send_signal(signal.SIGINT)
+        assert process.wait(15) == 0
+    finally:
+        cluster.remove_on_stop = cluster.data_dir.parent
+        cluster.stop()
