@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
@@ -193,6 +194,12 @@ def check_invariants(url: str, invariants: Mapping[str, str] = INVARIANTS) -> No
     """Check the invariants after a run; stop the whole benchmark, loudly, when one is broken."""
     if not invariants_hold(url, invariants):
         raise InvariantsBroken("the ledger's invariants are broken after a benchmark run: see the counts above")
+
+
+def as_role(url: str, role: str) -> str:
+    """The same database URL, logging in as `role` (the bench cluster trusts local connections)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port}"))
 
 
 def free_port() -> int:

@@ -26,10 +26,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import Any
 
 import psycopg
-from common import bench_database, invariants_hold
+from common import INVARIANTS as COMMON_INVARIANTS
+from common import InvariantsBroken, bench_database, check_invariants
 from psycopg.conninfo import make_conninfo
+
 APP_ROLE = "bench_cron"
 DAY_1 = "2026-03-10 12:00+00"  # Mar 10 in all four zones
 DAY_2 = "2026-03-11 12:00+00"
@@ -55,7 +58,7 @@ end $$;
 """
 
 INVARIANTS = {
-    "reconciliation rows": "select count(*) from credits.reconciliation",
+    **COMMON_INVARIANTS,
     "daily grants not one per account and day": """select count(*) from (select account_id, local_day
         from credits_private.grants where source = 'daily' group by 1, 2 having count(*) <> 1) d""",
 }
@@ -63,12 +66,9 @@ INVARIANTS = {
 RUNS = [("day 1, first grant", DAY_1), ("day 1 again", DAY_1), ("day 2", DAY_2), ("day 2 again", DAY_2)]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--accounts", type=int, default=1_000_000, help="accounts on the daily plan")
-    args = parser.parse_args()
-
-    with bench_database(SETUP % {"accounts": args.accounts}, clock_override=True) as (_, url, _):
+def run(accounts: int) -> dict[str, Any]:
+    """Time the four calls of grant_daily_credits() at `accounts` accounts; check the counts and invariants."""
+    with bench_database(SETUP % {"accounts": accounts}, clock_override=True) as (_, url, _):
         rows = []
         app = make_conninfo(url, user=APP_ROLE)
         for label, now in RUNS:
@@ -80,20 +80,29 @@ def main() -> int:
                 (granted,) = conn.execute("select accounts_granted from credits.grant_daily_credits()").fetchone()
                 conn.commit()
                 seconds = time.perf_counter() - start
-            rows.append((label, granted, seconds))
+            rows.append({"label": label, "granted": granted, "seconds": seconds})
             print(f"{label:20} {granted:9} accounts granted in {seconds:8.2f} s", file=sys.stderr)
+        check_invariants(url, INVARIANTS)
+    expected = [accounts, 0, accounts, 0]
+    if [row["granted"] for row in rows] != expected:
+        raise InvariantsBroken(f"grant_daily_credits granted {[row['granted'] for row in rows]}, expected {expected}")
+    return {"accounts": accounts, "rows": rows}
 
-        print(f"\n| grant_daily_credits() at {args.accounts} accounts | accounts granted | seconds |")
-        print("|---|---:|---:|")
-        for label, granted, seconds in rows:
-            print(f"| {label} | {granted} | {seconds:.2f} |")
 
-        held = invariants_hold(url, INVARIANTS)
-        expected = [args.accounts, 0, args.accounts, 0]
-        if [granted for _, granted, _ in rows] != expected:
-            print(f"UNEXPECTED GRANT COUNTS, expected {expected}", file=sys.stderr)
-            held = False
-        return 0 if held else 1
+def markdown(result: dict[str, Any]) -> str:
+    """One table: each call, the accounts it granted and its seconds."""
+    lines = [f"| grant_daily_credits() at {result['accounts']:,} accounts | accounts granted | seconds |",
+             "|---|---:|---:|"]
+    lines += [f"| {row['label']} | {row['granted']:,} | {row['seconds']:.2f} |" for row in result["rows"]]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--accounts", type=int, default=1_000_000, help="accounts on the daily plan")
+    args = parser.parse_args()
+    print(markdown(run(args.accounts)))
+    return 0
 
 
 if __name__ == "__main__":
