@@ -44,7 +44,7 @@ def main() -> None:
                                          idempotency_key="render-2")
         print(f"render-2: ok={refused.ok} reason={refused.reason}")
 
-        purchase = credits.purchase_credits(account_id="py_42", amount=Decimal("50"), payment_ref="stripe:pi_py42")
+        purchase = credits.purchase_credits(account_id="py_42", amount=Decimal(50), payment_ref="stripe:pi_py42")
         print(f"bought 50: available={purchase.available}")
 
         # A debit in the app's own transaction: when the app's work fails, the debit is rolled back with it.
@@ -62,7 +62,7 @@ def main() -> None:
 
         # The database says what is wrong: an admin grant needs a reason.
         try:
-            credits.grant_credits(account_id="py_42", amount=Decimal("5"), source="admin")
+            credits.grant_credits(account_id="py_42", amount=Decimal(5), source="admin")
         except InvalidArgument as err:
             print(f"{type(err).__name__} {err.code}: {err.message}")
 
@@ -70,8 +70,8 @@ def main() -> None:
             buckets = ", ".join(f"{source} {amount}" for source, amount in balance.buckets.items())
             print(f"{balance.credit_type}: available={balance.available} used={balance.used_this_period} ({buckets})")
         for row in credits.get_history(account_id="py_42"):
-            feature = row.feature or ""
-            print(f"  #{row.transaction_id} {row.kind:<6} {row.amount:>10} -> {row.balance_after:>10} {feature}".rstrip())
+            line = f"  #{row.transaction_id} {row.kind:<6} {row.amount:>10} -> {row.balance_after:>10}"
+            print(f"{line} {row.feature}" if row.feature else line)
 
 
 if __name__ == "__main__":

@@ -90,8 +90,8 @@ def test_catalog_apply_reports_a_change(db: str, tmp_path: Path, capsys: pytest.
     ("text", "problem"),
     [
         ('[plans.free]\nsignup_grnat = { credits = 6 }\n',
-         "plans.free.signup_grnat: unknown key (expected one of: signup_grant, monthly_allowance, daily_allowance, "
-         "unlimited, description)"),
+         ("plans.free.signup_grnat: unknown key (expected one of: signup_grant, monthly_allowance, daily_allowance, "
+         "unlimited, description)")),
         ('[features.roast]\nbase_cost = "1"\n', "features.roast.base_cost: expected a number, got a string ('1')"),
         ("[features.chat]\nunit_rates = { input_tokens = true }\n",
          "features.chat.unit_rates.input_tokens: expected a number, got a boolean (True)"),
@@ -240,8 +240,8 @@ def test_import_shows_progress(db: str, legacy: Path) -> None:
 def test_import_refuses_a_file_without_the_header(db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, "no_header.csv", "alice,free,10,\n")
     assert run(capsys, "import", str(path), "--database-url", db) == (
-        1, "", f"pgcredits: error: {path}: line 1: expected the header account_id,plan,amount,expires_at, "
-               "got 'alice,free,10,'\n"
+        1, "", (f"pgcredits: error: {path}: line 1: expected the header account_id,plan,amount,expires_at, "
+               "got 'alice,free,10,'\n")
     )
 
 

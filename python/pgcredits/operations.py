@@ -243,7 +243,7 @@ class ImportRow:
     @property
     def idempotency_key(self) -> str:
         """`import:<account_id>:<hash of the row's values>`: the same row imports once, whatever its line."""
-        values = "\x1f".join((self.account_id, self.plan, self.amount, self.expires_at))
+        values = f"{self.account_id}\x1f{self.plan}\x1f{self.amount}\x1f{self.expires_at}"
         return f"import:{self.account_id}:{hashlib.sha256(values.encode()).hexdigest()[:16]}"
 
 
@@ -312,42 +312,40 @@ def import_balances(url: str, path: Path, *, dry_run: bool = False, report: Call
     for refusal in refused:
         report(f"refused {refusal}")
     total = len(rows) + len(refused)
-    with psycopg.connect(url) as conn:
-        try:
-            for done, row in enumerate(rows, start=len(refused) + 1):
-                outcome = _import_row(conn, row, path, dry_run)
-                if outcome is None:
-                    result.skipped += 1
-                elif outcome.startswith("refused "):
-                    result.refused.append(outcome.removeprefix("refused "))
-                    report(outcome)
-                else:
-                    result.imported += 1
-                    if dry_run:
-                        report(outcome)
-                if done % progress_every == 0 or done == total:
-                    if not dry_run:
-                        conn.commit()
-                    print(f"import: {done} of {total} rows ({100 * done // total} %)", file=progress, flush=True)
-        finally:
-            if dry_run:
-                conn.rollback()
+    with psycopg.connect(url) as conn:  # on an error or an interrupt: rolled back to the last commit
+        for done, row in enumerate(rows, start=len(refused) + 1):
+            outcome, line = _import_row(conn, row, path, dry_run)
+            if outcome == "skipped":
+                result.skipped += 1
+            elif outcome == "refused":
+                result.refused.append(line)
+                report(f"refused {line}")
             else:
-                conn.commit()
+                result.imported += 1
+                if dry_run:
+                    report(line)
+            if done % progress_every == 0 or done == total:
+                if not dry_run:
+                    conn.commit()
+                print(f"import: {done} of {total} rows ({100 * done // total} %)", file=progress, flush=True)
+        if dry_run:
+            conn.rollback()
+        else:
+            conn.commit()
     verb = "would import" if dry_run else "imported"
     report(f"{path}: {verb} {result.imported}, skipped {result.skipped} (already imported), "
            f"refused {len(result.refused)}" + (" (dry run: nothing written)" if dry_run else ""))
     return result
 
 
-def _import_row(conn: psycopg.Connection[Any], row: ImportRow, path: Path, dry_run: bool) -> str | None:
-    """Import one row in a savepoint: None when already imported, else a line saying what was done or refused."""
+def _import_row(conn: psycopg.Connection[Any], row: ImportRow, path: Path, dry_run: bool) -> tuple[str, str]:
+    """Import one row in a savepoint: `skipped`, `refused` or `imported`, and a line saying what or why."""
     where = f"line {row.line} ({row.account_id})"
     key = row.idempotency_key
     if conn.execute(
         "select from credits.ledger where account_id = %s and idempotency_key = %s", [row.account_id, key]
     ).fetchone() is not None:
-        return None
+        return "skipped", f"{where}: already imported"
     try:
         with conn.transaction():
             existing = conn.execute(
@@ -355,7 +353,7 @@ def _import_row(conn: psycopg.Connection[Any], row: ImportRow, path: Path, dry_r
             ).fetchone()
             if existing is not None and existing[0] != row.plan:
                 # An import sets opening balances: it does not move an account to another plan.
-                return f"refused {where}: account {row.account_id} is on plan {existing[0]}, not {row.plan}"
+                return "refused", f"{where}: account {row.account_id} is on plan {existing[0]}, not {row.plan}"
             if existing is None:
                 conn.execute("select from credits.open_account(account_id => %s, plan => %s)",
                              [row.account_id, row.plan or None])
@@ -368,12 +366,12 @@ def _import_row(conn: psycopg.Connection[Any], row: ImportRow, path: Path, dry_r
     except psycopg.DatabaseError as err:
         if conn.broken or not err.diag.sqlstate:
             raise
-        return f"refused {where}: {_reason(err)}"
+        return "refused", f"{where}: {_reason(err)}"
     assert granted is not None
     opened = "" if existing is not None else f"open on plan {row.plan}, "
     expiry = f" expiring {row.expires_at}" if row.expires_at else ""
     verb = "would " if dry_run else ""
-    return f"{where}: {verb}{opened}grant {row.amount}{expiry} (grant {granted[0]}, available {granted[1]})"
+    return "imported", f"{where}: {verb}{opened}grant {row.amount}{expiry} (grant {granted[0]}, available {granted[1]})"
 
 
 # --- report -----------------------------------------------------------------------------------------------------------
