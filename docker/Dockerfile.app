@@ -1,4 +1,4 @@
-# The pgcredits package and its db/ folder: `pgcredits migrate` (and later `serve`).
+# The pgcredits package and its db/ folder: `pgcredits migrate` and `pgcredits serve` (the gateway).
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml ./

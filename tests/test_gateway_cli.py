@@ -88,16 +88,25 @@ def test_serve_answers_and_stops_on_ctrl_c(pg_cluster: Cluster, db: str, command
     assert process.wait(15) == 0
 
 
+# A login role, not inheriting, no superuser, a member of exactly the four caller roles.
+GATEWAY_SHAPE = (True, False, False, ["credits_admin", "credits_auditor", "credits_service", "credits_user"])
+
+
+def _role(url: str, role: str) -> tuple[bool, bool, bool, list[str]] | None:
+    """Whether `role` can log in, inherits, is a superuser, and the roles it is a member of."""
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "select r.rolcanlogin, r.rolinherit, r.rolsuper, array_agg(g.rolname::text order by g.rolname)"
+            " from pg_roles r join pg_auth_members m on m.member = r.oid join pg_roles g on g.oid = m.roleid"
+            " where r.rolname = %s group by 1, 2, 3",
+            [role],
+        ).fetchone()
+
+
 def test_ensure_gateway_role_is_idempotent_and_grants_only_the_four(pg_cluster: Cluster) -> None:
     ensure_gateway_role(pg_cluster.url("postgres"), "pgcredits_gateway_idempotent")
     ensure_gateway_role(pg_cluster.url("postgres"), "pgcredits_gateway_idempotent")
-    with psycopg.connect(pg_cluster.url("postgres")) as conn:
-        row = conn.execute(
-            "select r.rolcanlogin, r.rolinherit, r.rolsuper, array_agg(g.rolname::text order by g.rolname)"
-            " from pg_roles r join pg_auth_members m on m.member = r.oid join pg_roles g on g.oid = m.roleid"
-            " where r.rolname = 'pgcredits_gateway_idempotent' group by 1, 2, 3"
-        ).fetchone()
-    assert row == (True, False, False, ["credits_admin", "credits_auditor", "credits_service", "credits_user"])
+    assert _role(pg_cluster.url("postgres"), "pgcredits_gateway_idempotent") == GATEWAY_SHAPE
 
 
 def test_dev_secret_is_created_once_readable_by_its_owner_only(tmp_path: Path) -> None:
@@ -134,3 +143,13 @@ def test_up_ends_with_the_gateway_serving(tmp_path: Path, command: list[subproce
     finally:
         cluster.remove_on_stop = cluster.data_dir.parent
         cluster.stop()
+
+
+def test_the_docker_gateway_role_script_runs_twice(pg_cluster: Cluster, db: str) -> None:
+    """docker/gateway_role.sql, as the compose service runs it: creates the role, then changes nothing but it."""
+    script = REPO / "docker" / "gateway_role.sql"
+    for _ in range(2):
+        subprocess.run(["psql", db, "--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=1",
+                        "--set", "gateway_password=it's secret", "--file", str(script)],
+                       check=True, capture_output=True, text=True)
+    assert _role(db, GATEWAY_ROLE) == GATEWAY_SHAPE
