@@ -103,7 +103,8 @@ def _role(url: str, role: str) -> tuple[bool, bool, bool, list[str]] | None:
         ).fetchone()
 
 
-def test_ensure_gateway_role_is_idempotent_and_grants_only_the_four(pg_cluster: Cluster) -> None:
+def test_ensure_gateway_role_is_idempotent_and_grants_only_the_four(pg_cluster: Cluster, template_db: str) -> None:
+    """Run twice, as every `pgcredits up` does (the template's migration created the four roles)."""
     ensure_gateway_role(pg_cluster.url("postgres"), "pgcredits_gateway_idempotent")
     ensure_gateway_role(pg_cluster.url("postgres"), "pgcredits_gateway_idempotent")
     assert _role(pg_cluster.url("postgres"), "pgcredits_gateway_idempotent") == GATEWAY_SHAPE
