@@ -39,9 +39,14 @@ SOAK_KILLS ?= 25
 soak: deps venv
 	SOAK_KILLS=$(SOAK_KILLS) MODEL_EXAMPLES=400 $(VENV)/bin/pytest tests/test_crash.py tests/test_model.py $(PYTEST_ARGS)
 
-# Speed, measured side by side with a bare reference (not part of `make test`).
+# Speed, measured side by side with bare references (not part of `make test`), written to docs/benchmarks.md.
+# `make bench` takes about 40 minutes; `make bench-quick` is a smoke run of a few minutes with rough figures.
+BENCH_ARGS ?=
 bench: deps venv
-	$(VENV)/bin/python bench/deduct.py
+	$(VENV)/bin/python bench/suite.py $(BENCH_ARGS)
+
+bench-quick: deps venv
+	$(VENV)/bin/python bench/suite.py --quick $(BENCH_ARGS)
 
 # Stops the local cluster of `make run` and deletes it with everything built.
 clean:
