@@ -7,7 +7,7 @@ VENV := .venv
 VENV_STAMP := $(VENV)/.installed-pyproject
 PYTEST_ARGS ?=
 
-.PHONY: deps venv run test soak bench clean
+.PHONY: deps venv run test soak bench bench-quick clean
 
 deps:
 	@missing=""; \
