@@ -7,6 +7,7 @@ in as a role that may only SET ROLE to the four caller roles, as deployed.
 from __future__ import annotations
 
 import contextlib
+import http.server
 import json
 import queue
 import socket
@@ -22,6 +23,7 @@ import jwt
 import psycopg
 import pytest
 import uvicorn
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pgcredits.cluster import Cluster
 from pgcredits.gateway import create_app
@@ -560,3 +562,45 @@ def test_the_gateway_survives_a_database_restart(pg_cluster: Cluster, gateway: R
     assert exact(spent)[0]["available"] == Decimal("5.000000"), "the call refused while down changed nothing"
     assert alice.until("balance_changed")[-1]["id"]
     assert gateway.client.get("/ready").status_code == 200
+
+
+# --- JWKS ----------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def jwks() -> Iterator[tuple[str, Any]]:
+    """A JWKS document served over HTTP on loopback, and the RSA private key of its one key ("k1")."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    document = json.dumps({"keys": [{**public, "kid": "k1", "alg": "RS256", "use": "sig"}]}).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(document)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json", key
+    finally:
+        server.shutdown()
+
+
+def test_tokens_verified_with_a_jwks_url(pg_cluster: Cluster, db: str, connect: Connect,
+                                         jwks: tuple[str, Any]) -> None:
+    url, key = jwks
+    _ensure_gateway_role(pg_cluster)
+    connect(autocommit=True).execute("select tests.catalog(); select credits.open_account('alice')")
+    with serving(gateway_url(pg_cluster, db), jwt_secret=None, jwks_url=url) as running:
+        signed = jwt.encode({"sub": "alice"}, key, algorithm="RS256", headers={"kid": "k1"})
+        ok = running.get("get_balance", {"account_id": "alice"}, {"Authorization": f"Bearer {signed}"})
+        assert ok.status_code == 200, ok.text
+        hs256 = running.get("get_balance", {"account_id": "alice"}, bearer("alice"))
+        assert error(hs256, 401)["code"] == "GW401", "an HS256 token is refused when keys come from a JWKS"
