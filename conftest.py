@@ -18,10 +18,12 @@ import psycopg
 import pytest
 from psycopg import sql
 from psycopg.abc import Query
+from psycopg.conninfo import conninfo_to_dict
 from pytest_pgtap.pgtap import Runner
 
 from pgcredits.cluster import Cluster
 from pgcredits.migrate import db_dir, migrate
+from tests.pgbouncer import PgBouncer, running
 
 TEMPLATE = "pgcredits_template"
 # pg_cron's launcher stays connected to cron.database_name, and CREATE DATABASE
@@ -89,6 +91,19 @@ def connect(db: str) -> Iterator[Callable[..., psycopg.Connection[Any]]]:
     yield factory
     for conn in connections:
         conn.close()
+
+
+@pytest.fixture(scope="session")
+def pgbouncer_server(pg_cluster: Cluster) -> Iterator[PgBouncer]:
+    """PgBouncer 1.18 in transaction mode in front of every database of the cluster (tests/pgbouncer.py)."""
+    with running(pg_cluster, _free_port()) as bouncer:
+        yield bouncer
+
+
+@pytest.fixture
+def pgbouncer(db: str, pgbouncer_server: PgBouncer) -> str:
+    """The URL of `db` through PgBouncer in transaction mode."""
+    return pgbouncer_server.url(conninfo_to_dict(db)["dbname"])
 
 
 @pytest.fixture(scope="session")
