@@ -2,8 +2,10 @@
 
 One throwaway PostgreSQL cluster per session. A template database is migrated
 once; every Python test gets its own copy (`db`), the pgTAP files share one
-copy (`pgtap`), each file rolling back what it did. A missing server, pgTAP or
-pg_cron fails the session: nothing here ever skips.
+copy (`pgtap`), each file rolling back what it did. `pgbouncer` is the URL of
+`db` through PgBouncer in transaction mode (tests/pgbouncer.py), started once
+for the session. A missing server, pgTAP, pg_cron or PgBouncer fails the
+session: nothing here ever skips.
 """
 
 from __future__ import annotations
