@@ -156,7 +156,7 @@ def test_open_account_balance_and_period(credits: Blocking) -> None:
     assert all(isinstance(row, Balance) for row in balances)
     by_type = {row.credit_type: row for row in balances}
     assert by_type["credits"].available == Decimal("6.000000")
-    assert by_type["credits"].buckets == {"signup": Decimal("6")}
+    assert by_type["credits"].buckets == {"signup": Decimal(6)}
     assert by_type["credits"].period_end == account.period_end
 
     period = credits.get_or_create_active_period("u_1")
@@ -495,7 +495,7 @@ def test_client_takes_a_conninfo_or_a_connection(db: str) -> None:
 
 def test_one_row_function_without_a_row_is_an_error() -> None:
     call = CALLS["release_hold"]
-    with pytest.raises(CreditsError, match="credits.release_hold returned 0 rows"):
+    with pytest.raises(CreditsError, match=r"credits\.release_hold returned 0 rows"):
         call.result([])
 
 
@@ -555,3 +555,26 @@ def test_methods_show_their_sql_signature(db: str) -> None:
         'select * from credits.grant_daily_credits("day" => $1::date)', [date(2027, 1, 5)]
     )
     assert Credits.grant_daily_credits.statement([], {}) == ("select * from credits.grant_daily_credits()", [])
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_schedule_jobs_lists_the_pg_cron_jobs(cron_db: str, kind: str) -> None:
+    """In the session's pg_cron database (shared: the jobs are unscheduled after)."""
+    try:
+        if kind == "sync":
+            with Credits(cron_db) as credits:
+                jobs = credits.schedule_jobs()
+        else:
+            async def schedule() -> list[Any]:
+                async with AsyncCredits(cron_db) as credits:
+                    return await credits.schedule_jobs()
+
+            jobs = asyncio.run(schedule())
+        names = {job.job_name for job in jobs}
+        assert {"credits.expire_holds", "credits.clean_cron_history"} <= names
+        assert all(job.jobid > 0 and job.schedule and job.command for job in jobs)
+    finally:
+        with psycopg.connect(cron_db, autocommit=True) as conn:
+            conn.execute(
+                "select cron.unschedule(jobid) from cron.job where username = 'postgres' and jobname like 'credits.%'"
+            )

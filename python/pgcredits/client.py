@@ -62,7 +62,19 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mappin
 from contextlib import asynccontextmanager, contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Concatenate, Generic, ParamSpec, TypeVar, Union, get_args, get_origin, overload
+from typing import (
+    Annotated,
+    Any,
+    Concatenate,
+    Generic,
+    ParamSpec,
+    Self,
+    TypeVar,
+    Union,
+    get_args,
+    get_origin,
+    overload,
+)
 
 import asyncpg
 import psycopg
@@ -416,7 +428,7 @@ class Credits(_Functions):
             if self._owned and self._connection is not None:
                 self._connection.close()
 
-    def __enter__(self) -> Credits:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -503,7 +515,7 @@ class AsyncCredits(_Functions):
             await self._pool.close()
             self._pool = None
 
-    async def __aenter__(self) -> AsyncCredits:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
