@@ -266,7 +266,11 @@ class Ledger(RuleBasedStateMachine):
             self.refused("PT409", "select * from credits.refund_transaction(%s, 'model', %s)",
                          (debit.transaction_id, amount))
             return
-        self.sql("select * from credits.refund_transaction(%s, 'model', %s)", (debit.transaction_id, amount))
+        (refund,) = self.sql("select refund_id from credits.refund_transaction(%s, 'model', %s)",
+                             (debit.transaction_id, amount))
+        # Where each part went: the paying grant itself, or a new refund grant (ids from the refund's draws).
+        targets = {d["of_grant_id"]: d["grant_id"] for d in self.one(
+            "select draws from credits_private.ledger_entries where entry_id = %s", (refund["refund_id"],))["draws"]}
         left = wanted
         for g, take in reversed(debit.draws):
             back = min(left, take - debit.refunded.get(g.grant_id, Decimal(0)))
@@ -274,12 +278,12 @@ class Ledger(RuleBasedStateMachine):
                 continue
             debit.refunded[g.grant_id] = debit.refunded.get(g.grant_id, Decimal(0)) + back
             if g.live(self.now):
+                assert targets[g.grant_id] == g.grant_id, "a refund to a live grant went elsewhere"
                 g.remaining += back
             else:
-                (row,) = self.sql("select max(grant_id) as grant_id from credits_private.grants"
-                                  " where account_id = %s and source = 'refund'", (debit.account,))
-                refund = self.add_grant(debit.account, row["grant_id"], "refund", back, None)
-                refund.priority = g.priority
+                assert targets[g.grant_id] != g.grant_id, "a refund went to a grant that has ended"
+                refund_grant = self.add_grant(debit.account, targets[g.grant_id], "refund", back, None)
+                refund_grant.priority = g.priority
             left -= back
             if left == 0:
                 break
