@@ -71,10 +71,12 @@ def chart(result: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(10, 6))
-    for side in deduct.SIDES:
+    colours = plt.get_cmap("tab20")
+    for i, side in enumerate(deduct.SIDES):
         rows = [r for r in result["rows"] if r["name"] == side.name]
         style = "--" if side.kind == "reference" else "-"
-        axes.plot([r["clients"] for r in rows], [r["tps"] for r in rows], style, marker="o", label=side.name)
+        axes.plot([r["clients"] for r in rows], [r["tps"] for r in rows], style, marker="o", label=side.name,
+                  color=colours(i))  # fmt: skip
     axes.set_xscale("log", base=2)
     axes.set_yscale("log")
     axes.set_xticks(result["clients"], [str(n) for n in result["clients"]])
