@@ -78,15 +78,18 @@ pidfile = {folder / "pgbouncer.pid"}
 
 
 @contextmanager
-def running(cluster: Cluster, port: int) -> Iterator[PgBouncer]:
-    """Start PgBouncer in front of `cluster` on `port`, wait until it accepts connections, stop it at the end."""
+def running(cluster: Cluster, port: int, users: tuple[str, ...] = ()) -> Iterator[PgBouncer]:
+    """Start PgBouncer in front of `cluster` on `port`, wait until it accepts connections, stop it at the end.
+
+    `users`: login roles besides the superuser that may connect through it.
+    """
     if not PGBOUNCER.exists():
         raise PgBouncerError(f"{PGBOUNCER} not found: install Debian's pgbouncer package (make deps)")
     folder = Path(tempfile.mkdtemp(prefix="pgcredits-pgbouncer-"))
     _make_dir(folder)  # PgBouncer writes its log and pid file here as the server's OS user
     bouncer = PgBouncer(port, folder)
     (folder / "pgbouncer.ini").write_text(ini(cluster, port, folder))
-    (folder / "users.txt").write_text(f'"{SUPERUSER}" ""\n')
+    (folder / "users.txt").write_text("".join(f'"{user}" ""\n' for user in (SUPERUSER, *users)))
     user = _server_user()
     command = [str(PGBOUNCER), *(["-u", user.pw_name] if user else []), str(folder / "pgbouncer.ini")]
     process = subprocess.Popen(command, cwd="/", stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

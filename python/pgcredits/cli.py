@@ -100,6 +100,9 @@ def _parser() -> argparse.ArgumentParser:
     database_url(serve_)
     serve_.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve_.add_argument("--port", type=_positive, default=8000, help="port to listen on (default: 8000)")
+    serve_.add_argument("--listen-url", default=os.environ.get("PGCREDITS_LISTEN_URL"),
+                        help="PostgreSQL URL for the LISTEN connection of /events when --database-url is a "
+                             "transaction pooler (default: $PGCREDITS_LISTEN_URL, else --database-url)")
     serve_.set_defaults(handler=_serve)
     return parser
 
@@ -112,7 +115,7 @@ def _serve(args: argparse.Namespace) -> None:
         check_auth_environment()
     except GatewayConfigError as err:
         raise UsageError(str(err)) from None
-    serve(url, args.host, args.port)
+    serve(url, args.host, args.port, listen_url=args.listen_url)
 
 
 def _migrate(args: argparse.Namespace) -> None:

@@ -74,14 +74,14 @@ class Gateway:
     """The state of one app: the pool, the catalog, the event hub, the metrics and how to authenticate."""
 
     def __init__(self, database_url: str, authenticator: Authenticator, *, retries: int, heartbeat: float,
-                 pool_size: int, probe_interval: float) -> None:
+                 pool_size: int, probe_interval: float, listen_url: str | None = None) -> None:
         self.database_url = database_url
         self.authenticator = authenticator
         self.retries = retries
         self.heartbeat = heartbeat
         self.pool_size = pool_size
         self.metrics = Metrics()
-        self.hub = EventHub(database_url, probe_interval=probe_interval,
+        self.hub = EventHub(listen_url or database_url, probe_interval=probe_interval,
                             on_reconnect=self.metrics.listener_reconnects.inc)
         self.catalog = Catalog([])
         self.openapi: dict[str, Any] = {}
@@ -249,13 +249,16 @@ class Gateway:
 
 def create_app(database_url: str, *, jwt_secret: str | None = None, jwks_url: str | None = None,
                jwt_audience: str | None = None, retries: int = 3, heartbeat: float = 15.0, pool_size: int = 10,
-               probe_interval: float = 2.0) -> Starlette:
+               probe_interval: float = 2.0, listen_url: str | None = None) -> Starlette:
     """The gateway app for `database_url` (its login role must be able to SET ROLE to the four roles).
 
     The JWT secret, JWKS URL and audience default to PGCREDITS_JWT_SECRET,
     PGCREDITS_JWKS_URL and PGCREDITS_JWT_AUDIENCE. `retries`: how many times a
     transaction failing with 40001/40P01 is retried before 503. `heartbeat`:
-    seconds between SSE comments on a quiet stream.
+    seconds between SSE comments on a quiet stream. `listen_url` (default
+    PGCREDITS_LISTEN_URL, else `database_url`): where the one LISTEN
+    connection of /events goes; behind PgBouncer in transaction mode, which
+    cannot carry LISTEN, point it at PostgreSQL itself.
     """
     authenticator = Authenticator(
         secret=jwt_secret or (None if jwks_url else os.environ.get("PGCREDITS_JWT_SECRET")),
@@ -263,7 +266,8 @@ def create_app(database_url: str, *, jwt_secret: str | None = None, jwks_url: st
         audience=jwt_audience or os.environ.get("PGCREDITS_JWT_AUDIENCE"),
     )
     gateway = Gateway(database_url, authenticator, retries=retries, heartbeat=heartbeat, pool_size=pool_size,
-                      probe_interval=probe_interval)
+                      probe_interval=probe_interval,
+                      listen_url=listen_url or os.environ.get("PGCREDITS_LISTEN_URL"))
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
