@@ -30,20 +30,47 @@ declare
   -- (see the header and docs/decisions.md, "Events").
   v_notify_all boolean := coalesce(current_setting('credits.notify_balance_changed', true), '') <> 'off';
 begin
-  with moved as (
-    select n.account_id, n.credit_type, n.updated_at,
-           o.balance - o.held as available_before, n.balance - n.held as available,
-           o.held as held_before, n.held,
-           o.period_start is null as was_empty,
-           -- Usage before counts only in the same period as after.
-           case when o.period_start is not distinct from n.period_start then o.period_used else 0 end as used_before,
-           case when o.period_start is not distinct from n.period_start then o.period_granted else 0 end
-             as granted_before,
-           n.period_used as used, n.period_granted as granted
+  with sides as (
+    -- The row before and after, paired by grouping rather than by a join:
+    -- the transition tables have no statistics, and a plan cached for a
+    -- one-row debit must not become a nested loop over the daily job's
+    -- million rows.
+    select n.account_id, n.credit_type, true as after, n.balance, n.held, n.period_start, n.period_used,
+           n.period_granted, n.updated_at
     from new_rows n
-    join old_rows o on o.account_id = n.account_id and o.credit_type = n.credit_type
-    where (n.balance, n.held, n.period_used, n.period_granted, n.period_start)
-          is distinct from (o.balance, o.held, o.period_used, o.period_granted, o.period_start)
+    union all
+    select o.account_id, o.credit_type, false, o.balance, o.held, o.period_start, o.period_used,
+           o.period_granted, o.updated_at
+    from old_rows o
+  ), pairs as (
+    select s.account_id, s.credit_type,
+           max(s.updated_at) filter (where s.after) as updated_at,
+           max(s.balance) filter (where not s.after) as balance_before,
+           max(s.balance) filter (where s.after) as balance,
+           max(s.held) filter (where not s.after) as held_before,
+           max(s.held) filter (where s.after) as held,
+           max(s.period_start) filter (where not s.after) as period_start_before,
+           max(s.period_start) filter (where s.after) as period_start,
+           max(s.period_used) filter (where not s.after) as used_before,
+           max(s.period_used) filter (where s.after) as used,
+           max(s.period_granted) filter (where not s.after) as granted_before,
+           max(s.period_granted) filter (where s.after) as granted
+    from sides s
+    group by s.account_id, s.credit_type
+  ), moved as (
+    select p.account_id, p.credit_type, p.updated_at,
+           p.balance_before - p.held_before as available_before, p.balance - p.held as available,
+           p.held_before, p.held,
+           p.period_start_before is null as was_empty,
+           -- Usage before counts only in the same period as after.
+           case when p.period_start_before is not distinct from p.period_start then p.used_before else 0 end
+             as used_before,
+           case when p.period_start_before is not distinct from p.period_start then p.granted_before else 0 end
+             as granted_before,
+           p.used, p.granted
+    from pairs p
+    where (p.balance, p.held, p.used, p.granted, p.period_start)
+          is distinct from (p.balance_before, p.held_before, p.used_before, p.granted_before, p.period_start_before)
   ), emitted as (
     insert into credits_private.events (account_id, kind, credit_type, payload, created_at)
     select m.account_id, e.kind, m.credit_type,
