@@ -6,17 +6,21 @@
 
 create or replace function credits_private._canonical_json(value jsonb)
 returns jsonb
-language sql
+-- PL/pgSQL, not SQL: a SQL function with sub-selects is not inlined, and is
+-- parsed and planned again on every call; PL/pgSQL keeps its plans.
+language plpgsql
 immutable
 as $$
-  select case jsonb_typeof(value)
-    when 'number' then to_jsonb(trim_scale(value::numeric))
+begin
+  return case jsonb_typeof(_canonical_json.value)
+    when 'number' then to_jsonb(trim_scale(_canonical_json.value::numeric))
     when 'object' then (select coalesce(jsonb_object_agg(e.key, credits_private._canonical_json(e.value)), '{}')
-                        from jsonb_each(value) e)
-    when 'array' then (select coalesce(jsonb_agg(credits_private._canonical_json(a.value) order by a.n), '[]')
-                       from jsonb_array_elements(value) with ordinality a (value, n))
-    else value
-  end
+                        from jsonb_each(_canonical_json.value) e)
+    when 'array' then (select coalesce(jsonb_agg(credits_private._canonical_json(a.elem) order by a.n), '[]')
+                       from jsonb_array_elements(_canonical_json.value) with ordinality a (elem, n))
+    else _canonical_json.value
+  end;
+end
 $$;
 
 create or replace function credits_private._request_hash(call jsonb)

@@ -46,9 +46,13 @@ $$;
 
 create or replace function credits_private._available(account_id text, credit_type text, at timestamptz)
 returns numeric
-language sql
+-- PL/pgSQL, not SQL: a SQL function with a FROM is not inlined as a scalar,
+-- and is parsed and planned again on every call; PL/pgSQL keeps its plan.
+language plpgsql
 stable
 as $$
-  select coalesce(sum(f.free), 0.000000)
-  from credits_private._free_grants(account_id, credit_type, at) f
+begin
+  return (select coalesce(sum(f.free), 0.000000)
+          from credits_private._free_grants(_available.account_id, _available.credit_type, _available.at) f);
+end
 $$;

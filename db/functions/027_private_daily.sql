@@ -28,10 +28,12 @@ $$;
 create or replace function credits_private._pending_daily(account credits_private.accounts, credit_type text,
                                                           at timestamptz)
 returns numeric
-language sql
+-- PL/pgSQL, not SQL: see _pending_allowance.
+language plpgsql
 stable
 as $$
-  select case when account.status <> 'active' then 0.000000
+begin
+  return case when account.status <> 'active' then 0.000000
               when account.daily_until > at
                    and (account.period_end > at or (credits_private._as_settled(account, at)).plan = account.plan)
                 then 0.000000
@@ -45,7 +47,8 @@ as $$
                                                  and g.credit_type = _pending_daily.credit_type
                                                  and g.source = 'daily'
                                                  and g.local_day = (at at time zone account.timezone)::date)),
-                            0.000000) end
+                            0.000000) end;
+end
 $$;
 
 -- Settles an account's daily grants for the local day containing `at`: for
