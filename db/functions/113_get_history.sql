@@ -20,12 +20,21 @@ begin
     raise exception 'page_size must be between 1 and 1000, got %', page_size
       using errcode = 'PT422', hint = 'Page with before_id instead of asking for more rows at once.';
   end if;
+  -- From the table, not the view credits.ledger (same columns, same row
+  -- security: the owner is subject to the table's forced RLS). A
+  -- security_barrier view is planned apart from the ORDER BY ... LIMIT
+  -- above it, so the newest rows were found by reading and sorting all of an
+  -- account's rows (3.8 ms at 1,000 rows an account, growing with it)
+  -- instead of walking (account_id, entry_id) backwards. The bound is one
+  -- comparison (not `before_id is null or ...`), so it is an index condition.
   return query
-  select l.*
-  from credits.ledger l
+  select l.entry_id, l.account_id, l.credit_type, l.kind, l.amount, l.balance_before, l.balance_after,
+         l.available_after, l.feature, l.units, l.grant_id, l.refund_of, l.draws, l.idempotency_key, l.actor,
+         l.reason, l.metadata, l.created_at
+  from credits_private.ledger_entries l
   where l.account_id = get_history.account_id
-    and (before_id is null or l.transaction_id < before_id)
-  order by l.transaction_id desc
+    and l.entry_id < coalesce(before_id, 9223372036854775807)
+  order by l.entry_id desc
   limit page_size;
 end
 $$;
