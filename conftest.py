@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -23,7 +22,7 @@ from psycopg.abc import Query
 from psycopg.conninfo import conninfo_to_dict
 from pytest_pgtap.pgtap import Runner
 
-from pgcredits.cluster import Cluster
+from pgcredits.cluster import Cluster, free_port
 from pgcredits.migrate import db_dir, migrate
 from tests.pgbouncer import PgBouncer, running
 
@@ -38,7 +37,7 @@ TEST_DATABASE_SETTINGS = {"credits.allow_clock_override": "on"}
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[Cluster]:
     """A throwaway cluster on a free loopback port, deleted at the end of the session."""
-    cluster = Cluster.throwaway(port=_free_port(), cron_database=CRON_DATABASE)
+    cluster = Cluster.throwaway(port=free_port(), cron_database=CRON_DATABASE)
     try:
         cluster.init()
         cluster.start()
@@ -98,7 +97,7 @@ def connect(db: str) -> Iterator[Callable[..., psycopg.Connection[Any]]]:
 @pytest.fixture(scope="session")
 def pgbouncer_server(pg_cluster: Cluster) -> Iterator[PgBouncer]:
     """PgBouncer 1.18 in transaction mode in front of every database of the cluster (tests/pgbouncer.py)."""
-    with running(pg_cluster, _free_port()) as bouncer:
+    with running(pg_cluster, free_port()) as bouncer:
         yield bouncer
 
 
@@ -180,10 +179,3 @@ def _admin(cluster: Cluster, statement: sql.Composed) -> None:
     """Run one statement in the `postgres` database, outside any transaction."""
     with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
         conn.execute(statement)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from pgcredits.cluster import Cluster, _make_dir
+from pgcredits.cluster import Cluster, _make_dir, free_port
 from pgcredits.migrate import migrate
 
 # PostgreSQL's defaults, durable commits, and room for the WAL of a long run.
@@ -200,10 +199,3 @@ def as_role(url: str, role: str) -> str:
     """The same database URL, logging in as `role` (the bench cluster trusts local connections)."""
     parts = urlsplit(url)
     return urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port}"))
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

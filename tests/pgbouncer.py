@@ -49,9 +49,9 @@ class PgBouncer:
     def log_file(self) -> Path:
         return self.folder / "pgbouncer.log"
 
-    def url(self, dbname: str) -> str:
-        """A libpq URL to `dbname` of the cluster, as the superuser, through PgBouncer."""
-        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{quote(dbname, safe='')}"
+    def url(self, dbname: str, user: str = SUPERUSER) -> str:
+        """A libpq URL to `dbname` of the cluster, as `user` (the superuser by default), through PgBouncer."""
+        return f"postgresql://{user}@127.0.0.1:{self.port}/{quote(dbname, safe='')}"
 
 
 def ini(cluster: Cluster, port: int, folder: Path) -> str:

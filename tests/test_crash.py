@@ -30,7 +30,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from pgcredits.cluster import Cluster
+from pgcredits.cluster import Cluster, free_port
 from pgcredits.migrate import migrate
 
 KILLS = int(os.environ.get("SOAK_KILLS", "3"))
@@ -54,12 +54,7 @@ class Outcomes:
 @pytest.fixture
 def durable_cluster() -> Iterator[tuple[Cluster, str]]:
     """A cluster of its own (it is killed), durable as production is, with a migrated database."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    cluster = Cluster.throwaway(port=port, cron_database="postgres", settings=DURABLE)
+    cluster = Cluster.throwaway(port=free_port(), cron_database="postgres", settings=DURABLE)
     try:
         cluster.init()
         cluster.start()

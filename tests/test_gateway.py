@@ -10,7 +10,6 @@ import contextlib
 import http.server
 import json
 import queue
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,7 +24,7 @@ import pytest
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from pgcredits.cluster import Cluster
+from pgcredits.cluster import Cluster, free_port
 from pgcredits.gateway import create_app
 
 GATEWAY_ROLE = "pgcredits_gateway_test"
@@ -75,13 +74,6 @@ class Running:
         return self.client.get(f"/rpc/{function}", params=params, headers=headers)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _ensure_gateway_role(pg_cluster: Cluster) -> None:
     """The gateway's login role as docs/gateway.md says to create it: it may SET ROLE to the four, nothing more."""
     with psycopg.connect(pg_cluster.url("postgres"), autocommit=True) as conn:
@@ -99,7 +91,7 @@ def serving(database_url: str, **options: Any) -> Iterator[Running]:
     """uvicorn serving create_app(database_url) in a thread on a free loopback port, until the block ends."""
     app = create_app(database_url, **{"jwt_secret": SECRET, "retries": RETRIES, "heartbeat": 0.5,
                                        "probe_interval": 0.5, **options})
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            timeout_graceful_shutdown=1))
     thread = threading.Thread(target=server.run, name="gateway", daemon=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -18,18 +17,11 @@ import jwt
 import psycopg
 import pytest
 
-from pgcredits.cluster import Cluster
+from pgcredits.cluster import Cluster, free_port
 from pgcredits.gateway.local import GATEWAY_ROLE, as_role, dev_secret, ensure_gateway_role
 from pgcredits.migrate import db_dir
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -73,7 +65,7 @@ def test_serve_answers_and_stops_on_ctrl_c(pg_cluster: Cluster, db: str, command
     with psycopg.connect(db, autocommit=True) as conn:
         conn.execute("select tests.catalog()")
         conn.execute("select credits.open_account('alice')")
-    port = _free_port()
+    port = free_port()
     secret = "the secret of this test, long enough for HS256"
     process = _pgcredits(command, "serve", "--port", str(port),
                          env={"DATABASE_URL": as_role(db, GATEWAY_ROLE), "PGCREDITS_JWT_SECRET": secret})
@@ -120,8 +112,8 @@ def test_dev_secret_is_created_once_readable_by_its_owner_only(tmp_path: Path) -
 def test_up_ends_with_the_gateway_serving(tmp_path: Path, command: list[subprocess.Popen[str]]) -> None:
     """`pgcredits up` in a fresh project folder: cluster, migration, catalog, then a working sample token."""
     shutil.copytree(db_dir(), tmp_path / "db")
-    env = {"PGCREDITS_DB_DIR": str(tmp_path / "db"), "PGCREDITS_PORT": str(_free_port()),
-           "PGCREDITS_GATEWAY_PORT": str(_free_port())}
+    env = {"PGCREDITS_DB_DIR": str(tmp_path / "db"), "PGCREDITS_PORT": str(free_port()),
+           "PGCREDITS_GATEWAY_PORT": str(free_port())}
     cluster = Cluster.in_project(tmp_path, int(env["PGCREDITS_PORT"]), cron_database="pgcredits")
     process = _pgcredits(command, "up", env=env)
     try:

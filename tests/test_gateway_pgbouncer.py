@@ -10,7 +10,6 @@ account; a balance change still reaches the stream.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,7 +18,7 @@ import httpx
 import psycopg
 import pytest
 
-from pgcredits.cluster import Cluster
+from pgcredits.cluster import Cluster, free_port
 from tests.pgbouncer import running
 from tests.test_gateway import (
     GATEWAY_ROLE,
@@ -42,13 +41,8 @@ def pooled(pg_cluster: Cluster, db: str, connect: Callable[..., psycopg.Connecti
     setup.execute("select tests.catalog()")
     for user in USERS:
         setup.execute("select credits.open_account(%s)", (user,))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    dbname = db.rsplit("/", 1)[1]
-    with running(pg_cluster, port, users=(GATEWAY_ROLE,)) as bouncer:
-        through = f"postgresql://{GATEWAY_ROLE}@127.0.0.1:{bouncer.port}/{dbname}"
-        with serving(through, listen_url=gateway_url(pg_cluster, db)) as gateway:
+    with running(pg_cluster, free_port(), users=(GATEWAY_ROLE,)) as bouncer:
+        with serving(bouncer.url(db.rsplit("/", 1)[1], GATEWAY_ROLE), listen_url=gateway_url(pg_cluster, db)) as gateway:
             yield gateway
 
 

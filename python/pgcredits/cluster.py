@@ -17,6 +17,7 @@ import os
 import pwd
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -217,6 +218,13 @@ def _server_user() -> pwd.struct_passwd | None:
         return pwd.getpwnam(SERVER_OS_USER)
     except KeyError:
         raise ClusterError(f"running as root, but there is no {SERVER_OS_USER} OS user to run PostgreSQL as") from None
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now (for throwaway clusters, PgBouncer, test servers)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _make_dir(path: Path) -> None:
