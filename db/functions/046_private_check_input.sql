@@ -1,10 +1,10 @@
 -- credits_private._check_metadata(metadata), _check_key(value, what) and
--- _check_reason(reason):
--- the limits on what a caller may store with a row, so a hostile or buggy
--- caller gets a clear PT422 instead of a CHECK violation or a megabyte in
--- the ledger. Metadata: a JSON object of at most 16 kB as text. Keys and
--- references (idempotency_key, payment_ref): 1 to 255 characters. Reasons
--- (optional or, through _require_reason, required): at most 1,000.
+-- _check_reason(reason): the limits on what a caller may store with a row,
+-- so a hostile or buggy caller gets a clear PT422 instead of a CHECK
+-- violation or a megabyte in the ledger. Metadata: a JSON object of at most
+-- 16 kB as text. Keys and references (idempotency_key, payment_ref, a
+-- subscription event_id): 1 to 255 characters. Reasons (optional, or
+-- required through _require_reason): at most 1,000 characters.
 
 create or replace function credits_private._check_metadata(metadata jsonb)
 returns jsonb
@@ -35,7 +35,7 @@ begin
                     coalesce(quote_literal(left(value, 40)) || case when length(value) > 40
                                                                    then format('... (%s characters)', length(value))
                                                                    else '' end, 'null')
-      using errcode = 'PT422', hint = format('Pass a shorter %s, such as a UUID.', what);
+      using errcode = 'PT422', hint = format('Pass %s as 1 to 255 characters, such as a UUID.', what);
   end if;
   return value;
 end

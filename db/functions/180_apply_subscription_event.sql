@@ -49,10 +49,7 @@ declare
                        period_end);
   v_row credits.accounts;
 begin
-  if event_id is null or btrim(event_id) = '' or length(event_id) > 255 then
-    raise exception 'event_id must be 1 to 255 characters, got %', coalesce(quote_literal(event_id), 'null')
-      using errcode = 'PT422', hint = 'Pass the payment provider''s id of the webhook event.';
-  end if;
+  perform credits_private._check_key(event_id, 'event_id');
   if status is null or status not in ('active', 'trialing', 'past_due', 'canceled') then
     raise exception 'invalid subscription status % in event %', coalesce(quote_literal(status), 'null'), event_id
       using errcode = 'PT422',
