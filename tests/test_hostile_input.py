@@ -23,6 +23,7 @@ from psycopg.rows import dict_row
 from pgcredits.cluster import Cluster
 
 INJECTION = "x'); drop table credits_private.ledger_entries; --"
+QUOTED = INJECTION.replace("'", "''")  # as a literal inside the calls below
 MEGABYTE = "a" * 1_000_000
 
 # (role, call, expected SQLSTATE, a fragment the message must contain)
@@ -55,15 +56,15 @@ CASES: list[tuple[str, str, str, str]] = [
     ("credits_service", """select * from credits.check_feature('victim', 'video', '{"seconds": "1; select 1"}')""",
      "PT422", "seconds"),
     # text with SQL in it is data: unknown names are PT404, nothing runs
-    ("credits_service", f"select * from credits.deduct_credits('{INJECTION.replace(chr(39), chr(39) * 2)}', 'roast')",
+    ("credits_service", f"select * from credits.deduct_credits('{QUOTED}', 'roast')",
      "PT404", "drop table"),
-    ("credits_service", f"select * from credits.deduct_credits('victim', '{INJECTION.replace(chr(39), chr(39) * 2)}')",
-     "PT404", "drop table"),
-    ("credits_service",
-     f"select * from credits.grant_credits('victim', 1, 'promo', credit_type => '{INJECTION.replace(chr(39), chr(39) * 2)}')",
+    ("credits_service", f"select * from credits.deduct_credits('victim', '{QUOTED}')",
      "PT404", "drop table"),
     ("credits_service",
-     f"select * from credits.open_account('v2', plan => '{INJECTION.replace(chr(39), chr(39) * 2)}')", "PT404",
+     f"select * from credits.grant_credits('victim', 1, 'promo', credit_type => '{QUOTED}')",
+     "PT404", "drop table"),
+    ("credits_service",
+     f"select * from credits.open_account('v2', plan => '{QUOTED}')", "PT404",
      "drop table"),
     # sizes
     ("credits_service", f"select * from credits.deduct_credits('victim', 'roast', metadata => jsonb_build_object("
