@@ -17,11 +17,15 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from psycopg import errors, sql
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 
 from pgcredits.cluster import Cluster
@@ -95,6 +99,7 @@ FUNCTIONS: dict[str, Rule] = {
     # Maintenance (cron)
     "expire_grants": rule("select * from credits.expire_grants()", *EVERY_BACKEND),
     "expire_holds": rule("select * from credits.expire_holds()", *EVERY_BACKEND),
+    "prune_events": rule("select * from credits.prune_events()", *EVERY_BACKEND),
     "schedule_jobs": rule("select * from credits.schedule_jobs()", *EVERY_BACKEND),
     # Time (SPEC "Time": every function reads it; any pgcredits role may)
     "now": rule("select credits.now()", *EVERY_BACKEND, AUDITOR, USER, other_user=OK),
@@ -150,7 +155,7 @@ class Attack:
 
 @pytest.fixture
 def attack(pg_cluster: Cluster, db: str) -> Iterator[Attack]:
-    """alice (pro, 50 promo credits, a debit, a refusal, an open hold), bob, and a role with no pgcredits grant."""
+    """alice (pro, 50 promo credits, a debit, a refusal, an open hold she made), bob, and a role with no grant."""
     anonymous = f"anon_{secrets.token_hex(6)}"
     with psycopg.connect(pg_cluster.url("postgres"), autocommit=True) as admin:
         admin.execute(sql.SQL("create role {} nologin").format(sql.Identifier(anonymous)))
@@ -163,8 +168,11 @@ def attack(pg_cluster: Cluster, db: str) -> Iterator[Attack]:
                 "grant_id"],
             "debit": conn.execute("select transaction_id from credits.deduct_credits('alice', 'roast')").fetchone()[
                 "transaction_id"],
-            "hold": conn.execute("select hold_id from credits.reserve_credits('alice', 'roast')").fetchone()["hold_id"],
         }
+        with conn.transaction():  # alice's own hold: she may end it (SPEC §1 hold), and so may a backend
+            conn.execute("select tests.act_as('credits_user', 'alice')")
+            ids["hold"] = conn.execute("select hold_id from credits.reserve_credits('alice', 'roast')"
+                                       ).fetchone()["hold_id"]
         conn.execute("select credits.deduct_credits('alice', 'roast', amount => 1000)")  # a feature_gated event
         yield Attack(conn, ids, anonymous)
     finally:
@@ -243,3 +251,204 @@ def test_a_user_without_sub_is_nobody(attack: Attack) -> None:
                 with attack.conn.transaction():
                     attack.conn.execute("select * from credits.get_balance('alice')")
             assert attack.conn.execute("select count(*) as n from credits.ledger").fetchone()["n"] == 0, claims
+
+
+# Issue 9: what an attack review found. Each test names its item; each failed before the fix.
+
+
+def _as(conn: psycopg.Connection[Any], role: str, sub: str | None = None) -> None:
+    conn.execute("select tests.act_as(%s, %s)", (role, sub))
+
+
+def test_issue9_item1_a_user_cannot_end_its_backends_hold(attack: Attack) -> None:
+    """The service holds 45 on alice's account: alice may neither capture it for 0.000001 nor release it."""
+    conn = attack.conn
+    with conn.transaction():
+        _as(conn, "credits_service", "backend")
+        hold = conn.execute("select hold_id from credits.reserve_credits('alice', 'video', '{\"seconds\": 90}')"
+                            ).fetchone()["hold_id"]
+    for call in (f"select * from credits.capture_hold({hold}, amount => 0.000001)",
+                 f"select * from credits.release_hold({hold})"):
+        state, _ = attack.outcome("user_a", call)
+        assert state == DENIED, f"alice ran {call}: {state}"
+    with conn.transaction():
+        _as(conn, "credits_service", "backend")
+        captured = conn.execute(f"select ok, charged from credits.capture_hold({hold}, 45)").fetchone()
+        assert captured == {"ok": True, "charged": Decimal("45")}
+        # The same capture again is the first result (all that was held is 45 too); another amount or
+        # other metadata is a conflict, not a silent replay.
+        assert conn.execute(f"select ok, charged from credits.capture_hold({hold}, 45)").fetchone() == captured
+        assert conn.execute(f"select ok, charged from credits.capture_hold({hold})").fetchone() == captured
+        for again in (f"capture_hold({hold}, 30)", f"capture_hold({hold}, 0.000001)",
+                      f"capture_hold({hold}, 45, metadata => '{{\"retry\": 2}}')"):
+            with pytest.raises(psycopg.Error) as raised:
+                with conn.transaction():
+                    conn.execute(f"select * from credits.{again}")
+            assert raised.value.sqlstate == "PT409", again
+
+
+def test_issue9_item1_a_user_ends_the_holds_it_made(attack: Attack) -> None:
+    """alice's own hold is hers to capture or release; a backend may end it too."""
+    conn = attack.conn
+    with conn.transaction():
+        _as(conn, "credits_user", "alice")
+        mine = [conn.execute("select hold_id from credits.reserve_credits('alice', 'roast')").fetchone()["hold_id"]
+                for _ in range(3)]
+        assert conn.execute(f"select charged from credits.capture_hold({mine[0]})").fetchone()["charged"] == 1
+        assert conn.execute(f"select released from credits.release_hold({mine[1]})").fetchone()["released"] == 1
+        _as(conn, "credits_service")
+        assert conn.execute(f"select released from credits.release_hold({mine[2]})").fetchone()["released"] == 1
+
+
+def test_issue9_item2_a_hold_does_not_outlive_the_allowance_it_earmarks(attack: Attack) -> None:
+    """A 30-day hold on this month's allowance lapses 15 minutes after the period ends; users get at most 1 hour."""
+    conn = attack.conn
+    with conn.transaction():
+        conn.execute("select credits.open_account('pat', 'pro')")  # 100 credits a month, nothing else
+        period_end = conn.execute("select period_end from credits.accounts where account_id = 'pat'"
+                                  ).fetchone()["period_end"]
+        conn.execute("select tests.travel(%s)", (period_end - timedelta(days=1),))
+        _as(conn, "credits_service")
+        hold = conn.execute("select hold_id, expires_at from credits.reserve_credits('pat', 'roast', amount => 100,"
+                            " ttl => '30 days')").fetchone()
+        assert hold["expires_at"] == period_end + timedelta(minutes=15)
+        # After the period: the allowance it earmarked is gone, and so is the hold.
+        conn.execute("select tests.travel(%s)", (period_end + timedelta(minutes=16),))
+        captured = conn.execute(f"select ok, reason from credits.capture_hold({hold['hold_id']})").fetchone()
+        assert captured == {"ok": False, "reason": "hold_expired"}
+        assert conn.execute("select available from credits.get_balance('pat') where credit_type = 'credits'"
+                            ).fetchone()["available"] == 100  # the new period's allowance, untouched
+    # Purchased credits never expire: a hold on them keeps its ttl.
+    with conn.transaction():
+        conn.execute("select credits.open_account('quin', 'pro')")
+        conn.execute("select credits.purchase_credits('quin', 300, 'pay_quin')")
+        _as(conn, "credits_service")
+        held = conn.execute("select expires_at - credits.now() as ttl from credits.reserve_credits('quin', 'roast',"
+                            " amount => 250, ttl => '30 days')").fetchone()
+        assert held["ttl"] == timedelta(days=30)
+    # A credits_user may not ask for more than the server's limit (credits.user_max_hold_ttl, 1 hour).
+    assert attack.outcome("user_a", "select * from credits.reserve_credits('alice', 'roast', ttl => '1 hour')")[0] == OK
+    for ttl in ("61 minutes", "30 days"):
+        state, _ = attack.outcome("user_a", f"select * from credits.reserve_credits('alice', 'roast', ttl => '{ttl}')")
+        assert state == "PT422", ttl
+
+
+def test_issue9_item3_a_user_never_sets_its_own_price(attack: Attack) -> None:
+    """`amount` is for trusted roles: a credits_user passing it is refused (42501) and nothing changes."""
+    before = attack.conn.execute("select count(*) as n from credits_private.ledger_entries").fetchone()
+    for call in ("select * from credits.deduct_credits('alice', 'roast', amount => 0.000001)",
+                 "select * from credits.deduct_credits('alice', 'roast', amount => 1)",
+                 "select * from credits.reserve_credits('alice', 'roast', amount => 0.000001)"):
+        assert attack.outcome("user_a", call)[0] == DENIED, call
+        assert attack.outcome("service", call)[0] == OK, call
+    assert attack.conn.execute("select count(*) as n from credits_private.ledger_entries").fetchone() == before
+
+
+def test_issue9_item4_a_planted_builtin_reveals_nothing(pg_cluster: Cluster, db: str) -> None:
+    """A login holding only credits_user plants pg_has_role, current_setting and operators ahead of pg_catalog.
+
+    With `search_path = evil, pg_catalog` every view still shows alice only her own rows.
+    """
+    login = f"mallory_{secrets.token_hex(4)}"
+    with psycopg.connect(db, autocommit=True) as owner:
+        owner.execute("select tests.catalog()")
+        owner.execute("select credits.open_account('alice'), credits.open_account('bob', metadata => "
+                      "'{\"secret\": \"bob\"}')")
+        owner.execute("select credits.deduct_credits('bob', 'roast'), credits.deduct_credits('bob', 'premium')")
+        owner.execute(sql.SQL("create role {} login in role credits_user").format(sql.Identifier(login)))
+        owner.execute(sql.SQL("grant create on database {} to {}").format(
+            sql.Identifier(owner.info.dbname), sql.Identifier(login)))
+    try:
+        params = conninfo_to_dict(db) | {"user": login}
+        with psycopg.connect(**params, autocommit=True, row_factory=dict_row) as mallory:
+            mallory.execute("create schema evil")
+            mallory.execute("""
+                create function evil.pg_has_role(name, text, text) returns boolean language sql as 'select true';
+                create function evil.pg_has_role(text, text, text) returns boolean language sql as 'select true';
+                create function evil.pg_has_role(text, text) returns boolean language sql as 'select true';
+                create function evil.current_setting(text) returns text language sql
+                  as $$ select '{"sub": "bob"}' $$;
+                create function evil.current_setting(text, boolean) returns text language sql
+                  as $$ select '{"sub": "bob"}' $$;
+                create function evil.always(text, text) returns boolean language sql as 'select true';
+                create operator evil.= (leftarg = text, rightarg = text, function = evil.always);
+                create function evil.bob(jsonb, text) returns text language sql as $$ select 'bob' $$;
+                create operator evil.->> (leftarg = jsonb, rightarg = text, function = evil.bob);
+            """)
+            mallory.execute("select set_config('request.jwt.claims', '{\"sub\": \"alice\"}', false)")
+            mallory.execute("set search_path = evil, pg_catalog")
+            for view, kind in sorted(VIEWS.items()):
+                rows = mallory.execute(f"select * from credits.{view}").fetchall()
+                if kind == PER_ACCOUNT:
+                    assert {row["account_id"] for row in rows} <= {"alice"}, f"{view} shows {rows}"
+                elif kind == USAGE:
+                    assert rows == [], f"{view} shows bob's usage: {rows}"
+            with pytest.raises(errors.InsufficientPrivilege):
+                mallory.execute("select * from credits.get_balance('bob')")
+    finally:
+        with psycopg.connect(db, autocommit=True) as owner:
+            owner.execute(sql.SQL("drop schema if exists evil cascade"))
+            owner.execute(sql.SQL("revoke create on database {} from {}").format(
+                sql.Identifier(owner.info.dbname), sql.Identifier(login)))
+            owner.execute(sql.SQL("drop role {}").format(sql.Identifier(login)))
+
+
+def test_issue9_item4_what_views_and_policies_call_is_bound_at_creation(attack: Attack) -> None:
+    """Every function a view or a policy calls either pins search_path or has a body parsed at creation.
+
+    A SQL function with a text body is parsed again at each call with the caller's search_path, so a
+    name in it could resolve to the caller's own function or operator; one written with `return` (or
+    `begin atomic`) is stored parsed, with every name bound, and is still inlined.
+    """
+    unbound = attack.conn.execute("""
+        with recursive called (fn) as (
+          select d.refobjid from pg_depend d
+          left join pg_rewrite r on d.classid = 'pg_rewrite'::regclass and r.oid = d.objid
+          left join pg_policy y on d.classid = 'pg_policy'::regclass and y.oid = d.objid
+          join pg_class t on t.oid = coalesce(r.ev_class, y.polrelid)
+          where t.relnamespace in ('credits'::regnamespace, 'credits_private'::regnamespace)
+            and d.refclassid = 'pg_proc'::regclass
+          union
+          select d.refobjid from called c join pg_depend d on d.classid = 'pg_proc'::regclass and d.objid = c.fn
+          where d.refclassid = 'pg_proc'::regclass
+        )
+        select p.oid::regprocedure::text as fn
+        from called c join pg_proc p on p.oid = c.fn
+        where p.pronamespace not in ('pg_catalog'::regnamespace)
+          and p.prosqlbody is null
+          and not coalesce(p.proconfig::text[] @> array['search_path=pg_catalog, pg_temp'], false)
+        order by 1""").fetchall()
+    assert unbound == []
+    # They are still inlined: the policy's filter names pg_has_role, not the helper.
+    with attack.conn.transaction(force_rollback=True):
+        attack.act("user_a")
+        plan = "\n".join(r["QUERY PLAN"] for r in attack.conn.execute(
+            "explain (verbose, costs off) select * from credits.ledger"))
+    assert "pg_has_role" in plan and "_caller_" not in plan, plan
+
+
+def test_issue9_item5_the_ledger_is_immutable_in_replica_mode(attack: Attack) -> None:
+    """`session_replication_role = replica` skips ordinary triggers: the ledger's are ENABLE ALWAYS."""
+    for statement in ("delete from credits_private.ledger_entries",
+                      "update credits_private.ledger_entries set amount = 0",
+                      "truncate credits_private.ledger_entries cascade"):
+        with attack.conn.transaction(force_rollback=True):
+            attack.conn.execute("set local session_replication_role = replica")
+            with pytest.raises(errors.InsufficientPrivilege, match="append-only"):
+                with attack.conn.transaction():
+                    attack.conn.execute(statement)
+    assert attack.conn.execute("select count(*) as n from credits_private.ledger_entries").fetchone()["n"] > 0
+
+
+def test_issue9_item6_credits_user_is_granted_only_to_authenticators(attack: Attack) -> None:
+    """A login holding credits_user may claim any sub (PostgREST's model): the docs say who may hold it."""
+    roles = attack.conn.execute("""
+        select r.rolname, r.rolcanlogin from pg_roles r
+        where r.rolname in ('credits_owner', 'credits_service', 'credits_admin', 'credits_user',
+                            'credits_auditor')""").fetchall()
+    assert {r["rolname"]: r["rolcanlogin"] for r in roles} == dict.fromkeys(
+        ("credits_owner", "credits_service", "credits_admin", "credits_user", "credits_auditor"), False)
+    root = Path(__file__).resolve().parents[1]
+    for doc in ("README.md", "docs/security.md"):
+        text = " ".join((root / doc).read_text().replace("`", "").split())
+        assert "credits_user is granted only to an authenticator" in text, doc

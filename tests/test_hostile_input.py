@@ -25,6 +25,7 @@ from pgcredits.cluster import Cluster
 INJECTION = "x'); drop table credits_private.ledger_entries; --"
 QUOTED = INJECTION.replace("'", "''")  # as a literal inside the calls below
 MEGABYTE = "a" * 1_000_000
+DEEP = '{"a": ' * 3000 + "1" + "}" * 3000
 
 # (role, call, expected SQLSTATE, a fragment the message must contain)
 CASES: list[tuple[str, str, str, str]] = [
@@ -92,6 +93,18 @@ CASES: list[tuple[str, str, str, str]] = [
     ("credits_service", "select * from credits.open_account('')", "PT422", "account_id"),
     ("credits_service", "select * from credits.apply_subscription_event(repeat('e', 256), 'victim', 'pro', 'active', "
                         "credits.now(), credits.now() + interval '1 month')", "PT422", "event_id"),
+    # issue 9 item 11: JSON nested 3,000 deep (a few kB) is refused before anything walks it
+    ("credits_service", f"select * from credits.deduct_credits('victim', 'roast', idempotency_key => 'deep', "
+                        f"metadata => '{DEEP}')", "PT422", "metadata is nested more than 64 levels deep"),
+    ("credits_service", f"select * from credits.open_account('v6', metadata => '{DEEP}')", "PT422",
+     "metadata is nested more than 64 levels deep"),
+    ("credits_service", f"select * from credits.capture_hold(%(hold)s, metadata => '{DEEP}')", "PT422",
+     "metadata is nested more than 64 levels deep"),
+    # issue 9 item 15: units are capped like metadata (they are stored with the ledger row)
+    ("credits_service", "select * from credits.deduct_credits('victim', 'video', jsonb_build_object('seconds', "
+                        "('0.' || repeat('0', 16382) || '1')::numeric))", "PT422", "units is 16398 bytes"),
+    ("credits_service", "select * from credits.reserve_credits('victim', 'video', jsonb_build_object('seconds', "
+                        "('0.' || repeat('0', 16382) || '1')::numeric))", "PT422", "at most 16384"),
     # time zones, periods, pages
     ("credits_service", "select * from credits.open_account('v4', timezone => 'Mars/Olympus')", "PT422",
      "unknown time zone Mars/Olympus"),
@@ -169,3 +182,52 @@ def test_hostile_input_is_refused_and_changes_nothing(victim: tuple[psycopg.Conn
     assert says in (err.diag.message_primary or ""), err.diag.message_primary
     assert conn.execute(SNAPSHOT).fetchone() == before
     assert conn.execute("select to_regclass('credits_private.ledger_entries') is not null as ok").fetchone()["ok"]
+
+
+# Issue 9 item 15: a value is named in the message, never echoed back whole (a 60-byte call answered 131 kB).
+ECHOES = [
+    "select * from credits.deduct_credits('victim', 'roast', amount => 1e131071)",
+    "select * from credits.grant_credits('victim', 1e131071, 'promo')",
+    "select * from credits.grant_credits('victim', 0.1e-1000, 'promo')",
+    f"select * from credits.get_balance('{MEGABYTE}')",
+    f"select * from credits.deduct_credits('victim', '{MEGABYTE}')",
+    f"select * from credits.deduct_credits('victim', 'video', '{{\"{MEGABYTE[:20000]}\": 1}}')",
+    f"select * from credits.open_account('v7', plan => '{MEGABYTE}')",
+    f"select * from credits.open_account('v8', timezone => '{MEGABYTE}')",
+    f"select * from credits.grant_credits('victim', 1, 'promo', credit_type => '{MEGABYTE}')",
+    f"select * from credits.deduct_credits('victim', 'roast', idempotency_key => '{MEGABYTE}')",
+]
+
+
+@pytest.mark.parametrize("call", ECHOES, ids=[c[:60] for c in ECHOES])
+def test_issue9_item15_messages_name_values_without_echoing_them(
+        victim: tuple[psycopg.Connection[Any], dict[str, int]], call: str) -> None:
+    conn, _ = victim
+    before = conn.execute(SNAPSHOT).fetchone()
+    with conn.transaction():
+        conn.execute("select tests.act_as('credits_service')")
+        with pytest.raises(psycopg.Error) as raised:
+            with conn.transaction():
+                conn.execute(call)
+    err = raised.value
+    assert err.sqlstate in ("PT422", "PT404"), f"{err.sqlstate}: {str(err)[:200]}"
+    for part in (err.diag.message_primary, err.diag.message_detail, err.diag.message_hint):
+        assert len(part or "") < 300, (part or "")[:300]
+    assert conn.execute(SNAPSHOT).fetchone() == before
+
+
+def test_issue9_item15_a_users_history_page_is_at_most_100_rows(
+        victim: tuple[psycopg.Connection[Any], dict[str, int]]) -> None:
+    """A row may carry 32 kB of metadata and units: 1,000 of them reached 16 MB, so users page by 100."""
+    conn, _ = victim
+    with conn.transaction(force_rollback=True):
+        conn.execute("select tests.act_as('credits_user', 'victim')")
+        assert len(conn.execute("select * from credits.get_history('victim', 100)").fetchall()) >= 1
+        with pytest.raises(psycopg.Error) as raised:
+            with conn.transaction():
+                conn.execute("select * from credits.get_history('victim', 101)")
+    assert raised.value.sqlstate == "PT422"
+    assert "between 1 and 100 for a credits_user, got 101" in (raised.value.diag.message_primary or "")
+    with conn.transaction(force_rollback=True):
+        conn.execute("select tests.act_as('credits_service')")
+        assert conn.execute("select * from credits.get_history('victim', 1000)").fetchall()

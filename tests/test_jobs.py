@@ -38,6 +38,7 @@ JOBS = {
     "credits.grant_daily_credits": ("0 * * * *", "select * from credits.grant_daily_credits()"),
     "credits.expire_grants": ("* * * * *", "select * from credits.expire_grants()"),
     "credits.expire_holds": ("* * * * *", "select * from credits.expire_holds()"),
+    "credits.prune_events": ("15 * * * *", "select * from credits.prune_events()"),
     "credits.clean_cron_history": (
         "30 3 * * *",
         "delete from cron.job_run_details where end_time < credits.now() - interval '30 days'",
@@ -269,3 +270,33 @@ def test_the_daily_job_racing_debits_grants_once_per_account_and_day(
     assert {reason for _, ok, reason in debits if not ok} <= {"insufficient_credits"}
     assert_ledger_chains(setup)
     assert_no_negative_grant(setup)
+
+
+def test_issue9_item15_prune_events_keeps_the_retention_and_no_more(db: str) -> None:
+    """The outbox and the refusals no longer grow forever: events older than credits.event_retention go."""
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("select tests.catalog()")
+        for account, at in (("ancient", "2026-01-01 00:00+00"), ("old", "")):
+            conn.execute("select set_config('credits.now', %s, false)", (at,))
+            conn.execute("select credits.open_account(%s)", (account,))
+            conn.execute("select credits.deduct_credits(%s, 'premium')", (account,))  # a refusal (free plan)
+            conn.execute("select credits.deduct_credits(%s, 'roast')", (account,))
+        count = "select count(*) from credits_private.events where account_id = %s"
+        ancient, old = (conn.execute(count, (a,)).fetchone()[0] for a in ("ancient", "old"))
+        assert ancient > 0 and old > 0
+        with conn.transaction():
+            conn.execute("select tests.act_as('credits_service')")
+            assert conn.execute("select events_pruned from credits.prune_events()").fetchone()[0] == ancient
+        assert conn.execute(count, ("ancient",)).fetchone()[0] == 0
+        assert conn.execute(count, ("old",)).fetchone()[0] == old
+        # A shorter retention, set for the database (a session cannot change it for itself).
+        conn.execute("select set_config('credits.now', (now() + interval '2 days')::text, false)")
+        conn.execute("set credits.event_retention = '1 hour'")
+        assert conn.execute("select events_pruned from credits.prune_events()").fetchone()[0] == 0
+        conn.execute(sql.SQL("alter database {} set credits.event_retention = '1 day'").format(
+            sql.Identifier(conninfo_to_dict(db)["dbname"])))
+        assert conn.execute("select events_pruned from credits.prune_events()").fetchone()[0] == old
+        conn.execute(sql.SQL("alter database {} set credits.event_retention = '1 minute'").format(
+            sql.Identifier(conninfo_to_dict(db)["dbname"])))
+        with pytest.raises(psycopg.Error, match="at least 1 hour"):
+            conn.execute("select * from credits.prune_events()")

@@ -41,6 +41,7 @@ class Grant:
     expires_at: datetime | None
     remaining: Decimal
     voided: bool = False
+    source: str = "promo"
 
     def live(self, now: datetime) -> bool:
         return not self.voided and (self.expires_at is None or self.expires_at > now)
@@ -146,7 +147,7 @@ class Ledger(RuleBasedStateMachine):
         return draws
 
     def add_grant(self, account: str, grant_id: int, source: str, amount: Decimal, expires_at: datetime | None) -> Grant:
-        grant = Grant(grant_id, account, PRIORITY.get(source, 100), expires_at, amount)
+        grant = Grant(grant_id, account, PRIORITY.get(source, 100), expires_at, amount, source=source)
         self.grants_by_id[grant_id] = grant
         return grant
 
@@ -211,7 +212,13 @@ class Ledger(RuleBasedStateMachine):
             assert (row["ok"], row["reason"]) == (False, "insufficient_credits"), row
             return multiple()
         assert row["ok"] and row["held"] == amount, row
-        hold = Hold(row["hold_id"], account, self.plan(account, amount), self.now + timedelta(minutes=minutes))
+        earmarks = self.plan(account, amount)
+        # No hold outlives the given grants it earmarks by more than 15 minutes (SPEC §1 hold).
+        expires_at = min([self.now + timedelta(minutes=minutes)]
+                         + [g.expires_at + timedelta(minutes=15) for g, _ in earmarks
+                            if g.source != "purchase" and g.expires_at is not None])
+        assert row["expires_at"] == expires_at, (row, expires_at)
+        hold = Hold(row["hold_id"], account, earmarks, expires_at)
         self.all_holds.append(hold)
         return hold
 
@@ -221,11 +228,16 @@ class Ledger(RuleBasedStateMachine):
         amount = None if part is None else (total * part / 100).quantize(Decimal("0.01"))
         if amount is not None and amount <= 0:
             amount = None
-        row = self.one("select ok, reason, transaction_id, charged from credits.capture_hold(%s, %s)",
-                       (hold.hold_id, amount))
+        call = "select ok, reason, transaction_id, charged from credits.capture_hold(%s, %s)"
         if hold.status == "captured":
+            assert hold.result is not None
+            if (total if amount is None else amount) != hold.result[1]:
+                self.refused("PT409", call, (hold.hold_id, amount))  # another amount: not a replay
+                return multiple()
+            row = self.one(call, (hold.hold_id, amount))
             assert (row["ok"], row["transaction_id"]) == (True, hold.result[0]), "a second capture charged again"
             return multiple()
+        row = self.one(call, (hold.hold_id, amount))
         if hold.status == "released":
             assert (row["ok"], row["reason"]) == (False, "hold_released"), row
             return multiple()
@@ -242,7 +254,7 @@ class Ledger(RuleBasedStateMachine):
                 g.remaining -= take
                 draws.append((g, take))
                 left -= take
-        hold.status, hold.result = "captured", (row["transaction_id"],)
+        hold.status, hold.result = "captured", (row["transaction_id"], charge)
         return Debit(row["transaction_id"], hold.account, draws)
 
     @rule(hold=holds)

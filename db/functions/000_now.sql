@@ -22,15 +22,7 @@ begin
   if v_wanted is null or v_wanted = '' then
     return now();
   end if;
-  if exists (
-    select
-    from pg_db_role_setting s
-    join pg_database d on d.oid = s.setdatabase
-    where d.datname = current_database()
-      and s.setrole = 0
-      and s.setconfig && array['credits.allow_clock_override=on', 'credits.allow_clock_override=true',
-                               'credits.allow_clock_override=1']
-  ) then
+  if credits_private._database_setting('credits.allow_clock_override') in ('on', 'true', '1') then
     return v_wanted::timestamptz;
   end if;
   return now();

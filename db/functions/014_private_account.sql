@@ -18,7 +18,7 @@ begin
   if not (case when writing then credits_private._caller_writes_all()
                else credits_private._caller_sees_all() end)
      and account_id is distinct from credits_private._caller_own_account() then
-    raise exception 'caller may not act on account %', account_id
+    raise exception 'caller may not act on account %', credits_private._shown(account_id)
       using errcode = '42501',
             detail = format('role %s, subject %s', coalesce(credits_private._caller_role(), 'none'),
                             coalesce(credits_private._caller_sub(), 'none')),
@@ -28,7 +28,7 @@ begin
   from credits_private.accounts a
   where a.account_id = _account.account_id;
   if not found then
-    raise exception 'unknown account %', account_id
+    raise exception 'unknown account %', credits_private._shown(account_id)
       using errcode = 'PT404', hint = 'Open it first with credits.open_account.';
   end if;
   return v_account;

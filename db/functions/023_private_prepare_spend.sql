@@ -2,8 +2,9 @@
 -- everything check_feature, deduct_credits and reserve_credits decide before
 -- touching a balance, for an account the caller may act on and whose
 -- period is the current one (settled, or as of `at` for reads): the feature exists,
--- the cost (the plan's override, the caller's amount, else the feature's
--- price; 0 on unlimited plans and demo accounts), and the first refusal that
+-- the cost (a trusted caller's amount, else the plan's override, else the
+-- feature's price; 0 on unlimited plans and demo accounts; a credits_user
+-- passing amount is refused with 42501), and the first refusal that
 -- does not depend on the balance: account_inactive, feature_not_in_plan,
 -- period_limit_reached. Raises PT404 / PT422 / 42501 for bad calls.
 
@@ -32,7 +33,7 @@ begin
   left join credits_private.plan_features pf on pf.plan = p.code and pf.feature = f.code
   where f.code = _prepare_spend.feature;
   if not found then
-    raise exception 'unknown feature %', feature
+    raise exception 'unknown feature %', credits_private._shown(feature)
       using errcode = 'PT404', hint = 'Define it with credits.upsert_feature.';
   end if;
   v_feature := v_rules.feature;
@@ -41,6 +42,14 @@ begin
   cost := case when units is null or units = '{}'::jsonb then v_feature.base_cost
                else credits_private._feature_cost(v_feature, units) end;
   if amount is not null then
+    -- The price is the catalog's: only a backend may name another (SPEC §2).
+    if not credits_private._caller_writes_all() then
+      raise exception 'a credits_user may not set the price: amount % was passed for feature %',
+                      credits_private._shown(amount::text), feature
+        using errcode = '42501',
+              hint = 'Leave amount out: the feature''s price (and the plan''s override) applies. '
+                     'Only credits_service and credits_admin may pass amount.';
+    end if;
     cost := credits_private._check_amount(amount, 'amount');
   end if;
 

@@ -8,7 +8,7 @@ stable
 as $$
 begin
   if not exists (select from credits_private.credit_types t where t.code = _require_credit_type.code) then
-    raise exception 'unknown credit type %', coalesce(code, 'null')
+    raise exception 'unknown credit type %', credits_private._shown(code)
       using errcode = 'PT404', hint = 'Create it with credits.upsert_credit_type.';
   end if;
   return code;

@@ -1,6 +1,10 @@
--- credits_private._hold(hold_id): the hold, once the caller may act on its
--- account. 42501 for another user's hold would reveal that it exists, so a
--- user naming a hold that is not theirs is told it is unknown (PT404).
+-- credits_private._hold(hold_id): the hold, once the caller may end it. A
+-- hold belongs to the caller that made it (SPEC §1 hold): a backend
+-- (credits_service, credits_admin) may end any hold, a credits_user only
+-- one a credits_user made on its own account. Errors: PT404 unknown hold,
+-- and for a user naming another account's hold (42501 would reveal that
+-- it exists); 42501 for a user naming its backend's hold on its account
+-- (it sees that hold in credits.holds already).
 
 create or replace function credits_private._hold(hold_id bigint)
 returns credits_private.holds
@@ -17,6 +21,12 @@ begin
       using errcode = 'PT404', hint = 'Pass a hold_id from reserve_credits.';
   end if;
   perform credits_private._account(v_hold.account_id, true);
+  if v_hold.maker_role <> 'credits_user' and not credits_private._caller_writes_all() then
+    raise exception 'hold % was made by a backend (%): a credits_user may end only the holds it made',
+                    hold_id, v_hold.maker_role
+      using errcode = '42501', detail = format('made by %s', v_hold.actor),
+            hint = 'Let the backend that reserved it capture or release it.';
+  end if;
   return v_hold;
 end
 $$;

@@ -14,7 +14,7 @@ declare
   v_row credits.credit_types;
 begin
   if code is null or code !~ '^[a-z][a-z0-9_]{0,62}$' then
-    raise exception 'invalid credit type code %', coalesce(code, 'null')
+    raise exception 'invalid credit type code %', credits_private._shown(code)
       using errcode = 'PT422', hint = 'Use lower-case letters, digits and _, starting with a letter.';
   end if;
   insert into credits_private.credit_types as t (code, description, created_at, updated_at)

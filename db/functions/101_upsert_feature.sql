@@ -19,13 +19,13 @@ declare
   v_row credits.features;
 begin
   if code is null or code !~ '^[a-z][a-z0-9_.:-]{0,62}$' then
-    raise exception 'invalid feature code %', coalesce(code, 'null')
+    raise exception 'invalid feature code %', credits_private._shown(code)
       using errcode = 'PT422', hint = 'Use lower-case letters, digits and _ . : -, starting with a letter.';
   end if;
   perform credits_private._require_credit_type(credit_type);
   perform credits_private._check_amount(base_cost, 'base_cost', allow_zero => true);
   if unit_rates is null or jsonb_typeof(unit_rates) <> 'object' then
-    raise exception 'unit_rates must be a JSON object, got %', unit_rates
+    raise exception 'unit_rates must be a JSON object, got %', credits_private._shown(unit_rates::text)
       using errcode = 'PT422', hint = 'Pass rates like {"seconds": 0.5}.';
   end if;
   select r.key into v_bad

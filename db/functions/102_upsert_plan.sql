@@ -20,7 +20,7 @@ declare
   v_row credits.plans;
 begin
   if code is null or code !~ '^[a-z][a-z0-9_.:-]{0,62}$' then
-    raise exception 'invalid plan code %', coalesce(code, 'null')
+    raise exception 'invalid plan code %', credits_private._shown(code)
       using errcode = 'PT422', hint = 'Use lower-case letters, digits and _ . : -, starting with a letter.';
   end if;
   for v_allowance in

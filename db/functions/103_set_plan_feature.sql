@@ -19,11 +19,11 @@ declare
   v_row credits.plan_features;
 begin
   if not exists (select from credits_private.plans p where p.code = set_plan_feature.plan) then
-    raise exception 'unknown plan %', coalesce(plan, 'null')
+    raise exception 'unknown plan %', credits_private._shown(plan)
       using errcode = 'PT404', hint = 'Create it with credits.upsert_plan.';
   end if;
   if not exists (select from credits_private.features f where f.code = set_plan_feature.feature) then
-    raise exception 'unknown feature %', coalesce(feature, 'null')
+    raise exception 'unknown feature %', credits_private._shown(feature)
       using errcode = 'PT404', hint = 'Define it with credits.upsert_feature.';
   end if;
   if period_limit < 0 then

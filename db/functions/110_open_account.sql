@@ -23,12 +23,12 @@ declare
   v_row credits.accounts;
 begin
   if account_id is null or account_id = '' or length(account_id) > 200 then
-    raise exception 'account_id must be 1 to 200 characters, got %', coalesce(quote_literal(account_id), 'null')
+    raise exception 'account_id must be 1 to 200 characters, got %', coalesce(credits_private._shown(quote_literal(account_id)), 'null')
       using errcode = 'PT422', hint = 'Pass the app''s id of the account.';
   end if;
   select p.* into v_plan from credits_private.plans p where p.code = open_account.plan;
   if not found then
-    raise exception 'unknown plan %', coalesce(plan, 'null')
+    raise exception 'unknown plan %', credits_private._shown(plan)
       using errcode = 'PT404', hint = 'Create it with credits.upsert_plan.';
   end if;
   -- pg_timezone_names reads the whole time zone database (about 20 ms), so
@@ -37,7 +37,7 @@ begin
      or timezone <> 'UTC'
         and (timezone !~ '^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$'
              or not exists (select from pg_catalog.pg_timezone_names z where z.name = open_account.timezone)) then
-    raise exception 'unknown time zone %', coalesce(timezone, 'null')
+    raise exception 'unknown time zone %', credits_private._shown(timezone)
       using errcode = 'PT422', hint = 'Pass an IANA time zone name such as Europe/Paris, or UTC.';
   end if;
   perform credits_private._check_metadata(metadata);

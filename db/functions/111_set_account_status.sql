@@ -15,7 +15,7 @@ declare
   v_row credits.accounts;
 begin
   if status is null or status not in ('active', 'suspended', 'closed') then
-    raise exception 'invalid account status %', coalesce(status, 'null')
+    raise exception 'invalid account status %', credits_private._shown(status)
       using errcode = 'PT422', hint = 'Pass active, suspended or closed.';
   end if;
   perform credits_private._require_reason(reason, format('change the status of account %s', account_id));

@@ -1,8 +1,10 @@
 -- credits.get_history(account_id, page_size, before_id): the account's
 -- ledger rows, newest first, page_size at a time; pass the last row's
 -- transaction_id as before_id for the next page (keyset paging: every page
--- costs the same however long the ledger). Read-only.
--- Errors: PT404, 42501, PT422 for a page size outside 1..1000.
+-- costs the same however long the ledger). Read-only. A page is at most
+-- 1,000 rows, and at most 100 for a credits_user: a row may carry 32 kB of
+-- metadata and units, so a user's page stays within a few megabytes.
+-- Errors: PT404, 42501, PT422 for a page size outside 1..1000 (1..100).
 --
 --   select transaction_id, kind, amount, balance_after from credits.get_history('u_42', 20);
 
@@ -18,6 +20,10 @@ begin
   perform credits_private._account(account_id, false);
   if page_size is null or page_size not between 1 and 1000 then
     raise exception 'page_size must be between 1 and 1000, got %', page_size
+      using errcode = 'PT422', hint = 'Page with before_id instead of asking for more rows at once.';
+  end if;
+  if page_size > 100 and not credits_private._caller_sees_all() then
+    raise exception 'page_size must be between 1 and 100 for a credits_user, got %', page_size
       using errcode = 'PT422', hint = 'Page with before_id instead of asking for more rows at once.';
   end if;
   -- From the table, not the view credits.ledger (same columns, same row

@@ -26,7 +26,7 @@ begin
   perform credits_private._check_amount(amount, 'amount');
   if source is null or source not in ('signup', 'daily', 'monthly', 'purchase', 'promo', 'admin', 'refund',
                                       'migration') then
-    raise exception 'invalid grant source %', coalesce(source, 'null')
+    raise exception 'invalid grant source %', credits_private._shown(source)
       using errcode = 'PT422',
             hint = 'Use signup, daily, monthly, purchase, promo, admin, refund or migration.';
   end if;

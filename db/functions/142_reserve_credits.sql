@@ -7,7 +7,16 @@
 -- period limit counts the use now and gets it back if the hold is released
 -- or lapses. Unlimited plans hold 0; demo accounts hold nothing and get no
 -- hold_id. With idempotency_key a retry returns the first hold.
--- Errors: PT404, PT422 (units, amount, ttl not above 0 or above 30 days), PT409, 42501.
+--
+-- A hold never outlives what it earmarks (SPEC §1 hold): expires_at is
+-- now + ttl, but at most 15 minutes past the earliest end of the given
+-- (non-purchased) grants it earmarks, so no hold carries this period's
+-- allowance or an ending promo into the next. A credits_user may ask for a
+-- ttl of at most the database setting credits.user_max_hold_ttl (1 hour
+-- when unset), and may not pass amount (_prepare_spend). The hold records
+-- the kind of caller that made it: a user may end only its own (_hold).
+-- Errors: PT404, PT422 (units, amount, ttl not above 0, above 30 days, or
+-- above a user's limit), PT409, 42501.
 --
 --   select * from credits.reserve_credits('u_42', 'video_render', '{"seconds": 60}', ttl => '10 minutes');
 
@@ -29,10 +38,21 @@ declare
   v_counted boolean;
   v_refusal text := v_quote.reason;
   v_earmarks jsonb;
+  v_given_end timestamptz;
+  v_maker text := credits_private._caller_role();
+  v_user_limit interval;
 begin
   if ttl is null or ttl <= interval '0' or ttl > interval '30 days' then
     raise exception 'ttl must be above 0 and at most 30 days, got %', ttl
       using errcode = 'PT422', hint = 'Pass how long the work may take, such as 15 minutes.';
+  end if;
+  if v_maker = 'credits_user' then
+    v_user_limit := coalesce(credits_private._database_setting('credits.user_max_hold_ttl'), '1 hour')::interval;
+    if ttl > v_user_limit then
+      raise exception 'ttl must be at most % for a credits_user, got %', v_user_limit, ttl
+        using errcode = 'PT422',
+              hint = 'Ask for less, or let the backend reserve (the database setting credits.user_max_hold_ttl).';
+    end if;
   end if;
   expires_at := v_now + ttl;
   if v_quote.is_demo then
@@ -89,12 +109,14 @@ begin
     set held = g.held + plan.take
     from plan
     where g.account_id = reserve_credits.account_id and g.grant_id = plan.grant_id
-    returning plan.draw_order, g.grant_id, plan.take
+    returning plan.draw_order, g.grant_id, plan.take, g.source, g.expires_at
   )
   select coalesce(jsonb_agg(jsonb_build_object('grant_id', e.grant_id, 'amount', e.take) order by e.draw_order),
-                  '[]'::jsonb)
-  into v_earmarks
+                  '[]'::jsonb),
+         min(e.expires_at) filter (where e.source <> 'purchase')
+  into v_earmarks, v_given_end
   from earmarked e;
+  expires_at := least(expires_at, v_given_end + interval '15 minutes');
 
   update credits_private.balances b
   set held = b.held + v_quote.cost, settle_at = least(b.settle_at, reserve_credits.expires_at), updated_at = v_now
@@ -102,10 +124,11 @@ begin
 
   insert into credits_private.holds as h
     (account_id, credit_type, feature, units, amount, expires_at, earmarks, counted_period, idempotency_key,
-     request_hash, actor, created_at)
+     request_hash, actor, maker_role, created_at)
   values
     (account_id, v_quote.credit_type, feature, coalesce(units, '{}'), v_quote.cost, expires_at, v_earmarks,
-     case when v_counted then v_quote.period_start end, idempotency_key, v_hash, credits_private._actor(), v_now)
+     case when v_counted then v_quote.period_start end, idempotency_key, v_hash, credits_private._actor(),
+     coalesce(v_maker, 'credits_service'), v_now)
   returning h.hold_id into hold_id;
 
   ok := true;
@@ -115,7 +138,7 @@ end
 $$;
 
 comment on function credits.reserve_credits(text, text, jsonb, text, interval, numeric) is
-  'Holds the cost of work that may fail: the credits are unavailable until capture_hold, release_hold or expires_at. Refusals as deduct_credits. Idempotent on idempotency_key.';
+  'Holds the cost of work that may fail: the credits are unavailable until capture_hold, release_hold or expires_at, which is clamped to 15 minutes past the earliest end of the given credits it earmarks. Refusals as deduct_credits. Idempotent on idempotency_key.';
 revoke all on function credits.reserve_credits(text, text, jsonb, text, interval, numeric) from public;
 grant execute on function credits.reserve_credits(text, text, jsonb, text, interval, numeric)
   to credits_service, credits_user;

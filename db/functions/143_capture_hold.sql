@@ -1,10 +1,11 @@
 -- credits.capture_hold(hold_id, amount, metadata): charges a hold, like
 -- deduct_credits: `amount` (default: all that is held) from the grants the
 -- hold earmarked, even if they have ended meanwhile, and releases the rest.
--- Capturing twice returns the first result. A hold that was released or
--- has lapsed cannot be captured: ok = false, reason hold_released or
--- hold_expired. Errors: PT404 unknown hold; PT422 amount <= 0 or above
--- what is held; 42501.
+-- Capturing twice with the same amount and metadata returns the first
+-- result; with others it raises PT409. A hold that was released or has
+-- lapsed cannot be captured: ok = false, reason hold_released or
+-- hold_expired. Errors: PT404 unknown hold; PT409; PT422 amount <= 0 or
+-- above what is held; 42501 for a user and its backend's hold (_hold).
 --
 --   select * from credits.capture_hold(12, 3.5);
 
@@ -36,6 +37,12 @@ begin
     select l.* into v_entry
     from credits_private.ledger_entries l
     where l.account_id = v_hold.account_id and l.entry_id = v_hold.capture_entry_id;
+    if coalesce(v_charge, v_hold.amount) <> v_hold.captured or coalesce(metadata, '{}') <> v_entry.metadata then
+      raise exception 'hold % was captured with other arguments: % charged, now % asked',
+                      hold_id, v_hold.captured, coalesce(v_charge, v_hold.amount)
+        using errcode = 'PT409', detail = format('captured by transaction %s', v_entry.entry_id),
+              hint = 'A hold is captured once; retry only with the same amount and metadata.';
+    end if;
     return query select true, null::text, v_entry.entry_id, -v_entry.amount, v_entry.available_after,
                         v_hold.credit_type;
     return;
@@ -72,6 +79,6 @@ end
 $$;
 
 comment on function credits.capture_hold(bigint, numeric, jsonb) is
-  'Charges a hold (all that is held by default, never more) from the grants it earmarked, releasing the rest. Capturing twice returns the first result.';
+  'Charges a hold (all that is held by default, never more) from the grants it earmarked, releasing the rest. Capturing again with the same arguments returns the first result, with others PT409. A credits_user may capture only holds it made.';
 revoke all on function credits.capture_hold(bigint, numeric, jsonb) from public;
 grant execute on function credits.capture_hold(bigint, numeric, jsonb) to credits_service, credits_user;

@@ -1,6 +1,7 @@
 -- credits.release_hold(hold_id): gives a hold's credits back (and its
 -- per-period use). Releasing twice, or a hold already captured or lapsed,
--- releases 0 and changes nothing. Errors: PT404 unknown hold; 42501.
+-- releases 0 and changes nothing. A credits_user may release only the
+-- holds it made (_hold). Errors: PT404 unknown hold; 42501.
 --
 --   select * from credits.release_hold(12);
 
@@ -14,7 +15,6 @@ declare
   v_now timestamptz := credits.now();
   v_hold credits_private.holds := credits_private._hold(hold_id);
 begin
-  perform credits_private._account(v_hold.account_id, true);
   perform credits_private._lock_balance(v_hold.account_id, v_hold.credit_type, v_now);
   v_hold := credits_private._hold(hold_id);
   released := 0;
@@ -27,6 +27,6 @@ end
 $$;
 
 comment on function credits.release_hold(bigint) is
-  'Releases a hold: its credits and its per-period use come back. Releasing twice releases 0.';
+  'Releases a hold: its credits and its per-period use come back. Releasing twice releases 0. A credits_user may release only holds it made.';
 revoke all on function credits.release_hold(bigint) from public;
 grant execute on function credits.release_hold(bigint) to credits_service, credits_user;

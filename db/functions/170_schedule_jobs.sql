@@ -4,6 +4,7 @@
 --   credits.grant_daily_credits   hourly, minute 0   select * from credits.grant_daily_credits()
 --   credits.expire_grants         every minute       select * from credits.expire_grants()
 --   credits.expire_holds          every minute       select * from credits.expire_holds()
+--   credits.prune_events          hourly, minute 15  select * from credits.prune_events()
 --   credits.clean_cron_history    daily, 03:30       delete from cron.job_run_details older than 30 days
 --
 -- Schedules are in GMT (pg_cron 1.4). Hourly is enough for daily grants:
@@ -43,7 +44,8 @@ begin
   end if;
   if not (pg_catalog.has_function_privilege('credits.grant_daily_credits(date)', 'execute')
           and pg_catalog.has_function_privilege('credits.expire_grants()', 'execute')
-          and pg_catalog.has_function_privilege('credits.expire_holds()', 'execute')) then
+          and pg_catalog.has_function_privilege('credits.expire_holds()', 'execute')
+          and pg_catalog.has_function_privilege('credits.prune_events()', 'execute')) then
     raise exception 'role % may not run the credits jobs', current_user
       using errcode = '42501',
             hint = 'Grant credits_service to that role, or call credits.schedule_jobs() as one that has it.';
@@ -55,6 +57,7 @@ begin
       ('credits.grant_daily_credits', '0 * * * *', 'select * from credits.grant_daily_credits()'),
       ('credits.expire_grants', '* * * * *', 'select * from credits.expire_grants()'),
       ('credits.expire_holds', '* * * * *', 'select * from credits.expire_holds()'),
+      ('credits.prune_events', '15 * * * *', 'select * from credits.prune_events()'),
       ('credits.clean_cron_history', '30 3 * * *',
        'delete from cron.job_run_details where end_time < credits.now() - interval ''30 days''')
     ) as j (job_name, schedule, command)
@@ -69,6 +72,6 @@ end
 $$;
 
 comment on function credits.schedule_jobs() is
-  'Installs or updates the pg_cron jobs by name (daily grants hourly, expire_grants and expire_holds every minute, clean-up of cron.job_run_details older than 30 days), as the calling role. A notice, not an error, where pg_cron is absent. Service and admin.';
+  'Installs or updates the pg_cron jobs by name (daily grants hourly, expire_grants and expire_holds every minute, prune_events hourly, clean-up of cron.job_run_details older than 30 days), as the calling role. A notice, not an error, where pg_cron is absent. Service and admin.';
 revoke all on function credits.schedule_jobs() from public;
 grant execute on function credits.schedule_jobs() to credits_service;

@@ -51,7 +51,7 @@ declare
 begin
   perform credits_private._check_key(event_id, 'event_id');
   if status is null or status not in ('active', 'trialing', 'past_due', 'canceled') then
-    raise exception 'invalid subscription status % in event %', coalesce(quote_literal(status), 'null'), event_id
+    raise exception 'invalid subscription status % in event %', coalesce(credits_private._shown(quote_literal(status)), 'null'), event_id
       using errcode = 'PT422',
             hint = 'Pass active, trialing, past_due or canceled; map the provider''s other statuses to these.';
   end if;
@@ -62,7 +62,7 @@ begin
       using errcode = 'PT422', hint = 'Pass the provider''s current period: a finite period_start before period_end.';
   end if;
   if plan is null or not exists (select from credits_private.plans p where p.code = apply_subscription_event.plan) then
-    raise exception 'unknown plan % in subscription event %', coalesce(plan, 'null'), event_id
+    raise exception 'unknown plan % in subscription event %', credits_private._shown(plan), event_id
       using errcode = 'PT404', hint = 'Create it with credits.upsert_plan.';
   end if;
   if status = 'canceled' and not exists (select from credits_private.plans p where p.code = 'free') then

@@ -216,10 +216,12 @@ SELECT pg_temp.see('hana');
 SELECT results_eq($$select * from pg_temp.at('hana', credits.now())$$,
                   $$select credit_type, available from credits.get_balance('hana')$$,
                   'holds: with a lapsed hold unswept and an ended grant under a running hold, balance_at(now) = get_balance');
-SELECT tests.travel('2026-03-11 05:00+00');
+-- h1 asked for 2 days but lapses at 00:15, 15 minutes after the promo it
+-- earmarks ended (SPEC §1 hold): the sweep and the capture come before.
+SELECT tests.travel('2026-03-11 00:05+00');
 SELECT '' FROM credits.expire_grants();
 SELECT pg_temp.see('hana');
-SELECT tests.travel('2026-03-11 10:00+00');
+SELECT tests.travel('2026-03-11 00:10+00');
 SELECT '' FROM credits.capture_hold(pg_temp.id('h1'), 12);
 SELECT pg_temp.see('hana');
 SELECT tests.travel('2026-03-11 11:00+00');
@@ -247,8 +249,8 @@ SELECT results_eq(
   $$select s.at, b.available from seen s cross join lateral pg_temp.at('hana', s.at) b
     where s.account_id = 'hana' and s.credit_type = 'credits' and b.credit_type = 'credits' order by s.at$$,
   $$values ('2026-03-10 13:00+00'::timestamptz, 95::numeric), ('2026-03-10 14:00+00', 92),
-           ('2026-03-10 15:00+00', 95), ('2026-03-11 00:00+00', 95), ('2026-03-11 05:00+00', 95),
-           ('2026-03-11 10:00+00', 98),
+           ('2026-03-10 15:00+00', 95), ('2026-03-11 00:00+00', 95), ('2026-03-11 00:05+00', 95),
+           ('2026-03-11 00:10+00', 98),
            ('2026-03-11 11:00+00', 94), ('2026-03-11 12:00+00', 100), ('2026-03-11 12:30+00', 98),
            ('2026-03-11 13:00+00', 98), ('2026-03-11 13:30+00', 97)$$,
   'holds: 110 less what running holds earmark; a lapsed hold blocks nothing; the ended promo drops out whole, settled or not; a voided grant''s held part does not count');

@@ -15,7 +15,7 @@
 -- capture_hold: full and partial captures (a `capture` ledger row drawing
 -- from the earmarked grants in earmark order, the rest released, the
 -- balance_before/after chain); PT422 above the hold, for amount <= 0 or bad
--- metadata; capturing twice returns the first result; a released hold
+-- metadata; capturing twice with the same arguments returns the first result, with another amount PT409; a released hold
 -- cannot be captured (hold_released), a lapsed one neither (hold_expired).
 -- A hold draws from the grants it earmarked even if they have expired (what
 -- the ended grant had beyond the capture is an `expiry` row) or been voided
@@ -36,7 +36,7 @@
 -- pg_temp.holds(accounts): there is no public view of holds.
 
 BEGIN;
-SELECT plan(133);
+SELECT plan(135);
 SELECT '' FROM tests.catalog();  -- '' rather than the SQL function's null: TAP lines must be text
 SELECT '' FROM credits.upsert_plan('hold_empty');  -- no signup grant: an account holds exactly what it is granted
 SELECT '' FROM credits.set_plan_feature('hold_empty', 'roast');
@@ -298,13 +298,16 @@ SELECT results_eq(
   'partial capture: a capture row of -5, balance 14 -> 9, drawn from the earmarks in order (promo 4, purchase 1)');
 SELECT results_eq($$select * from pg_temp.bal('h_cap')$$, $$values (9::numeric, 0::numeric)$$,
                   'partial capture: nothing is held any more, 9 available');
-INSERT INTO rc SELECT 'cap1_again', * FROM credits.capture_hold(pg_temp.id('cap1'));
-INSERT INTO rc SELECT 'cap1_again2', * FROM credits.capture_hold(pg_temp.id('cap1'), 1);
+INSERT INTO rc SELECT 'cap1_again', * FROM credits.capture_hold(pg_temp.id('cap1'), 5, '{"job": "r1"}');
 SELECT results_eq($$select ok, reason, transaction_id, charged, available, credit_type from rc
-                    where label in ('cap1_again', 'cap1_again2') order by label$$,
-                  $$select ok, reason, transaction_id, charged, available, credit_type from rc, generate_series(1, 2)
+                    where label = 'cap1_again'$$,
+                  $$select ok, reason, transaction_id, charged, available, credit_type from rc
                     where label = 'cap1'$$,
-                  'capturing twice (with or without another amount) returns the first result');
+                  'capturing twice with the same arguments returns the first result');
+SELECT throws_ok(format('select * from credits.capture_hold(%s)', pg_temp.id('cap1')), 'PT409', null,
+                 'capturing again without an amount (all 6 held, not the 5 charged) is PT409, not a replay');
+SELECT throws_ok(format('select * from credits.capture_hold(%s, 1, %L)', pg_temp.id('cap1'), '{"job": "r1"}'),
+                 'PT409', null, 'capturing again with another amount is PT409, not a replay');
 INSERT INTO rh SELECT 'cap2', * FROM credits.reserve_credits('h_cap', 'roast', amount => 3);
 INSERT INTO rc SELECT 'cap2', * FROM credits.capture_hold(pg_temp.id('cap2'));
 SELECT results_eq($$select ok, charged, available from rc where label = 'cap2'$$,
@@ -434,7 +437,7 @@ SELECT results_eq(
   'the capture draws 3 from the voided grant; the 1 left is a void row; the chain holds');
 
 -- alice and bob ----------------------------------------------------------------------------
-SELECT tests.act_as('credits_service');
+SELECT tests.act_as('credits_user', 'bob');
 INSERT INTO rh SELECT 'bob', * FROM credits.reserve_credits('bob', 'roast');
 SELECT tests.act_as('credits_user', 'alice');
 INSERT INTO rh SELECT 'alice1', * FROM credits.reserve_credits('alice', 'roast');

@@ -91,6 +91,7 @@ from pgcredits.models import (
     CreditType,
     CronJob,
     DailyGrants,
+    EventsPruned,
     Feature,
     FeatureCheck,
     GrantResult,
@@ -369,6 +370,10 @@ class _Functions:
     @rpc
     def expire_grants(self) -> GrantsExpired:
         """Writes off the grants past their expires_at (expiry ledger rows)."""
+
+    @rpc
+    def prune_events(self) -> EventsPruned:
+        """Deletes the events older than the database setting credits.event_retention (90 days)."""
 
     @rpc
     def grant_daily_credits(self, day: date | None = DEFAULT) -> DailyGrants:

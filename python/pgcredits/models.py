@@ -233,6 +233,12 @@ class GrantsExpired(Result):
     grants_expired: int
 
 
+class EventsPruned(Result):
+    """How many events past their retention prune_events deleted."""
+
+    events_pruned: int
+
+
 class DailyGrants(Result):
     """How many accounts grant_daily_credits granted."""
 
