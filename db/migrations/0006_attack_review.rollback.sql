@@ -11,6 +11,7 @@ alter table credits_private.ledger_entries enable trigger ledger_entries_are_not
 
 alter table credits_private.holds drop column maker_role;
 
+-- The helpers first lose their references to _caller_name, then it goes.
 create or replace function credits_private._caller_role()
 returns text
 language sql
@@ -57,5 +58,7 @@ stable
 as $$
   select pg_has_role(coalesce(nullif(current_setting('role'), 'none'), session_user)::name, 'credits_service', 'MEMBER')
 $$;
+
+drop function credits_private._caller_name();
 
 reset role;

@@ -6,7 +6,8 @@
 --   could plant its own pg_has_role, current_setting or ->> ahead of
 --   pg_catalog and see every account. Written with RETURN, the body is
 --   stored parsed, every name already resolved, and the planner still
---   inlines it. Every name is qualified as well, for the reader.
+--   inlines it (one helper inside another too: _caller_name). Every name
+--   is qualified as well, for the reader.
 -- * A hold records the kind of caller that made it (maker_role): a
 --   credits_user may end only the holds a credits_user made (SPEC §1 hold).
 --   Holds made before this migration are counted as a backend's.
@@ -19,19 +20,25 @@
 
 set local role credits_owner;
 
+-- The caller's role name: the role setting, or the login when none is set.
+create function credits_private._caller_name()
+returns pg_catalog.name
+language sql
+stable
+return coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user)::pg_catalog.name;
+
+grant execute on function credits_private._caller_name()
+  to credits_service, credits_admin, credits_user, credits_auditor, credits_owner;
+
 create or replace function credits_private._caller_role()
 returns text
 language sql
 stable
 return case
-  when pg_catalog.pg_has_role(coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user)::pg_catalog.name,
-                              'credits_admin', 'MEMBER') then 'credits_admin'
-  when pg_catalog.pg_has_role(coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user)::pg_catalog.name,
-                              'credits_service', 'MEMBER') then 'credits_service'
-  when pg_catalog.pg_has_role(coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user)::pg_catalog.name,
-                              'credits_auditor', 'MEMBER') then 'credits_auditor'
-  when pg_catalog.pg_has_role(coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user)::pg_catalog.name,
-                              'credits_user', 'MEMBER') then 'credits_user'
+  when pg_catalog.pg_has_role(credits_private._caller_name(), 'credits_admin', 'MEMBER') then 'credits_admin'
+  when pg_catalog.pg_has_role(credits_private._caller_name(), 'credits_service', 'MEMBER') then 'credits_service'
+  when pg_catalog.pg_has_role(credits_private._caller_name(), 'credits_auditor', 'MEMBER') then 'credits_auditor'
+  when pg_catalog.pg_has_role(credits_private._caller_name(), 'credits_user', 'MEMBER') then 'credits_user'
 end;
 
 create or replace function credits_private._caller_sub()
@@ -45,28 +52,21 @@ create or replace function credits_private._caller_own_account()
 returns text
 language sql
 stable
-return case
-  when pg_catalog.pg_has_role(coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user)::pg_catalog.name,
-                              'credits_user', 'MEMBER')
-  then nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::pg_catalog.jsonb
-       operator(pg_catalog.->>) 'sub'
-end;
+return case when pg_catalog.pg_has_role(credits_private._caller_name(), 'credits_user', 'MEMBER')
+            then credits_private._caller_sub() end;
 
 create or replace function credits_private._caller_sees_all()
 returns boolean
 language sql
 stable
-return pg_catalog.pg_has_role(coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user)::pg_catalog.name,
-                              'credits_service', 'MEMBER')
-    or pg_catalog.pg_has_role(coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user)::pg_catalog.name,
-                              'credits_auditor', 'MEMBER');
+return pg_catalog.pg_has_role(credits_private._caller_name(), 'credits_service', 'MEMBER')
+    or pg_catalog.pg_has_role(credits_private._caller_name(), 'credits_auditor', 'MEMBER');
 
 create or replace function credits_private._caller_writes_all()
 returns boolean
 language sql
 stable
-return pg_catalog.pg_has_role(coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user)::pg_catalog.name,
-                              'credits_service', 'MEMBER');
+return pg_catalog.pg_has_role(credits_private._caller_name(), 'credits_service', 'MEMBER');
 
 alter table credits_private.holds add column maker_role text not null default 'credits_service';
 alter table credits_private.holds alter column maker_role drop default;
