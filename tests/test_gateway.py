@@ -216,9 +216,9 @@ def nested(levels: int, inner: str = "1") -> str:
         (f'{{"feature": "roast", "{nested(40, "")}": {nested(100)}}}'.encode(), "is nested deeper than 64 levels"),
         (nested(5000).encode(), "the body is nested deeper than 64 levels"),
         # issue 9 item 15: a lone surrogate is not text, wherever it is
-        (b'{"account_id": "\\ud800", "feature": "roast"}', "parameter account_id holds a lone surrogate"),
+        (b'{"account_id": "\\ud800", "feature": "roast"}', "parameter account_id of deduct_credits holds a lone surrogate"),
         (b'{"account_id": "alice", "feature": "roast", "metadata": {"\\udc00": 1}}',
-         "parameter metadata holds a lone surrogate"),
+         "parameter metadata of deduct_credits holds a lone surrogate"),
         (b'{"account_id": "alice", "feature": "roast", "\\ud800": 1}', "has no parameter \\ud800"),
         (b'{"account_id": "\xed\xa0\x80", "feature": "roast"}', "not UTF-8"),
     ],
