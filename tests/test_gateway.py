@@ -111,12 +111,19 @@ def serving(database_url: str, **options: Any) -> Iterator[Running]:
         thread.join(30)
 
 
-@pytest.fixture
-def gateway(pg_cluster: Cluster, db: str, connect: Connect) -> Iterator[Running]:
+@contextlib.contextmanager
+def known_gateway(pg_cluster: Cluster, db: str, connect: Connect) -> Iterator[Running]:
     """A gateway on a fresh database holding the known catalog (tests.catalog())."""
     _ensure_gateway_role(pg_cluster)
     connect(autocommit=True).execute("select tests.catalog()")
     with serving(gateway_url(pg_cluster, db)) as running:
+        yield running
+
+
+@pytest.fixture
+def gateway(pg_cluster: Cluster, db: str, connect: Connect) -> Iterator[Running]:
+    """known_gateway for the test."""
+    with known_gateway(pg_cluster, db, connect) as running:
         yield running
 
 
@@ -530,18 +537,27 @@ class EventReader:
         self._thread.join(10)
 
 
-@pytest.fixture
-def events(gateway: Running) -> Iterator[Callable[[str], EventReader]]:
-    """Opens /events streams as users; closed after the test."""
+@contextlib.contextmanager
+def stream_opener(running: Running) -> Iterator[Callable[[str], EventReader]]:
+    """Opens /events streams of `running` as users; closed when the block ends."""
     readers: list[EventReader] = []
 
     def open_stream(sub: str) -> EventReader:
-        readers.append(EventReader(gateway.base_url, bearer(sub)))
+        readers.append(EventReader(running.base_url, bearer(sub)))
         return readers[-1]
 
-    yield open_stream
-    for reader in readers:
-        reader.close()
+    try:
+        yield open_stream
+    finally:
+        for reader in readers:
+            reader.close()
+
+
+@pytest.fixture
+def events(gateway: Running) -> Iterator[Callable[[str], EventReader]]:
+    """stream_opener for the test."""
+    with stream_opener(gateway) as open_stream:
+        yield open_stream
 
 
 def test_a_balance_change_reaches_the_stream(gateway: Running, events: Callable[[str], EventReader]) -> None:
