@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pgcredits.cluster import Cluster, free_port
 from pgcredits.gateway import create_app
+from tests.test_hostile_input import SNAPSHOT
 
 GATEWAY_ROLE = "pgcredits_gateway_test"
 SECRET = "a test secret long enough for HS256 ......"
@@ -110,12 +111,19 @@ def serving(database_url: str, **options: Any) -> Iterator[Running]:
         thread.join(30)
 
 
-@pytest.fixture
-def gateway(pg_cluster: Cluster, db: str, connect: Connect) -> Iterator[Running]:
+@contextlib.contextmanager
+def known_gateway(pg_cluster: Cluster, db: str, connect: Connect) -> Iterator[Running]:
     """A gateway on a fresh database holding the known catalog (tests.catalog())."""
     _ensure_gateway_role(pg_cluster)
     connect(autocommit=True).execute("select tests.catalog()")
     with serving(gateway_url(pg_cluster, db)) as running:
+        yield running
+
+
+@pytest.fixture
+def gateway(pg_cluster: Cluster, db: str, connect: Connect) -> Iterator[Running]:
+    """known_gateway for the test."""
+    with known_gateway(pg_cluster, db, connect) as running:
         yield running
 
 
@@ -188,6 +196,11 @@ def test_idempotency_key_header_fills_the_parameter(gateway: Running) -> None:
 # --- 400 -----------------------------------------------------------------------------------------------------------
 
 
+def nested(levels: int, inner: str = "1") -> str:
+    """`inner` inside `levels` JSON arrays: a value nested `levels` deep."""
+    return "[" * levels + inner + "]" * levels
+
+
 @pytest.mark.parametrize(
     ("body", "named"),
     [
@@ -198,13 +211,56 @@ def test_idempotency_key_header_fills_the_parameter(gateway: Running) -> None:
         (b'{"account_id": "alice", "feature": "roast", "units": {}, "amount": true}', "amount"),
         (b'{"account_id": "alice", "feature": "roast", "colour": "red"}', "colour"),
         (b'{"feature": "roast"}', "account_id"),
+        # issue 9 item 11: nesting deeper than 64 levels, in any parameter (and in the body itself)
+        (f'{{"account_id": "alice", "feature": "video", "units": {{"seconds": {nested(64)}}}}}'.encode(),
+         "parameter units is nested deeper than 64 levels"),
+        (f'{{"account_id": "alice", "feature": "video", "units": {{"seconds": {nested(600)}}}}}'.encode(),
+         "parameter units is nested deeper than 64 levels"),
+        (f'{{"account_id": "alice", "feature": "roast", "metadata": {{"a": {nested(5000)}}}}}'.encode(),
+         "parameter metadata is nested deeper than 64 levels"),
+        (('{"account_id": ' + nested(100, '"x"') + ', "feature": "roast"}').encode(),
+         "parameter account_id is nested deeper than 64 levels"),
+        (f'{{"feature": "roast", "{nested(40, "")}": {nested(100)}}}'.encode(), "is nested deeper than 64 levels"),
+        (nested(5000).encode(), "the body is nested deeper than 64 levels"),
+        # issue 9 item 15: a lone surrogate is not text, wherever it is
+        (b'{"account_id": "\\ud800", "feature": "roast"}', "parameter account_id of deduct_credits holds a lone surrogate"),
+        (b'{"account_id": "alice", "feature": "roast", "metadata": {"\\udc00": 1}}',
+         "parameter metadata of deduct_credits holds a lone surrogate"),
+        (b'{"account_id": "alice", "feature": "roast", "\\ud800": 1}', "has no parameter \\ud800"),
+        (b'{"account_id": "\xed\xa0\x80", "feature": "roast"}', "not UTF-8"),
     ],
-    ids=["malformed", "not-an-object", "nan", "wrong-type-text", "wrong-type-number", "unknown", "missing"],
+    ids=["malformed", "not-an-object", "nan", "wrong-type-text", "wrong-type-number", "unknown", "missing",
+         "issue9-item11-units-65-deep", "issue9-item11-units-601-deep", "issue9-item11-metadata-5001-deep",
+         "issue9-item11-text-parameter-deep", "issue9-item11-brackets-in-a-key", "issue9-item11-body-deep",
+         "issue9-item15-lone-surrogate", "issue9-item15-lone-surrogate-in-a-json-key",
+         "issue9-item15-lone-surrogate-in-a-parameter-name", "issue9-item15-surrogate-bytes"],
 )
-def test_bad_requests_are_400_and_name_what_is_wrong(gateway: Running, body: bytes, named: str) -> None:
+def test_bad_requests_are_400_and_name_what_is_wrong(gateway: Running, connect: Connect, body: bytes,
+                                                     named: str) -> None:
+    conn = connect(autocommit=True)
+    conn.execute("select credits.open_account('alice')")
+    before = conn.execute(SNAPSHOT).fetchone()
     response = gateway.client.post("/rpc/deduct_credits", content=body,
                                    headers={**bearer("alice"), "Content-Type": "application/json"})
-    assert named in error(response, 400)["message"]
+    refused = error(response, 400)
+    assert refused["code"] == "GW400" and named in refused["message"], refused
+    assert conn.execute(SNAPSHOT).fetchone() == before
+
+
+@pytest.mark.parametrize(
+    ("units", "named"),
+    [
+        (f'{{"seconds": {nested(64)}}}', "parameter units is nested deeper than 64 levels"),
+        (nested(5000), "parameter units is nested deeper than 64 levels"),
+    ],
+    ids=["issue9-item11-query-units-65-deep", "issue9-item11-query-units-5000-deep"],
+)
+def test_bad_query_values_are_400_and_name_what_is_wrong(gateway: Running, units: str, named: str) -> None:
+    gateway.post("open_account", {"account_id": "alice"})
+    response = gateway.get("check_feature", {"account_id": "alice", "feature": "video", "units": units},
+                           bearer("alice"))
+    refused = error(response, 400)
+    assert refused["code"] == "GW400" and named in refused["message"], refused
 
 
 def test_a_value_postgresql_cannot_take_is_400(gateway: Running) -> None:
@@ -481,18 +537,27 @@ class EventReader:
         self._thread.join(10)
 
 
-@pytest.fixture
-def events(gateway: Running) -> Iterator[Callable[[str], EventReader]]:
-    """Opens /events streams as users; closed after the test."""
+@contextlib.contextmanager
+def stream_opener(running: Running) -> Iterator[Callable[[str], EventReader]]:
+    """Opens /events streams of `running` as users; closed when the block ends."""
     readers: list[EventReader] = []
 
     def open_stream(sub: str) -> EventReader:
-        readers.append(EventReader(gateway.base_url, bearer(sub)))
+        readers.append(EventReader(running.base_url, bearer(sub)))
         return readers[-1]
 
-    yield open_stream
-    for reader in readers:
-        reader.close()
+    try:
+        yield open_stream
+    finally:
+        for reader in readers:
+            reader.close()
+
+
+@pytest.fixture
+def events(gateway: Running) -> Iterator[Callable[[str], EventReader]]:
+    """stream_opener for the test."""
+    with stream_opener(gateway) as open_stream:
+        yield open_stream
 
 
 def test_a_balance_change_reaches_the_stream(gateway: Running, events: Callable[[str], EventReader]) -> None:
@@ -529,22 +594,29 @@ def test_events_need_an_account(gateway: Running) -> None:
     assert error(response, 403)["code"] == "42501"
 
 
-def test_the_gateway_survives_a_database_restart(pg_cluster: Cluster, gateway: Running,
-                                                  events: Callable[[str], EventReader]) -> None:
-    gateway.post("open_account", {"account_id": "alice"})
-    alice = events("alice")
+@contextlib.contextmanager
+def database_stopped(pg_cluster: Cluster) -> Iterator[None]:
+    """The cluster stopped (its folder kept) while the block runs, then started again."""
     removes = pg_cluster.remove_on_stop
     pg_cluster.remove_on_stop = None  # stop() would delete a throwaway cluster
     try:
         pg_cluster.stop()
+        yield
+    finally:
+        pg_cluster.start()
+        pg_cluster.remove_on_stop = removes
+
+
+def test_the_gateway_survives_a_database_restart(pg_cluster: Cluster, gateway: Running,
+                                                  events: Callable[[str], EventReader]) -> None:
+    gateway.post("open_account", {"account_id": "alice"})
+    alice = events("alice")
+    with database_stopped(pg_cluster):
         down = gateway.post("deduct_credits", {"account_id": "alice", "feature": "roast"}, bearer("alice"))
         assert error(down, 503)["code"] == "GW503"
         assert down.headers["retry-after"] == "1"
         assert gateway.client.get("/ready").status_code == 503
         assert gateway.client.get("/live").status_code == 200
-    finally:
-        pg_cluster.start()
-        pg_cluster.remove_on_stop = removes
     assert alice.until("resync", timeout=30)[-1]["event"] == "resync"
     deadline = time.monotonic() + 30
     while (spent := gateway.post("deduct_credits", {"account_id": "alice", "feature": "roast"},

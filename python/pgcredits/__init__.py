@@ -14,6 +14,7 @@ from pgcredits.errors import (
     NotFound,
     PermissionDenied,
     RetryableConflict,
+    StatementCanceled,
 )
 
 __all__ = [
@@ -27,4 +28,5 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "RetryableConflict",
+    "StatementCanceled",
 ]

@@ -108,14 +108,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> None:
-    from pgcredits.gateway.local import GatewayConfigError, check_auth_environment, serve
+    from pgcredits.gateway.app import create_app, run
+    from pgcredits.gateway.local import GatewayConfigError, check_auth_environment
 
     url = _required_url(args)
     try:
         check_auth_environment()
-    except GatewayConfigError as err:
+        app = create_app(url, listen_url=args.listen_url)  # checks the PGCREDITS_* settings
+    except (GatewayConfigError, ValueError) as err:
         raise UsageError(str(err)) from None
-    serve(url, args.host, args.port, listen_url=args.listen_url)
+    run(app, args.host, args.port)
 
 
 def _migrate(args: argparse.Namespace) -> None:

@@ -67,6 +67,13 @@ class BadInput(CreditsError):
     http_status = 400
 
 
+class StatementCanceled(CreditsError):
+    """57014: the statement was cancelled, by its statement_timeout or on request; its transaction rolled back."""
+
+    sqlstate = "57014"
+    http_status = 504
+
+
 class RetryableConflict(CreditsError):
     """40001 or 40P01: a serialization failure or a deadlock; the whole transaction may be retried."""
 
@@ -74,13 +81,16 @@ class RetryableConflict(CreditsError):
 
 
 _BY_SQLSTATE: dict[str, type[CreditsError]] = {
-    cls.sqlstate: cls for cls in (NotFound, IdempotencyConflict, InvalidArgument, PermissionDenied) if cls.sqlstate
+    cls.sqlstate: cls
+    for cls in (NotFound, IdempotencyConflict, InvalidArgument, PermissionDenied, StatementCanceled)
+    if cls.sqlstate
 }
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 
 
 def error_class(sqlstate: str | None) -> type[CreditsError]:
-    """The class for a SQLSTATE: one of SPEC's four, BadInput for class 22, RetryableConflict, else CreditsError."""
+    """The class for a SQLSTATE: SPEC's four, StatementCanceled, BadInput for class 22, RetryableConflict, else
+    CreditsError."""
     if sqlstate is None:
         return CreditsError
     if sqlstate in _BY_SQLSTATE:

@@ -34,20 +34,31 @@ class Identity:
     sub: str | None
     claims: Mapping[str, Any]
 
+    @property
+    def expires_at(self) -> float | None:
+        """The token's `exp` (seconds since the epoch; verified when present), or None."""
+        exp = self.claims.get("exp")
+        return None if exp is None else float(exp)
+
     def claims_json(self) -> str:
         """The claims as `request.jwt.claims` holds them, role included."""
         return json.dumps({**self.claims, "role": self.role}, separators=(",", ":"), default=str)
 
 
 class Authenticator:
-    """Verifies bearer tokens with `secret` (HS256) or the keys at `jwks_url`; exactly one of the two."""
+    """Verifies bearer tokens with `secret` (HS256) or the keys at `jwks_url`; exactly one of the two.
 
-    def __init__(self, *, secret: str | None = None, jwks_url: str | None = None, audience: str | None = None) -> None:
+    `require_exp`: a token without `exp` is refused (a stream could outlive it).
+    """
+
+    def __init__(self, *, secret: str | None = None, jwks_url: str | None = None, audience: str | None = None,
+                 require_exp: bool = False) -> None:
         if bool(secret) == bool(jwks_url):
             raise ValueError("the gateway needs exactly one of PGCREDITS_JWT_SECRET and PGCREDITS_JWKS_URL")
         self._secret = secret
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
         self._audience = audience
+        self._required = ["exp"] if require_exp else []
 
     async def identify(self, authorization: str | None) -> Identity:
         """The caller of a request with this Authorization header."""
@@ -66,7 +77,7 @@ class Authenticator:
         return Identity(role=role, sub=sub, claims=claims)
 
     async def _verify(self, token: str) -> dict[str, Any]:
-        options = {"verify_aud": self._audience is not None}
+        options = {"verify_aud": self._audience is not None, "require": self._required}
         try:
             if self._jwks is not None:
                 # PyJWKClient fetches the key set over HTTP (then caches it): not on the event loop.

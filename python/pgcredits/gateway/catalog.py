@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from pgcredits.gateway.limits import TooDeep, check_depth, depth_message, echo
+
 SCHEMA = "credits"
 ROLES = ("credits_user", "credits_service", "credits_admin", "credits_auditor")
 
@@ -127,7 +129,7 @@ class Function:
         if unknown:
             known = ", ".join(arg.name for arg in self.arguments) or "none"
             raise ArgumentError(
-                f"{self.name} has no parameter {', '.join(unknown)} (its parameters: {known})"
+                f"{self.name} has no parameter {', '.join(map(echo, unknown[:5]))} (its parameters: {known})"
             )
         missing = [arg.name for arg in self.arguments if arg.required and arg.name not in values]
         if missing:
@@ -138,12 +140,21 @@ class Function:
             if arg.name not in values:
                 continue
             value = values[arg.name]
-            params.append(value if from_query else _as_text(self.name, arg, value))
+            if from_query and arg.type in _JSON_TYPES:
+                _check_depth(arg, value)
+            text = value if from_query else _as_text(self.name, arg, value)
+            if text is not None and not text.isascii():
+                _check_unicode(self.name, arg, text)
+            params.append(text)
             named.append(f"{quote_ident(arg.name)} => ${len(params)}::text::{arg.type}")
         call = f"{quote_ident(SCHEMA)}.{quote_ident(self.name)}({', '.join(named)})"
+        if self.columns and not self.returns_row:
+            # `returns table (released numeric)` is a function of a scalar type in pg_proc: as a row
+            # source it would answer bare values. Its columns by name, as PostgREST and /openapi.json say.
+            call = f"(select * from {call})"
         if self.returns_set:
             statement = f"select coalesce(json_agg(r), '[]')::text from {call} r"
-        elif self.returns_row:
+        elif self.returns_row or self.columns:
             statement = f"select to_json(r)::text from {call} r"
         else:
             statement = f"select to_json({call})::text"
@@ -209,22 +220,51 @@ def _as_text(function: str, arg: Argument, value: Any) -> str | None:
     if not fits:
         raise ArgumentError(
             f"parameter {arg.name} of {function} takes {'an' if kind == 'integer' else 'a'} {kind} ({arg.type}), "
-            f"not {_json_name(value)} {to_json_text(value)[:80]}"
+            f"not {_json_name(value)} {echo(to_json_text(value))}"
         )
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
 
 
+def _check_depth(arg: Argument, text: str) -> None:
+    """A JSON value from a query string nests at most MAX_JSON_DEPTH levels (a body is checked whole)."""
+    try:
+        check_depth(text)
+    except TooDeep:
+        raise ArgumentError(depth_message(arg.name)) from None
+
+
+def _check_unicode(function: str, arg: Argument, text: str) -> None:
+    """Text PostgreSQL can take: JSON's \\ud800 escapes give Python strings that are not Unicode text."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ArgumentError(
+            f"parameter {arg.name} of {function} holds a lone surrogate ({echo(err.object[err.start:err.end])}): "
+            "not Unicode text"
+        ) from None
+
+
 def to_json_text(value: Any) -> str:
-    """A parsed JSON value written back as JSON, numbers (Decimal) with their exact digits."""
+    """A parsed JSON value written back as JSON, numbers (Decimal) with their exact digits.
+
+    Strings are written as they are (not as \\u escapes), so that a lone
+    surrogate stays visible to `_check_unicode`.
+    """
     if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(key)}:{to_json_text(item)}" for key, item in value.items()) + "}"
+        return "{" + ",".join(f"{_string(key)}:{to_json_text(item)}" for key, item in value.items()) + "}"
     if isinstance(value, list):
         return "[" + ",".join(map(to_json_text, value)) + "]"
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, str):
+        return _string(value)
     return json.dumps(value)
+
+
+def _string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _json_name(value: Any) -> str:

@@ -1,11 +1,17 @@
 """`GET /events`: Server-Sent Events of the caller's own account, fed by ONE `LISTEN credits_events` connection.
 
-The NOTIFY payload is `{"account_id", "kind", "seq"}` (seq = credits.events.event_id)
-and shows nothing by itself: for every subscriber of that account the event row
-is re-read under the subscriber's own role and claims, so row-level security
-decides what is sent. When the listening connection drops, notifications sent
-meanwhile are lost: once it is back, every subscriber gets `event: resync`
-(re-read the balance), and a subscriber too slow to keep up gets the same.
+The NOTIFY payload is `{"account_id", "kind", "seq"}` (seq = credits.events.event_id).
+Anyone who may connect can send one, so it is trusted for nothing but to say
+"look at this account": each account with open streams has one Feed, a task
+that re-reads the row (`reread`, under an identity that may see exactly that
+account's events), once however many streams watch the account, and fans it
+out to them. The event's kind comes from that row, never from the
+notification; a seq at or below the last one delivered for the account (or
+below what existed when its first stream opened) is dropped unread. When the
+listening connection drops, notifications sent meanwhile are lost: once it
+is back, every stream gets `event: resync` (re-read the balance), and a
+stream too slow to keep up gets the same. docs/decisions.md ("/events under
+attack") says why it is built this way.
 """
 
 from __future__ import annotations
@@ -15,76 +21,201 @@ import contextlib
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 
-from pgcredits.gateway.auth import Identity
-
 CHANNEL = "credits_events"
-QUEUE_LIMIT = 1000  # notifications waiting for one subscriber; beyond, it is told to resync
+QUEUE_LIMIT = 1000  # notifications waiting for one account, or deliveries for one stream; beyond, a resync
 RESYNC = "resync"
 _EVENT_KIND = re.compile(r"[a-z_]{1,64}")  # an SSE event name: one safe line
 
 log = logging.getLogger("pgcredits.gateway.events")
 
-# Re-reads event `seq` as the caller: its JSON row, or None when the caller may not see it.
-Reread = Callable[[Identity, int], Awaitable[str | None]]
+# Re-reads event `seq` of an account: its (kind, JSON row), or None when there is no such event of that account.
+Reread = Callable[[str, int], Awaitable[tuple[str, str] | None]]
+# The highest event_id of an account now: what a new stream must never be sent.
+Watermark = Callable[[str], Awaitable[int]]
+
+
+class TooManyStreams(Exception):
+    """The token's subject already has as many open streams as allowed (HTTP 429)."""
+
+    def __init__(self, subject: str, limit: int) -> None:
+        super().__init__(f"subject {subject} already has {limit} open event streams, the most allowed")
+        self.limit = limit
 
 
 @dataclass(frozen=True)
-class Notice:
-    """One notification for a subscriber, or (kind RESYNC) the order to re-read everything."""
+class Delivery:
+    """What one stream is sent: an event as re-read (its seq, kind and row), or (kind RESYNC) a resync."""
 
     kind: str
     seq: int | None = None
+    row: str | None = None
+
+    def sse(self, account_id: str) -> str:
+        if self.seq is None or self.row is None:
+            return f"event: {RESYNC}\ndata: {json.dumps({'account_id': account_id})}\n\n"
+        return f"id: {self.seq}\nevent: {self.kind}\ndata: {self.row}\n\n"
+
+
+def _bounded_put(queue: asyncio.Queue[Any], item: Any, overflow: Any) -> None:
+    """Put `item`; when `queue` is full, drop everything waiting and put `overflow` instead."""
+    try:
+        queue.put_nowait(item)
+    except asyncio.QueueFull:
+        while not queue.empty():
+            queue.get_nowait()
+        queue.put_nowait(overflow)
 
 
 @dataclass(eq=False)
 class Subscriber:
-    """An open /events stream of one account."""
+    """An open /events stream: what it is sent waits in its queue."""
 
-    account_id: str
-    queue: asyncio.Queue[Notice] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
+    feed: Feed
+    subject: str
+    queue: asyncio.Queue[Delivery] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
+    closed: bool = False
 
-    def tell(self, notice: Notice) -> None:
+    def tell(self, delivery: Delivery) -> None:
+        _bounded_put(self.queue, delivery, Delivery(RESYNC))
+
+    def close(self) -> None:
+        """Leave the feed and give back the subject's place; again is a no-op."""
+        if not self.closed:
+            self.closed = True
+            self.feed.hub._leave(self)
+
+
+class Feed:
+    """The streams of one account, and the task that re-reads each of its events once for all of them."""
+
+    def __init__(self, hub: EventHub, account_id: str) -> None:
+        self.hub = hub
+        self.account_id = account_id
+        self.subscribers: set[Subscriber] = set()
+        self.notices: asyncio.Queue[int | None] = asyncio.Queue(QUEUE_LIMIT)  # seqs; None: resync
+        self.started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.last_seq = 0
+        self.task = asyncio.create_task(self._run(), name=f"pgcredits-feed-{account_id[:50]}")
+
+    def notify(self, seq: int | None) -> None:
+        _bounded_put(self.notices, seq, None)
+
+    async def _run(self) -> None:
         try:
-            self.queue.put_nowait(notice)
-        except asyncio.QueueFull:
-            # Too slow to keep up: drop what waits, ask for a resync instead.
-            while not self.queue.empty():
-                self.queue.get_nowait()
-            self.queue.put_nowait(Notice(RESYNC))
+            self.last_seq = await self.hub.watermark(self.account_id)
+        except Exception as err:
+            self.started.set_exception(err)
+            self.hub._drop_feed(self)
+            return
+        self.started.set_result(None)
+        while True:
+            seq = await self.notices.get()
+            if seq is None:
+                self._fan_out(Delivery(RESYNC))
+            elif seq <= self.last_seq:
+                self.hub.on_dropped("stale")
+            else:
+                await self._deliver(seq)
+
+    async def _deliver(self, seq: int) -> None:
+        try:
+            self.hub.on_reread()
+            found = await self.hub.reread(self.account_id, seq)
+        except Exception:  # the database went away meanwhile: the clients re-read instead
+            log.warning("could not re-read event %s of %s", seq, self.account_id, exc_info=True)
+            self._fan_out(Delivery(RESYNC))
+            return
+        if found is None or not _EVENT_KIND.fullmatch(found[0]):
+            self.hub.on_dropped("unseen")
+            return
+        self.last_seq = seq
+        self._fan_out(Delivery(found[0], seq, found[1]))
+
+    def _fan_out(self, delivery: Delivery) -> None:
+        for subscriber in self.subscribers:
+            subscriber.tell(delivery)
 
 
 class EventHub:
-    """The process's one LISTEN connection and the subscribers it feeds; `run()` keeps it connected."""
+    """The process's one LISTEN connection and the feeds it notifies; `run()` keeps it connected.
 
-    def __init__(self, database_url: str, *, probe_interval: float = 2.0, on_reconnect: Callable[[], None]) -> None:
+    `streams_per_subject`: how many streams one token subject may hold open.
+    `reread` and `watermark` read the database (docs/decisions.md says as whom);
+    `on_reread` and `on_dropped(reason)` count for /metrics.
+    """
+
+    def __init__(self, database_url: str, *, reread: Reread, watermark: Watermark, streams_per_subject: int,
+                 probe_interval: float = 2.0, on_reconnect: Callable[[], None],
+                 on_reread: Callable[[], None], on_dropped: Callable[[str], None]) -> None:
         self._url = database_url
         self._probe_interval = probe_interval
         self._on_reconnect = on_reconnect
-        self._subscribers: dict[str, set[Subscriber]] = {}
+        self.reread = reread
+        self.watermark = watermark
+        self.on_reread = on_reread
+        self.on_dropped = on_dropped
+        self.streams_per_subject = streams_per_subject
+        self._feeds: dict[str, Feed] = {}
+        self._streams: Counter[str] = Counter()  # open streams per subject
         self.connected = asyncio.Event()
 
     @property
     def subscriber_count(self) -> int:
-        return sum(map(len, self._subscribers.values()))
+        return sum(len(feed.subscribers) for feed in self._feeds.values())
 
-    @contextlib.contextmanager
-    def subscribe(self, account_id: str) -> Iterator[Subscriber]:
-        """Receive the notifications of `account_id` while the block runs."""
-        subscriber = Subscriber(account_id)
-        self._subscribers.setdefault(account_id, set()).add(subscriber)
+    def has_room(self, subject: str) -> bool:
+        return self._streams[subject] < self.streams_per_subject
+
+    async def open(self, subject: str, account_id: str) -> Subscriber:
+        """A new stream of `account_id` for a token of `subject`, once its feed knows where to start.
+
+        Raises TooManyStreams, or what the first read of the account's feed raised.
+        """
+        if not self.has_room(subject):
+            raise TooManyStreams(subject, self.streams_per_subject)
+        feed = self._feeds.get(account_id)
+        if feed is None:
+            feed = self._feeds[account_id] = Feed(self, account_id)
+        subscriber = Subscriber(feed, subject)
+        feed.subscribers.add(subscriber)
+        self._streams[subject] += 1
         try:
-            yield subscriber
-        finally:
-            accounts = self._subscribers.get(account_id, set())
-            accounts.discard(subscriber)
-            if not accounts:
-                self._subscribers.pop(account_id, None)
+            await asyncio.shield(feed.started)
+        except BaseException:
+            subscriber.close()
+            raise
+        return subscriber
+
+    def _leave(self, subscriber: Subscriber) -> None:
+        self._streams[subscriber.subject] -= 1
+        if self._streams[subscriber.subject] <= 0:
+            del self._streams[subscriber.subject]
+        feed = subscriber.feed
+        feed.subscribers.discard(subscriber)
+        if not feed.subscribers:
+            self._drop_feed(feed)
+            feed.task.cancel()
+
+    def _drop_feed(self, feed: Feed) -> None:
+        if self._feeds.get(feed.account_id) is feed:
+            del self._feeds[feed.account_id]
+
+    async def close(self) -> None:
+        """Stop every feed's task."""
+        tasks = [feed.task for feed in self._feeds.values()]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def run(self) -> None:
         """Listen for ever: connect, LISTEN, probe the connection, reconnect with backoff when it drops."""
@@ -104,7 +235,8 @@ class EventHub:
                 if ever_connected:
                     log.info("LISTEN connection re-established: subscribers are told to resync")
                     self._on_reconnect()
-                    self._broadcast(Notice(RESYNC))
+                    for feed in self._feeds.values():
+                        feed.notify(None)
                 ever_connected = True
                 self.connected.set()
                 await self._watch(conn)
@@ -123,49 +255,38 @@ class EventHub:
     def _notified(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         try:
             message = json.loads(payload)
-            account_id, kind, seq = str(message["account_id"]), str(message["kind"]), int(message["seq"])
-            if not _EVENT_KIND.fullmatch(kind):
-                raise ValueError(kind)
-        except (ValueError, KeyError, TypeError):
+            account_id, seq = str(message["account_id"]), int(message["seq"])
+            if not 0 < seq < 2**63:  # an event_id is a positive bigint
+                raise ValueError(seq)
+        except (ValueError, KeyError, TypeError, RecursionError):
             log.warning("ignoring a %s notification that is not {account_id, kind, seq}: %.200s", CHANNEL, payload)
             return
-        for subscriber in self._subscribers.get(account_id, ()):
-            subscriber.tell(Notice(kind, seq))
-
-    def _broadcast(self, notice: Notice) -> None:
-        for subscribers in self._subscribers.values():
-            for subscriber in subscribers:
-                subscriber.tell(notice)
+        feed = self._feeds.get(account_id)
+        if feed is not None:
+            feed.notify(seq)
 
 
-async def stream(
-    hub: EventHub,
-    identity: Identity,
-    account_id: str,
-    reread: Reread,
-    *,
-    heartbeat: float,
-    disconnected: Callable[[], Awaitable[bool]],
-) -> AsyncIterator[str]:
-    """The SSE text of one subscriber: its account's events as re-read under its role, resyncs, heartbeats."""
-    with hub.subscribe(account_id) as subscriber:
-        yield f": events of account {json.dumps(account_id)}\nretry: 2000\n\n"
-        while True:
-            try:
-                notice = await asyncio.wait_for(subscriber.queue.get(), timeout=heartbeat)
-            except TimeoutError:
-                if await disconnected():
-                    return
-                yield ": heartbeat\n\n"
+async def stream(subscriber: Subscriber, *, heartbeat: float, expires_at: float | None,
+                 disconnected: Callable[[], Awaitable[bool]]) -> AsyncIterator[str]:
+    """The SSE text of one stream: its account's events, resyncs, heartbeats; it ends when its token expires."""
+    account_id = subscriber.feed.account_id
+    yield f": events of account {json.dumps(account_id)}\nretry: 2000\n\n"
+    while True:
+        wait = heartbeat
+        if expires_at is not None:
+            left = expires_at - time.time()
+            if left <= 0:
+                subscriber.close()
+                yield ": the token has expired: reconnect with a new one\n\n"
+                return
+            wait = min(wait, left)
+        try:
+            delivery = await asyncio.wait_for(subscriber.queue.get(), timeout=wait)
+        except TimeoutError:
+            if expires_at is not None and time.time() >= expires_at:
                 continue
-            if notice.kind == RESYNC or notice.seq is None:
-                yield f"event: {RESYNC}\ndata: {json.dumps({'account_id': account_id})}\n\n"
-                continue
-            try:
-                row = await reread(identity, notice.seq)
-            except Exception:  # the database went away meanwhile: the client re-reads instead
-                log.warning("could not re-read event %s for %s", notice.seq, account_id, exc_info=True)
-                yield f"event: {RESYNC}\ndata: {json.dumps({'account_id': account_id})}\n\n"
-                continue
-            if row is not None:
-                yield f"id: {notice.seq}\nevent: {notice.kind}\ndata: {row}\n\n"
+            if await disconnected():
+                return
+            yield ": heartbeat\n\n"
+            continue
+        yield delivery.sse(account_id)

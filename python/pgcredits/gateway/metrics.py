@@ -9,7 +9,7 @@ UNKNOWN_FUNCTION = "<unknown>"  # the label of names outside the catalog, so req
 
 
 class Metrics:
-    """RPC calls per function, method and status; their duration per function; SSE subscribers."""
+    """RPC calls per function, method and status; their duration per function; SSE streams and their events."""
 
     content_type = CONTENT_TYPE_LATEST
 
@@ -35,6 +35,23 @@ class Metrics:
         )
         self.subscribers = Gauge(
             "pgcredits_gateway_event_subscribers", "Open /events streams", registry=self.registry
+        )
+        self.streams_refused = Counter(
+            "pgcredits_gateway_event_streams_refused",
+            "/events streams refused (429): the token's subject had as many open as allowed",
+            registry=self.registry,
+        )
+        self.event_rereads = Counter(
+            "pgcredits_gateway_event_rereads",
+            "Event rows re-read for /events: one per account and event, however many streams watch it",
+            registry=self.registry,
+        )
+        self.notifications_dropped = Counter(
+            "pgcredits_gateway_event_notifications_dropped",
+            "Notifications delivered to no stream: stale (a seq at or below the last delivered for its account) "
+            "or unseen (no such event of that account)",
+            ["reason"],
+            registry=self.registry,
         )
         self.listener_reconnects = Counter(
             "pgcredits_gateway_listener_reconnects",

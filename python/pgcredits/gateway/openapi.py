@@ -17,8 +17,16 @@ ERROR_STATUSES = {
     "403": "The caller's role may not do this (42501)",
     "404": "Unknown account, feature, plan, credit type, grant, hold or transaction (PT404)",
     "409": "Idempotency key reused with other arguments; refund beyond what was charged (PT409)",
+    "413": "A body over 1 MB (GW413)",
     "422": "Invalid argument (PT422)",
     "503": "Serialization failure or deadlock after retries, or the database is unreachable; see Retry-After",
+    "504": "The call ran longer than the caller role's statement_timeout and was rolled back (57014)",
+}
+EVENTS_ERRORS = {
+    "401": "No token, an invalid or expired one, or a role outside the four",
+    "403": "The token has no sub claim: events are per account",
+    "429": "The token's subject already has PGCREDITS_STREAMS_PER_SUBJECT open streams (GW429)",
+    "503": "The database is unreachable; see Retry-After",
 }
 _PG_FORMATS = {"bigint": "int64", "integer": "int32", "smallint": "int32", "timestamp with time zone": "date-time",
                "date": "date", "numeric": "decimal"}
@@ -36,8 +44,11 @@ def build_openapi(catalog: Catalog, *, title: str = "pgcredits gateway", version
                        "credits.events as the caller may read it). `event: resync` after the gateway lost "
                        "notifications: re-read the balance.",
         "security": [{"bearer": []}],
-        "responses": {"200": {"description": "An endless text/event-stream",
-                              "content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+        "responses": {"200": {"description": "A text/event-stream, until the token expires",
+                              "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                      **{status: {"description": text,
+                                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+                         for status, text in EVENTS_ERRORS.items()}},
     }}
     for path, summary in (("/live", "The process answers"), ("/ready", "The database is reachable"),
                           ("/metrics", "Prometheus metrics")):
