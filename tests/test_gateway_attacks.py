@@ -279,6 +279,25 @@ def test_issue9_item9_forged_notifications_deliver_nothing(live: Running, stream
     assert sum(dropped) == 5, dropped
 
 
+def test_issue9_item9_events_committed_out_of_order_both_arrive(live: Running, streams: Streams,
+                                                                 connect: Connect) -> None:
+    """Dropping replays must not drop real events: a transaction that took the lower event id commits last."""
+    live.post("open_account", {"account_id": "alice"})
+    live.post("grant_credits", {"account_id": "alice", "amount": 10, "credit_type": "analysis", "source": "promo"})
+    alice = streams("alice")
+    first, second = connect(), connect()
+    for conn in (first, second):
+        conn.execute("select set_config('role', 'credits_service', true)")
+    first.execute("select * from credits.deduct_credits('alice', 'roast')")  # takes the lower event id, waits
+    second.execute("select * from credits.deduct_credits('alice', 'analysis_run')")
+    second.commit()
+    first.commit()
+    seen = [alice.until("balance_changed"), alice.until("balance_changed")]
+    credit_types = sorted(json.loads(events[-1]["data"])["credit_type"] for events in seen)
+    assert credit_types == ["analysis", "credits"], seen
+    assert int(seen[0][-1]["id"]) > int(seen[1][-1]["id"]), "the later id was not the first to arrive"
+
+
 # --- item 10: streams end with their token ------------------------------------------------------------------------
 
 

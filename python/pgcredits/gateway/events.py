@@ -30,6 +30,8 @@ from typing import Any
 import asyncpg
 
 CHANNEL = "credits_events"
+# How many delivered seqs a feed remembers (Feed.delivered).
+DELIVERED_KEPT = 1000
 QUEUE_LIMIT = 1000  # notifications waiting for one account, or deliveries for one stream; beyond, a resync
 RESYNC = "resync"
 _EVENT_KIND = re.compile(r"[a-z_]{1,64}")  # an SSE event name: one safe line
@@ -102,7 +104,12 @@ class Feed:
         self.subscribers: set[Subscriber] = set()
         self.notices: asyncio.Queue[int | None] = asyncio.Queue(QUEUE_LIMIT)  # seqs; None: resync
         self.started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.last_seq = 0
+        # What a seq must pass to be read: above the newest event when the feed opened (`floor`), and not
+        # delivered yet. A set, not a high-water mark: two transactions may commit in the other order than they
+        # took their event ids, and the earlier id is a real event too. The set keeps the last DELIVERED_KEPT;
+        # what falls out of it raises the floor.
+        self.floor = 0
+        self.delivered: set[int] = set()
         self.task = asyncio.create_task(self._run(), name=f"pgcredits-feed-{account_id[:50]}")
 
     def notify(self, seq: int | None) -> None:
@@ -110,7 +117,7 @@ class Feed:
 
     async def _run(self) -> None:
         try:
-            self.last_seq = await self.hub.watermark(self.account_id)
+            self.floor = await self.hub.watermark(self.account_id)
         except Exception as err:
             self.started.set_exception(err)
             self.hub._drop_feed(self)
@@ -120,7 +127,7 @@ class Feed:
             seq = await self.notices.get()
             if seq is None:
                 self._fan_out(Delivery(RESYNC))
-            elif seq <= self.last_seq:
+            elif seq <= self.floor or seq in self.delivered:
                 self.hub.on_dropped("stale")
             else:
                 await self._deliver(seq)
@@ -136,7 +143,11 @@ class Feed:
         if found is None or not _EVENT_KIND.fullmatch(found[0]):
             self.hub.on_dropped("unseen")
             return
-        self.last_seq = seq
+        self.delivered.add(seq)
+        if len(self.delivered) > DELIVERED_KEPT:
+            oldest = min(self.delivered)
+            self.delivered.discard(oldest)
+            self.floor = max(self.floor, oldest)
         self._fan_out(Delivery(found[0], seq, found[1]))
 
     def _fan_out(self, delivery: Delivery) -> None:
