@@ -50,7 +50,8 @@ def test_catalog_apply_twice_changes_nothing_the_second_time(db: str, connect: C
     status, out, err = run(capsys, "catalog", "apply", str(CATALOG), "--database-url", db)
     assert (status, err) == (0, "")
     lines = out.splitlines()
-    assert lines[0] == "credit type credits: updated"  # migrations create it, with another description
+    # migrations create it, with another description
+    assert lines[0] == 'credit type credits: updated (description: "The default credit type" -> "General-purpose credits")'
     assert lines[1] == "feature roast: created"
     assert "plan free, feature video_render: created" in lines
     assert lines[-1] == f"applied {CATALOG}: 19 created, 1 updated, 0 unchanged"
@@ -81,7 +82,7 @@ def test_catalog_apply_reports_a_change(db: str, tmp_path: Path, capsys: pytest.
     status, out, _ = run(capsys, "catalog", "apply", str(changed), "--database-url", db)
     assert status == 0
     assert out.splitlines() == [
-        "plan free, feature video_render: updated",
+        "plan free, feature video_render: updated (period_limit: 3 -> 5)",
         f"applied {changed}: 0 created, 1 updated, 19 unchanged",
     ]
 
@@ -91,13 +92,15 @@ def test_catalog_apply_reports_a_change(db: str, tmp_path: Path, capsys: pytest.
     [
         ('[plans.free]\nsignup_grnat = { credits = 6 }\n',
          ("plans.free.signup_grnat: unknown key (expected one of: signup_grant, monthly_allowance, daily_allowance, "
-         "unlimited, description)")),
+         "unlimited, description, is_default)")),
         ('[features.roast]\nbase_cost = "1"\n', "features.roast.base_cost: expected a number, got a string ('1')"),
         ("[features.chat]\nunit_rates = { input_tokens = true }\n",
          "features.chat.unit_rates.input_tokens: expected a number, got a boolean (True)"),
         ("[plans.free.features.roast]\nperiod_limit = 2.5\n",
          "plans.free.features.roast.period_limit: expected an integer, got a number (Decimal('2.5'))"),
         ("[planz.free]\n", "planz: unknown key (expected one of: credit_types, features, plans)"),
+        ("[plans.free]\nis_default = true\n[plans.pro]\nis_default = true\n",
+         "plans.pro.is_default: only one plan can be the default, and plans.free.is_default is true too"),
         ("[features.roast\n", "not valid TOML: Expected ']' at the end of a table declaration (at line 4, column 16)"),
     ],
 )
@@ -112,6 +115,74 @@ def test_a_broken_catalog_file_is_one_line_and_writes_nothing(
     assert (status, out) == (1, "")
     assert err == f"pgcredits: error: {path}: {problem}\n"
     assert snapshot(conn) == before
+
+
+def test_a_partial_entry_changes_only_the_keys_it_names(db: str, connect: Connect, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 17: a file naming an existing plan without its allowances used to reset them to {}."""
+    assert run(capsys, "catalog", "apply", str(CATALOG), "--database-url", db)[0] == 0
+    partial = write(tmp_path, "partial.toml", '[plans.pro]\ndescription = "Pro, now with more"\n'
+                                             '[plans.free.features.video_render]\nenabled = true\n')
+    status, out, err = run(capsys, "catalog", "apply", str(partial), "--database-url", db)
+    assert (status, err) == (0, "")
+    assert out.splitlines() == [
+        'plan pro: updated (description: "Pro: 500 credits a month, non-cumulative" -> "Pro, now with more")',
+        f"applied {partial}: 0 created, 1 updated, 2 unchanged",  # plan free and its video_render as they were
+    ]
+    conn = connect(autocommit=True)
+    assert conn.execute("select monthly_allowance::text, description from credits.plans where code = 'pro'"
+                        ).fetchone() == ('{"credits": 500}', "Pro, now with more")
+    assert conn.execute("select period_limit from credits.plan_features where plan = 'free' and feature = 'video_render'"
+                        ).fetchone() == (3,)
+
+
+def test_replace_takes_the_whole_entry_from_the_file(db: str, connect: Connect, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "catalog", "apply", str(CATALOG), "--database-url", db)[0] == 0
+    partial = write(tmp_path, "partial.toml", '[plans.pro]\ndescription = "Pro"\n')
+    status, out, _ = run(capsys, "catalog", "apply", str(partial), "--replace", "--database-url", db)
+    assert status == 0
+    assert out.splitlines()[0] == ('plan pro: updated (description: "Pro: 500 credits a month, non-cumulative" -> '
+                                   '"Pro"; monthly_allowance: {"credits": 500} -> {})')
+    assert connect().execute("select monthly_allowance::text from credits.plans where code = 'pro'").fetchone() == (
+        "{}",)
+
+
+def test_dry_run_prints_the_changes_and_writes_nothing(db: str, connect: Connect, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    conn = connect(autocommit=True)
+    before = snapshot(conn)
+    status, out, err = run(capsys, "catalog", "apply", str(CATALOG), "--dry-run", "--database-url", db)
+    assert (status, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0] == ('credit type credits: would be updated (description: "The default credit type" -> '
+                        '"General-purpose credits")')
+    assert lines[1] == "feature roast: would be created"
+    assert lines[-1] == f"dry run, nothing written {CATALOG}: 19 would be created, 1 would be updated, 0 unchanged"
+    assert snapshot(conn) == before
+    changed = write(tmp_path, "catalog.toml", CATALOG.read_text().replace("period_limit = 3", "period_limit = 5"))
+    assert run(capsys, "catalog", "apply", str(CATALOG), "--database-url", db)[0] == 0
+    status, out, _ = run(capsys, "catalog", "apply", str(changed), "--dry-run", "--database-url", db)
+    assert out.splitlines() == [
+        "plan free, feature video_render: would be updated (period_limit: 3 -> 5)",
+        f"dry run, nothing written {changed}: 0 would be created, 1 would be updated, 19 unchanged",
+    ]
+    assert conn.execute("select period_limit from credits.plan_features where plan = 'free' and feature = 'video_render'"
+                        ).fetchone() == (3,)
+
+
+def test_the_default_plan_moves_with_is_default(db: str, connect: Connect, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "catalog", "apply", str(CATALOG), "--database-url", db)[0] == 0
+    app = write(tmp_path, "app.toml", '[plans.s0_free]\nsignup_grant = { credits = 3 }\nis_default = true\n')
+    status, out, _ = run(capsys, "catalog", "apply", str(app), "--database-url", db)
+    assert (status, out.splitlines()[0]) == (0, "plan s0_free: created")
+    assert connect().execute("select code from credits.plans where is_default").fetchall() == [("s0_free",)]
+    refused = write(tmp_path, "refused.toml", "[plans.s0_free]\nis_default = false\n")
+    status, out, err = run(capsys, "catalog", "apply", str(refused), "--database-url", db)
+    assert (status, out) == (1, "")
+    assert err == (f"pgcredits: error: {refused}: plan s0_free: plan s0_free is the default plan: "
+                   "it cannot stop being the default (PT422)\n")
 
 
 def test_a_refused_entry_rolls_back_the_whole_file(db: str, connect: Connect, tmp_path: Path,

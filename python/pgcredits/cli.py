@@ -80,6 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     catalog_commands = catalog.add_subparsers(title="catalog commands", required=True, metavar="CATALOG_COMMAND")
     apply = catalog_commands.add_parser("apply", help="apply a TOML catalog file in one transaction, idempotently")
     apply.add_argument("file", type=Path, help="the catalog file (docs/operations.md; examples/catalog.toml)")
+    apply.add_argument("--dry-run", action="store_true", help="print what would change and write nothing")
+    apply.add_argument("--replace", action="store_true",
+                       help="an entry the file names is replaced whole: a key it leaves out takes its default "
+                            "(without it, only the keys the file gives change)")
     database_url(apply)
     apply.set_defaults(handler=_catalog_apply)
 
@@ -135,7 +139,7 @@ def _jobs_install(args: argparse.Namespace) -> None:
 
 
 def _catalog_apply(args: argparse.Namespace) -> None:
-    apply_catalog(_required_url(args), args.file)
+    apply_catalog(_required_url(args), args.file, replace=args.replace, dry_run=args.dry_run)
 
 
 def _import(args: argparse.Namespace) -> None:

@@ -50,6 +50,8 @@ NUMBER: _Kind = ("a number", _is_number)
 INTEGER: _Kind = ("an integer", lambda value: isinstance(value, int) and not isinstance(value, bool))
 FLAG: _Kind = ("true or false", lambda value: isinstance(value, bool))
 AMOUNTS = "amounts"  # a table of numbers keyed by name: allowances, unit rates; sent as jsonb
+# The SQL type of each kind: a key the file leaves out of an existing entry is passed as the entry has it.
+SQL_TYPES = {TEXT: "text", NUMBER: "numeric", INTEGER: "integer", FLAG: "boolean", AMOUNTS: "jsonb"}
 
 # Every key a catalog file may hold, per kind of entry; each key is the SQL parameter of the same name.
 CREDIT_TYPE_KEYS: dict[str, _Kind | str] = {"description": TEXT}
@@ -58,7 +60,7 @@ FEATURE_KEYS: dict[str, _Kind | str] = {
 }
 PLAN_KEYS: dict[str, _Kind | str] = {
     "signup_grant": AMOUNTS, "monthly_allowance": AMOUNTS, "daily_allowance": AMOUNTS, "unlimited": FLAG,
-    "description": TEXT,
+    "description": TEXT, "is_default": FLAG,
 }
 PLAN_FEATURE_KEYS: dict[str, _Kind | str] = {"enabled": FLAG, "period_limit": INTEGER, "cost_override": NUMBER}
 SECTIONS = ("credit_types", "features", "plans")
@@ -66,24 +68,31 @@ SECTIONS = ("credit_types", "features", "plans")
 
 @dataclass(frozen=True)
 class CatalogCall:
-    """One catalog function call: `credits.<function>(**key, **arguments)`, its entry read from `credits.<view>`."""
+    """One catalog function call: `credits.<function>(**key, **arguments)`, its entry read from `credits.<view>`.
+
+    `keys` are every key such an entry may have (the function's other parameters) with their kinds.
+    """
 
     label: str
     function: str
     view: str
     key: dict[str, str]
     arguments: dict[str, Any] = field(default_factory=dict)
+    keys: dict[str, _Kind | str] = field(default_factory=dict)
 
 
 @dataclass
 class CatalogResult:
-    """What `apply_catalog` did: each entry it changed, in the file's order, with `created` or `updated`."""
+    """What `apply_catalog` did (or would do): each entry it changed, in the file's order.
 
-    changes: list[tuple[str, str]] = field(default_factory=list)
+    `changes` holds the entry, `created` or `updated`, and for an update what changed (`key: before -> after`).
+    """
+
+    changes: list[tuple[str, str, list[str]]] = field(default_factory=list)
     unchanged: int = 0
 
     def count(self, outcome: str) -> int:
-        return sum(1 for _, done in self.changes if done == outcome)
+        return sum(1 for _, done, _ in self.changes if done == outcome)
 
 
 def read_catalog(path: Path) -> list[CatalogCall]:
@@ -137,76 +146,103 @@ def read_catalog(path: Path) -> list[CatalogCall]:
     plan_features: list[CatalogCall] = []
     for code, where, entry in entries(document, "credit_types", "credit_types"):
         calls.append(CatalogCall(f"credit type {code}", "upsert_credit_type", "credit_types", {"code": code},
-                                 arguments(entry, CREDIT_TYPE_KEYS, where)))
+                                 arguments(entry, CREDIT_TYPE_KEYS, where), CREDIT_TYPE_KEYS))
     for code, where, entry in entries(document, "features", "features"):
         calls.append(CatalogCall(f"feature {code}", "upsert_feature", "features", {"code": code},
-                                 arguments(entry, FEATURE_KEYS, where)))
+                                 arguments(entry, FEATURE_KEYS, where), FEATURE_KEYS))
+    defaults: list[str] = []
     for code, where, entry in entries(document, "plans", "plans"):
         plan = {key: value for key, value in entry.items() if key != "features"}
         calls.append(CatalogCall(f"plan {code}", "upsert_plan", "plans", {"code": code},
-                                 arguments(plan, PLAN_KEYS, where)))
+                                 arguments(plan, PLAN_KEYS, where), PLAN_KEYS))
+        if plan.get("is_default") is True:
+            defaults.append(f"{where}.is_default")
         for feature, feature_where, settings in entries(entry, "features", f"{where}.features"):
             plan_features.append(CatalogCall(
                 f"plan {code}, feature {feature}", "set_plan_feature", "plan_features",
-                {"plan": code, "feature": feature}, arguments(settings, PLAN_FEATURE_KEYS, feature_where)))
+                {"plan": code, "feature": feature}, arguments(settings, PLAN_FEATURE_KEYS, feature_where),
+                PLAN_FEATURE_KEYS))
+    if len(defaults) > 1:
+        raise fail(defaults[1], f"only one plan can be the default, and {defaults[0]} is true too")
     return calls + plan_features
 
 
-def apply_catalog(url: str, path: Path, report: Callable[[str], None] = print) -> CatalogResult:
+def apply_catalog(url: str, path: Path, report: Callable[[str], None] = print, *, replace: bool = False,
+                  dry_run: bool = False) -> CatalogResult:
     """Apply a catalog file in one transaction: every entry, or none if one is refused.
 
-    Each entry is upserted in a savepoint; where the entry reads the same
-    afterwards (timestamps aside) the savepoint is rolled back, so applying
-    the same file twice changes nothing the second time.
+    An existing entry changes only in the keys the file gives; with `replace`
+    a key left out takes the SQL function's default (the file says the whole
+    entry). Each entry is upserted in a savepoint; where the entry reads the
+    same afterwards (timestamps aside) the savepoint is rolled back, so
+    applying the same file twice changes nothing the second time. Each
+    change is reported with what it changes; `dry_run` rolls everything back.
     """
     calls = read_catalog(path)
     result = CatalogResult()
-    with psycopg.connect(url) as conn, conn.transaction():
-        for call in calls:
-            try:
-                outcome = _upsert(conn, call)
-            except psycopg.DatabaseError as err:
-                raise OperationError(f"{path}: {call.label}: {_reason(err)}") from None
-            if outcome == "unchanged":
-                result.unchanged += 1
-            else:
-                result.changes.append((call.label, outcome))
-    # Said once committed: a refused file has changed nothing, and prints only its error.
-    for label, outcome in result.changes:
-        report(f"{label}: {outcome}")
+    with psycopg.connect(url) as conn:
+        with conn.transaction(force_rollback=dry_run):
+            for call in calls:
+                try:
+                    outcome, changed = _upsert(conn, call, replace)
+                except psycopg.DatabaseError as err:
+                    raise OperationError(f"{path}: {call.label}: {_reason(err)}") from None
+                if outcome == "unchanged":
+                    result.unchanged += 1
+                else:
+                    result.changes.append((call.label, outcome, changed))
+    # Said once committed (or rolled back, in a dry run): a refused file has changed nothing, and prints only its error.
+    would = "would be " if dry_run else ""
+    for label, outcome, changed in result.changes:
+        report(f"{label}: {would}{outcome}" + (f" ({'; '.join(changed)})" if changed else ""))
     if result.changes:
-        report(f"applied {path}: {result.count('created')} created, {result.count('updated')} updated, "
+        verb = "dry run, nothing written" if dry_run else "applied"
+        report(f"{verb} {path}: {result.count('created')} {would}created, {result.count('updated')} {would}updated, "
                f"{result.unchanged} unchanged")
     else:
         report(f"{path}: nothing to change ({result.unchanged} entries already as the file says)")
     return result
 
 
-def _upsert(conn: psycopg.Connection[Any], call: CatalogCall) -> str:
-    """Run one catalog call; tell whether it `created`, `updated` or left `unchanged` its entry."""
+def _upsert(conn: psycopg.Connection[Any], call: CatalogCall, replace: bool) -> tuple[str, list[str]]:
+    """Run one catalog call: `created`, `updated` or `unchanged`, and for an update what changed.
+
+    Without `replace`, a key the file leaves out of an existing entry is passed
+    as the entry has it (read from the view, in SQL: values stay exact).
+    """
     entry = sql.SQL("to_jsonb(e) - 'created_at' - 'updated_at'")
     where = sql.SQL(" and ").join(
         sql.SQL("e.{} = {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in call.key
     )
-    before = conn.execute(
+    row = conn.execute(
         sql.SQL("select ({})::text from credits.{} e where {}").format(entry, sql.Identifier(call.view), where),
         call.key,
     ).fetchone()
+    before = None if row is None else row[0]
     arguments = {**call.key, **call.arguments}
-    named = sql.SQL(", ").join(
-        sql.SQL("{} => {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in arguments
-    )
+    named = [sql.SQL("{} => {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in arguments]
+    if before is not None and not replace:
+        for name, kind in call.keys.items():
+            if name not in arguments:
+                kept = (sql.SQL("%(_before)s::jsonb -> {}") if kind == AMOUNTS
+                        else sql.SQL("(%(_before)s::jsonb ->> {})::" + SQL_TYPES[kind]))
+                named.append(sql.SQL("{} => ").format(sql.Identifier(name)) + kept.format(sql.Literal(name)))
     with conn.transaction() as savepoint:
         # Compared in SQL, as jsonb: numbers stay exact and 0.5 equals 0.50.
-        same = conn.execute(
-            sql.SQL("select ({}) = %(_before)s::jsonb from credits.{}({}) e").format(
-                entry, sql.Identifier(call.function), named),
-            {**arguments, "_before": None if before is None else before[0]},
+        changed = conn.execute(
+            sql.SQL("select coalesce(array_agg(format('%%s: %%s -> %%s', a.key, coalesce(b.value::text, 'none'),"
+                    " a.value::text) order by a.key), '{{}}')"
+                    " from credits.{}({}) e, jsonb_each({}) a"
+                    " left join jsonb_each(%(_before)s::jsonb) b on b.key = a.key"
+                    " where b.value is distinct from a.value").format(
+                sql.Identifier(call.function), sql.SQL(", ").join(named), entry),
+            {**arguments, "_before": before},
         ).fetchone()
-        if same == (True,):
+        assert changed is not None
+        if before is not None and not changed[0]:
             raise psycopg.Rollback(savepoint)  # nothing to change: not even updated_at
-        return "created" if before is None else "updated"
-    return "unchanged"
+        return ("created", []) if before is None else ("updated", list(changed[0]))
+    return "unchanged", []
 
 
 def _json_numbers(amounts: Mapping[str, int | Decimal]) -> str:
