@@ -311,9 +311,37 @@ def test_import_shows_progress(db: str, legacy: Path) -> None:
 def test_import_refuses_a_file_without_the_header(db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, "no_header.csv", "alice,free,10,\n")
     assert run(capsys, "import", str(path), "--database-url", db) == (
-        1, "", (f"pgcredits: error: {path}: line 1: expected the header account_id,plan,amount,expires_at, "
-               "got 'alice,free,10,'\n")
+        1, "", (f"pgcredits: error: {path}: line 1: expected the header account_id,plan,amount,expires_at,"
+               "credit_type (expires_at and credit_type may be left out), got 'alice,free,10,'\n")
     )
+    twice = write(tmp_path, "twice.csv", "account_id,plan,amount,amount\nalice,free,10,10\n")
+    assert run(capsys, "import", str(twice), "--database-url", db)[0:2] == (1, "")
+
+
+def test_import_takes_a_credit_type(db: str, connect: Connect, tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 17: an app with analysis and roast credits imports each into its own balance (default: credits)."""
+    with connect() as conn:
+        conn.execute((db_dir() / "catalog" / "example.sql").read_bytes())
+        conn.execute("select credits.upsert_credit_type(c) from unnest(array['analysis', 'roast_credits']) c")
+    path = write(tmp_path, "typed.csv", "account_id,credit_type,plan,amount\n"
+                                        "sam,analysis,free,300\nsam,roast_credits,free,40\nsam,,free,2\n"
+                                        "sam,karaoke,free,1\n")
+    status, out, _ = run(capsys, "import", str(path), "--database-url", db)
+    assert status == 1
+    assert out.splitlines() == [
+        "refused line 5 (sam): unknown credit type karaoke (PT404)",
+        f"{path}: imported 3, skipped 0 (already imported), refused 1",
+    ]
+    rows = connect().execute("select credit_type, available from credits.get_balance('sam') order by 1").fetchall()
+    assert [(kind, str(amount)) for kind, amount in rows] == [
+        ("analysis", "300.000000"), ("credits", "8.000000"), ("roast_credits", "40.000000")]  # 6 at signup + 2
+    # A row of the default type keys as it did before the column existed: written either way, it is skipped.
+    untyped = write(tmp_path, "untyped.csv", "account_id,plan,amount\nsam,free,2\n")
+    retyped = write(tmp_path, "retyped.csv", "account_id,plan,amount,credit_type\nsam,free,2,credits\n")
+    for again in (untyped, retyped):
+        status, out, _ = run(capsys, "import", str(again), "--database-url", db)
+        assert (status, out.splitlines()[-1]) == (0, f"{again}: imported 0, skipped 1 (already imported), refused 0")
 
 
 # --- report -----------------------------------------------------------------------------------------------------------

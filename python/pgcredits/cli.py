@@ -88,7 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     apply.set_defaults(handler=_catalog_apply)
 
     import_ = commands.add_parser("import", help="import opening balances from a legacy system (a CSV file)")
-    import_.add_argument("file", type=Path, help="CSV with the header account_id,plan,amount,expires_at")
+    import_.add_argument("file", type=Path,
+                         help="CSV with the header account_id,plan,amount[,expires_at][,credit_type]")
     import_.add_argument("--dry-run", action="store_true", help="print what would change and write nothing")
     database_url(import_)
     import_.set_defaults(handler=_import)

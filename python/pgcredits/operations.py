@@ -25,7 +25,9 @@ from psycopg.pq.abc import PGresult
 from psycopg.types.json import Jsonb
 
 PROGRESS_EVERY = 1000  # import: a progress line, and a commit, every this many rows
-IMPORT_HEADER = ("account_id", "plan", "amount", "expires_at")
+IMPORT_HEADER = ("account_id", "plan", "amount", "expires_at", "credit_type")
+IMPORT_REQUIRED = IMPORT_HEADER[:3]  # expires_at and credit_type may be left out of the header
+DEFAULT_CREDIT_TYPE = "credits"  # grant_credits' default, said once more here for the row's key (see ImportRow)
 IMPORT_SOURCE = "migration"
 
 
@@ -274,12 +276,19 @@ class ImportRow:
     account_id: str
     plan: str
     amount: str
-    expires_at: str
+    expires_at: str = ""
+    credit_type: str = ""  # empty: grant_credits' default, credits
 
     @property
     def idempotency_key(self) -> str:
-        """`import:<account_id>:<hash of the row's values>`: the same row imports once, whatever its line."""
+        """`import:<account_id>:<hash of the row's values>`: the same row imports once, whatever its line.
+
+        The credit type counts only when it is not the default, so a file written before the column existed,
+        or with `credits` in it, keys its rows as they were keyed then: a re-run skips them.
+        """
         values = f"{self.account_id}\x1f{self.plan}\x1f{self.amount}\x1f{self.expires_at}"
+        if self.credit_type not in ("", DEFAULT_CREDIT_TYPE):
+            values += f"\x1f{self.credit_type}"
         return f"import:{self.account_id}:{hashlib.sha256(values.encode()).hexdigest()[:16]}"
 
 
@@ -299,8 +308,9 @@ class ImportResult:
 def read_import(path: Path) -> tuple[list[ImportRow], list[str]]:
     """The rows of an import file, and the refusals of the lines that are not rows (wrong number of fields).
 
-    A file without the header `account_id,plan,amount,expires_at` (expires_at
-    may be left out) is refused as a whole.
+    A file whose header is not the columns account_id, plan, amount and
+    optionally expires_at and credit_type, each once, in any order, is
+    refused as a whole.
     """
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
@@ -308,8 +318,10 @@ def read_import(path: Path) -> tuple[list[ImportRow], list[str]]:
         raise OperationError(f"{path}: cannot read: {err}") from None
     records = csv.reader(lines, strict=True)
     header = [name.strip() for name in next(records, [])]
-    if header not in (list(IMPORT_HEADER), list(IMPORT_HEADER[:3])):
-        raise OperationError(f"{path}: line 1: expected the header {','.join(IMPORT_HEADER)}, got {','.join(header)!r}")
+    if (not set(IMPORT_REQUIRED) <= set(header) or not set(header) <= set(IMPORT_HEADER)
+            or len(set(header)) != len(header)):
+        raise OperationError(f"{path}: line 1: expected the header {','.join(IMPORT_HEADER)} (expires_at and "
+                             f"credit_type may be left out), got {','.join(header)!r}")
     rows: list[ImportRow] = []
     refused: list[str] = []
     while True:
@@ -326,8 +338,7 @@ def read_import(path: Path) -> tuple[list[ImportRow], list[str]]:
             refused.append(f"line {records.line_num}: malformed line: expected {len(header)} fields, "
                            f"got {len(record)}")
             continue
-        values = [value.strip() for value in record] + [""] * (len(IMPORT_HEADER) - len(header))
-        rows.append(ImportRow(records.line_num, *values))
+        rows.append(ImportRow(records.line_num, **{name: value.strip() for name, value in zip(header, record)}))
     return rows, refused
 
 
@@ -393,11 +404,13 @@ def _import_row(conn: psycopg.Connection[Any], row: ImportRow, path: Path, dry_r
             if existing is None:
                 conn.execute("select from credits.open_account(account_id => %s, plan => %s)",
                              [row.account_id, row.plan or None])
+            # A credit type left empty is not sent: grant_credits' default applies.
             granted = conn.execute(
                 "select grant_id, available from credits.grant_credits(account_id => %s, amount => %s,"
-                " source => %s, expires_at => %s, idempotency_key => %s, reason => %s)",
+                " source => %s, expires_at => %s, idempotency_key => %s, reason => %s"
+                + (", credit_type => %s)" if row.credit_type else ")"),
                 [row.account_id, row.amount or None, IMPORT_SOURCE, row.expires_at or None, key,
-                 f"import from {path.name}"],
+                 f"import from {path.name}", *([row.credit_type] if row.credit_type else [])],
             ).fetchone()
     except psycopg.DatabaseError as err:
         if conn.broken or not err.diag.sqlstate:
@@ -406,8 +419,10 @@ def _import_row(conn: psycopg.Connection[Any], row: ImportRow, path: Path, dry_r
     assert granted is not None
     opened = "" if existing is not None else f"open on plan {row.plan}, "
     expiry = f" expiring {row.expires_at}" if row.expires_at else ""
+    credit_type = f" {row.credit_type}" if row.credit_type else ""
     verb = "would " if dry_run else ""
-    return "imported", f"{where}: {verb}{opened}grant {row.amount}{expiry} (grant {granted[0]}, available {granted[1]})"
+    return "imported", (f"{where}: {verb}{opened}grant {row.amount}{credit_type}{expiry} "
+                        f"(grant {granted[0]}, available {granted[1]})")
 
 
 # --- report -----------------------------------------------------------------------------------------------------------
