@@ -357,40 +357,65 @@ def test_report(db: str, connect: Connect, capsys: pytest.CaptureFixture[str], m
             select credits.deduct_credits('u_2', 'video_render', '{"seconds": 30}');
             select credits.deduct_credits('u_2', 'roast');
             select credits.deduct_credits('u_3', 'roast');
+            select credits.deduct_credits(a, 'chat', '{"input_tokens": 1000, "output_tokens": 1000}')
+            from unnest(array['u_2', 'u_3']) a;
             -- drift: a balance the ledger does not explain
             update credits_private.balances set balance = balance + 1 where account_id = 'u_3';
         """)
     status, out, err = run(capsys, "report", "--limit", "2", "--database-url", db)
     assert (status, err) == (0, "")
     assert out == """\
-Top consumers, last 30 days (top 2 per credit type)
+Top consumers, 2026-12-12 to 2027-01-10 (UTC) (top 2 per credit type)
  rank | account_id | credit_type | credits_used | calls
 ------+------------+-------------+--------------+-------
     1 | u_1        | credits     |    38.000000 |     1
-    2 | u_2        | credits     |    16.000000 |     2
+    2 | u_2        | credits     |    18.000000 |     3
 (2 rows)
 
-Usage by feature, 2026-12-12 to 2027-01-10 (UTC)
-   feature    | credit_type | calls |  credits
---------------+-------------+-------+-----------
- chat         | credits     |     1 | 38.000000
- video_render | credits     |     1 | 15.000000
- roast        | credits     |     2 |  2.000000
+Usage by feature, 2026-12-12 to 2027-01-10 (UTC): calls, credits net of refunds, cost per call
+   feature    | credit_type | calls |  credits  |  avg_cost |  min_cost |  max_cost
+--------------+-------------+-------+-----------+-----------+-----------+-----------
+ chat         | credits     |     3 | 42.000000 | 14.000000 |  2.000000 | 38.000000
+ video_render | credits     |     1 | 15.000000 | 15.000000 | 15.000000 | 15.000000
+ roast        | credits     |     2 |  2.000000 |  1.000000 |  1.000000 |  1.000000
 (3 rows)
+
+Outliers, 2026-12-12 to 2027-01-10 (UTC): calls costing 3 times their feature's median or more (top 2)
+ transaction_id | account_id | feature | credit_type |  charged  |  median  | times
+----------------+------------+---------+-------------+-----------+----------+-------
+              4 | u_1        | chat    | credits     | 38.000000 | 2.000000 |  19.0
+(1 row)
 
 Reconciliation drift
  account_id | credit_type | materialized_balance | ledger_sum | grants_remaining | materialized_held | grants_held
 ------------+-------------+----------------------+------------+------------------+-------------------+-------------
- u_3        | credits     |           500.000000 | 499.000000 |       499.000000 |          0.000000 |    0.000000
+ u_3        | credits     |           498.000000 | 497.000000 |       497.000000 |          0.000000 |    0.000000
 (1 row)
 """
-    status, out, _ = run(capsys, "report", "--from", "2027-01-11", "--to", "2027-01-31", "--database-url", db)
+    # The range applies to every part: nothing was spent from 2027-01-11 on.
+    status, out, _ = run(capsys, "report", "--from", "2027-01-11", "--to", "2027-01-31", "--outlier-factor", "1.5",
+                         "--database-url", db)
     assert status == 0
-    assert "Usage by feature, 2027-01-11 to 2027-01-31 (UTC)\n feature | credit_type | calls | credits\n" in out
+    assert out.startswith("""\
+Top consumers, 2027-01-11 to 2027-01-31 (UTC) (top 10 per credit type)
+ rank | account_id | credit_type | credits_used | calls
+------+------------+-------------+--------------+-------
+(0 rows)
+
+Usage by feature, 2027-01-11 to 2027-01-31 (UTC): calls, credits net of refunds, cost per call
+ feature | credit_type | calls | credits | avg_cost | min_cost | max_cost
+---------+-------------+-------+---------+----------+----------+----------
+(0 rows)
+
+Outliers, 2027-01-11 to 2027-01-31 (UTC): calls costing 1.5 times their feature's median or more (top 10)
+none
+""")
     with connect() as conn:
         conn.execute("update credits_private.balances set balance = balance - 1 where account_id = 'u_3'")
     status, out, _ = run(capsys, "report", "--database-url", db)
     assert out.endswith("Reconciliation drift\nnone\n")
+    assert run(capsys, "report", "--outlier-factor", "1", "--database-url", db) == (
+        1, "", "pgcredits: error: --outlier-factor must be above 1, not 1\n")
 
 
 def test_report_refuses_a_range_backwards(db: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
@@ -94,10 +95,14 @@ def _parser() -> argparse.ArgumentParser:
     database_url(import_)
     import_.set_defaults(handler=_import)
 
-    report_ = commands.add_parser("report", help="top consumers, usage by feature and reconciliation drift")
+    report_ = commands.add_parser(
+        "report", help="top consumers, usage and cost per call by feature, outliers, reconciliation drift")
     report_.add_argument("--from", dest="start", type=_date, help="first UTC day of usage (default: --to less 29 days)")
     report_.add_argument("--to", dest="end", type=_date, help="last UTC day of usage (default: today)")
-    report_.add_argument("--limit", type=_positive, default=10, help="top consumers per credit type (default: 10)")
+    report_.add_argument("--limit", type=_positive, default=10,
+                         help="top consumers per credit type, and outliers (default: 10)")
+    report_.add_argument("--outlier-factor", type=_decimal, default=Decimal(3),
+                         help="an outlier costs at least this many times its feature's median call (default: 3)")
     database_url(report_)
     report_.set_defaults(handler=_report)
 
@@ -150,7 +155,18 @@ def _import(args: argparse.Namespace) -> None:
 
 
 def _report(args: argparse.Namespace) -> None:
-    print(report(_required_url(args), _table, start=args.start, end=args.end, limit=args.limit), end="")
+    print(report(_required_url(args), _table, start=args.start, end=args.end, limit=args.limit,
+                 outlier_factor=args.outlier_factor), end="")
+
+
+def _decimal(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+    if not value.is_finite():
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}")
+    return value
 
 
 def _date(text: str) -> date:

@@ -427,18 +427,54 @@ def _import_row(conn: psycopg.Connection[Any], row: ImportRow, path: Path, dry_r
 
 # --- report -----------------------------------------------------------------------------------------------------------
 
+# Every query of the report reads the UTC days from %(start)s to %(end)s, both included.
 TOP_CONSUMERS = """
 select rank, account_id, credit_type, credits_used, calls
-from credits.top_consumers
+from (select rank() over (partition by credit_type order by sum(credits) desc) as rank,
+             account_id, credit_type, sum(credits) as credits_used, sum(calls)::bigint as calls
+      from credits.account_usage_daily
+      where day between %(start)s and %(end)s
+      group by account_id, credit_type) ranked
 where rank <= %(limit)s
 order by credit_type, rank, account_id
 """
+# Per feature: calls and credits net of refunds (usage_daily), and what one call cost (the debits and captures).
 USAGE = """
-select feature, credit_type, sum(calls) as calls, sum(credits) as credits
-from credits.usage_daily
-where day between %(start)s and %(end)s
-group by feature, credit_type
-order by credits desc, feature, credit_type
+with usage as (
+  select feature, credit_type, sum(calls)::bigint as calls, sum(credits) as credits
+  from credits.usage_daily
+  where day between %(start)s and %(end)s
+  group by feature, credit_type
+), per_call as (
+  select feature, credit_type, round(avg(-amount), 6) as avg_cost, min(-amount) as min_cost,
+         max(-amount) as max_cost
+  from credits.ledger
+  where kind in ('debit', 'capture') and (created_at at time zone 'UTC')::date between %(start)s and %(end)s
+  group by feature, credit_type
+)
+select u.feature, u.credit_type, u.calls, u.credits, p.avg_cost, p.min_cost, p.max_cost
+from usage u
+left join per_call p using (feature, credit_type)
+order by u.credits desc, u.feature, u.credit_type
+"""
+# Calls that cost at least %(factor)s times the median call of their feature and credit type.
+OUTLIERS = """
+with calls as (
+  select transaction_id, account_id, feature, credit_type, -amount as charged, created_at
+  from credits.ledger
+  where kind in ('debit', 'capture') and (created_at at time zone 'UTC')::date between %(start)s and %(end)s
+), medians as (
+  select feature, credit_type, percentile_cont(0.5) within group (order by charged)::numeric as median
+  from calls
+  group by feature, credit_type
+)
+select c.transaction_id, c.account_id, c.feature, c.credit_type, c.charged, round(m.median, 6) as median,
+       round(c.charged / m.median, 1) as times
+from calls c
+join medians m using (feature, credit_type)
+where m.median > 0 and c.charged >= %(factor)s * m.median
+order by c.charged / m.median desc, c.transaction_id
+limit %(limit)s
 """
 RECONCILIATION = "select * from credits.reconciliation order by account_id, credit_type"
 # The default range: the 30 UTC days up to today, as credits.now() tells it.
@@ -449,8 +485,10 @@ select coalesce(%(start)s::date, coalesce(%(end)s::date, (credits.now() at time 
 
 
 def report(url: str, table: Callable[[PGresult], str], *, start: date | None = None, end: date | None = None,
-           limit: int = 10) -> str:
-    """Top consumers, usage by feature from `start` to `end` (UTC days) and reconciliation drift, as text tables.
+           limit: int = 10, outlier_factor: Decimal = Decimal(3)) -> str:
+    """The report from `start` to `end` (UTC days) as text tables: top consumers, usage and cost per call by
+    feature, outliers (calls costing at least `outlier_factor` times their feature's median) and reconciliation
+    drift.
 
     `table` lays out one result (the CLI passes its psql-like layout).
     """
@@ -461,15 +499,22 @@ def report(url: str, table: Callable[[PGresult], str], *, start: date | None = N
         start, end = dates
         if start > end:
             raise OperationError(f"--from {start} is after --to {end}")
+        if outlier_factor <= 1:
+            raise OperationError(f"--outlier-factor must be above 1, not {outlier_factor}")
+        days = {"start": start, "end": end}
+        span = f"{start} to {end} (UTC)"
         sections = [
-            (f"Top consumers, last 30 days (top {limit} per credit type)",
-             _result(conn, TOP_CONSUMERS, {"limit": limit})),
-            (f"Usage by feature, {start} to {end} (UTC)", _result(conn, USAGE, {"start": start, "end": end})),
+            (f"Top consumers, {span} (top {limit} per credit type)",
+             _result(conn, TOP_CONSUMERS, {**days, "limit": limit})),
+            (f"Usage by feature, {span}: calls, credits net of refunds, cost per call",
+             _result(conn, USAGE, days)),
+            (f"Outliers, {span}: calls costing {outlier_factor} times their feature's median or more (top {limit})",
+             _result(conn, OUTLIERS, {**days, "factor": outlier_factor, "limit": limit})),
             ("Reconciliation drift", _result(conn, RECONCILIATION, {})),
         ]
     text = []
     for title, result in sections:
-        empty = result.ntuples == 0 and title.startswith("Reconciliation")
+        empty = result.ntuples == 0 and title.startswith(("Reconciliation", "Outliers"))
         text += [title, "none" if empty else table(result), ""]
     return "\n".join(text).rstrip() + "\n"
 
