@@ -12,5 +12,5 @@ drop view if exists credits.account_usage_daily cascade;  -- and usage_daily, bu
 alter table credits_private.accounts drop column if exists scheduled_plan;
 alter table credits_private.plans drop column if exists is_default cascade;
 comment on schema credits is
-  'pgcredits public surface: functions and read-only views. See SPEC.md.';
+  'pgcredits public surface: functions and read-only views.';
 reset role;
