@@ -44,7 +44,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import jwt
 import psycopg
 import pytest
@@ -53,6 +52,7 @@ from psycopg import sql
 from pgcredits.cluster import Cluster, free_port
 from pgcredits.gateway.local import GATEWAY_ROLE, as_role, ensure_gateway_role
 from pgcredits.migrate import db_dir
+from tests.serving import wait_ready
 
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
@@ -219,7 +219,7 @@ def readme(pg_cluster: Cluster, template_db: str) -> Iterator[Readme]:
             [sys.executable, "-m", "pgcredits.cli", "serve", "--port", str(port)], cwd=REPO,
             env={**os.environ, "DATABASE_URL": as_role(url, GATEWAY_ROLE), "PGCREDITS_JWT_SECRET": SECRET},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
-        _wait_ready(f"http://127.0.0.1:{port}", gateway)
+        wait_ready(f"http://127.0.0.1:{port}", gateway)
         token = jwt.encode({"sub": "demo_user", "role": "credits_user", "exp": int(time.time()) + 3600}, SECRET,
                            algorithm="HS256")
         yield Readme(pg_cluster, port, token)
@@ -235,19 +235,6 @@ def readme(pg_cluster: Cluster, template_db: str) -> Iterator[Readme]:
             admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(DATABASE)))
             for role in (*SUPABASE_ROLES, *README_ROLES):
                 admin.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(role)))
-
-
-def _wait_ready(url: str, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"the gateway exited with {process.returncode}"
-        try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail("the gateway never became ready")
 
 
 def test_the_readme_has_its_snippets() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,6 +27,7 @@ import pytest
 
 from pgcredits.cluster import Cluster, free_port
 from pgcredits.migrate import db_dir
+from tests.serving import wait_ready
 
 REPO = Path(__file__).resolve().parent.parent
 SERVING = "serving until Ctrl-C"
@@ -55,15 +57,8 @@ class Project:
             line = process.stdout.readline()
             assert line, "up ended before serving:\n" + "\n".join(lines)
             lines.append(line.rstrip("\n"))
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.gateway}/ready", timeout=2).status_code == 200:
-                    return process, lines
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        pytest.fail("the gateway never became ready")
+        wait_ready(self.gateway, process)
+        return process, lines
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         """`pgcredits ARGS` to its end."""
@@ -130,7 +125,7 @@ def test_a_second_up_says_already_running_and_keeps_the_catalog(project: Project
 
 
 def test_up_refuses_a_gateway_port_another_program_holds(project: Project) -> None:
-    with __import__("socket").socket() as squatter:
+    with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", int(project.env["PGCREDITS_GATEWAY_PORT"])))
         squatter.listen()
         result = project.run("up")
