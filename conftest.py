@@ -30,7 +30,7 @@ TEMPLATE = "pgcredits_template"
 # pg_cron's launcher stays connected to cron.database_name, and CREATE DATABASE
 # refuses to copy a template anyone is connected to: so not the template.
 CRON_DATABASE = "pgcredits_cron"
-# Test databases let a session set credits.now to travel in time (SPEC.md, Time).
+# Test databases let a session set credits.now to travel in time (docs/contract.md, Time).
 TEST_DATABASE_SETTINGS = {"credits.allow_clock_override": "on"}
 
 

@@ -65,6 +65,7 @@ FUNCTIONS: dict[str, Rule] = {
     "open_account": rule("select * from credits.open_account('carol')", *EVERY_BACKEND),
     "set_account_status": rule("select * from credits.set_account_status('alice', 'suspended', 'test')",
                                *EVERY_BACKEND),
+    "update_account": rule("select * from credits.update_account('alice', is_demo => true)", *EVERY_BACKEND),
     "get_balance": rule("select * from credits.get_balance('alice')", *EVERY_BACKEND, AUDITOR, USER),
     "balance_at": rule("select * from credits.balance_at('alice', credits.now())", *EVERY_BACKEND, AUDITOR, USER),
     "get_history": rule("select * from credits.get_history('alice')", *EVERY_BACKEND, AUDITOR, USER),
@@ -72,6 +73,7 @@ FUNCTIONS: dict[str, Rule] = {
                                         *EVERY_BACKEND),
     # Spending
     "check_feature": rule("select * from credits.check_feature('alice', 'roast')", *EVERY_BACKEND, AUDITOR, USER),
+    "get_quotas": rule("select * from credits.get_quotas('alice')", *EVERY_BACKEND, AUDITOR, USER),
     "deduct_credits": rule("select * from credits.deduct_credits('alice', 'roast')", *EVERY_BACKEND, USER),
     "reserve_credits": rule("select * from credits.reserve_credits('alice', 'roast')", *EVERY_BACKEND, USER),
     "capture_hold": rule("select * from credits.capture_hold(%(hold)s)", *EVERY_BACKEND, USER,
@@ -112,6 +114,7 @@ PER_ACCOUNT, CATALOG, USAGE = "per_account", "catalog", "usage"
 VIEWS = {
     "accounts": PER_ACCOUNT, "balances": PER_ACCOUNT, "ledger": PER_ACCOUNT, "events": PER_ACCOUNT,
     "gate_events": PER_ACCOUNT, "holds": PER_ACCOUNT, "top_consumers": PER_ACCOUNT, "reconciliation": PER_ACCOUNT,
+    "subscriptions": PER_ACCOUNT, "account_usage_daily": PER_ACCOUNT,
     "credit_types": CATALOG, "features": CATALOG, "plans": CATALOG, "plan_features": CATALOG,
     "usage_daily": USAGE,
 }

@@ -50,7 +50,8 @@ def test_catalog_apply_twice_changes_nothing_the_second_time(db: str, connect: C
     status, out, err = run(capsys, "catalog", "apply", str(CATALOG), "--database-url", db)
     assert (status, err) == (0, "")
     lines = out.splitlines()
-    assert lines[0] == "credit type credits: updated"  # migrations create it, with another description
+    # migrations create it, with another description
+    assert lines[0] == 'credit type credits: updated (description: "The default credit type" -> "General-purpose credits")'
     assert lines[1] == "feature roast: created"
     assert "plan free, feature video_render: created" in lines
     assert lines[-1] == f"applied {CATALOG}: 19 created, 1 updated, 0 unchanged"
@@ -81,7 +82,7 @@ def test_catalog_apply_reports_a_change(db: str, tmp_path: Path, capsys: pytest.
     status, out, _ = run(capsys, "catalog", "apply", str(changed), "--database-url", db)
     assert status == 0
     assert out.splitlines() == [
-        "plan free, feature video_render: updated",
+        "plan free, feature video_render: updated (period_limit: 3 -> 5)",
         f"applied {changed}: 0 created, 1 updated, 19 unchanged",
     ]
 
@@ -91,13 +92,15 @@ def test_catalog_apply_reports_a_change(db: str, tmp_path: Path, capsys: pytest.
     [
         ('[plans.free]\nsignup_grnat = { credits = 6 }\n',
          ("plans.free.signup_grnat: unknown key (expected one of: signup_grant, monthly_allowance, daily_allowance, "
-         "unlimited, description)")),
+         "unlimited, description, is_default)")),
         ('[features.roast]\nbase_cost = "1"\n', "features.roast.base_cost: expected a number, got a string ('1')"),
         ("[features.chat]\nunit_rates = { input_tokens = true }\n",
          "features.chat.unit_rates.input_tokens: expected a number, got a boolean (True)"),
         ("[plans.free.features.roast]\nperiod_limit = 2.5\n",
          "plans.free.features.roast.period_limit: expected an integer, got a number (Decimal('2.5'))"),
         ("[planz.free]\n", "planz: unknown key (expected one of: credit_types, features, plans)"),
+        ("[plans.free]\nis_default = true\n[plans.pro]\nis_default = true\n",
+         "plans.pro.is_default: only one plan can be the default, and plans.free.is_default is true too"),
         ("[features.roast\n", "not valid TOML: Expected ']' at the end of a table declaration (at line 4, column 16)"),
     ],
 )
@@ -112,6 +115,74 @@ def test_a_broken_catalog_file_is_one_line_and_writes_nothing(
     assert (status, out) == (1, "")
     assert err == f"pgcredits: error: {path}: {problem}\n"
     assert snapshot(conn) == before
+
+
+def test_a_partial_entry_changes_only_the_keys_it_names(db: str, connect: Connect, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 17: a file naming an existing plan without its allowances used to reset them to {}."""
+    assert run(capsys, "catalog", "apply", str(CATALOG), "--database-url", db)[0] == 0
+    partial = write(tmp_path, "partial.toml", '[plans.pro]\ndescription = "Pro, now with more"\n'
+                                             '[plans.free.features.video_render]\nenabled = true\n')
+    status, out, err = run(capsys, "catalog", "apply", str(partial), "--database-url", db)
+    assert (status, err) == (0, "")
+    assert out.splitlines() == [
+        'plan pro: updated (description: "Pro: 500 credits a month, non-cumulative" -> "Pro, now with more")',
+        f"applied {partial}: 0 created, 1 updated, 2 unchanged",  # plan free and its video_render as they were
+    ]
+    conn = connect(autocommit=True)
+    assert conn.execute("select monthly_allowance::text, description from credits.plans where code = 'pro'"
+                        ).fetchone() == ('{"credits": 500}', "Pro, now with more")
+    assert conn.execute("select period_limit from credits.plan_features where plan = 'free' and feature = 'video_render'"
+                        ).fetchone() == (3,)
+
+
+def test_replace_takes_the_whole_entry_from_the_file(db: str, connect: Connect, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "catalog", "apply", str(CATALOG), "--database-url", db)[0] == 0
+    partial = write(tmp_path, "partial.toml", '[plans.pro]\ndescription = "Pro"\n')
+    status, out, _ = run(capsys, "catalog", "apply", str(partial), "--replace", "--database-url", db)
+    assert status == 0
+    assert out.splitlines()[0] == ('plan pro: updated (description: "Pro: 500 credits a month, non-cumulative" -> '
+                                   '"Pro"; monthly_allowance: {"credits": 500} -> {})')
+    assert connect().execute("select monthly_allowance::text from credits.plans where code = 'pro'").fetchone() == (
+        "{}",)
+
+
+def test_dry_run_prints_the_changes_and_writes_nothing(db: str, connect: Connect, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    conn = connect(autocommit=True)
+    before = snapshot(conn)
+    status, out, err = run(capsys, "catalog", "apply", str(CATALOG), "--dry-run", "--database-url", db)
+    assert (status, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0] == ('credit type credits: would be updated (description: "The default credit type" -> '
+                        '"General-purpose credits")')
+    assert lines[1] == "feature roast: would be created"
+    assert lines[-1] == f"dry run, nothing written {CATALOG}: 19 would be created, 1 would be updated, 0 unchanged"
+    assert snapshot(conn) == before
+    changed = write(tmp_path, "catalog.toml", CATALOG.read_text().replace("period_limit = 3", "period_limit = 5"))
+    assert run(capsys, "catalog", "apply", str(CATALOG), "--database-url", db)[0] == 0
+    status, out, _ = run(capsys, "catalog", "apply", str(changed), "--dry-run", "--database-url", db)
+    assert out.splitlines() == [
+        "plan free, feature video_render: would be updated (period_limit: 3 -> 5)",
+        f"dry run, nothing written {changed}: 0 would be created, 1 would be updated, 19 unchanged",
+    ]
+    assert conn.execute("select period_limit from credits.plan_features where plan = 'free' and feature = 'video_render'"
+                        ).fetchone() == (3,)
+
+
+def test_the_default_plan_moves_with_is_default(db: str, connect: Connect, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "catalog", "apply", str(CATALOG), "--database-url", db)[0] == 0
+    app = write(tmp_path, "app.toml", '[plans.s0_free]\nsignup_grant = { credits = 3 }\nis_default = true\n')
+    status, out, _ = run(capsys, "catalog", "apply", str(app), "--database-url", db)
+    assert (status, out.splitlines()[0]) == (0, "plan s0_free: created")
+    assert connect().execute("select code from credits.plans where is_default").fetchall() == [("s0_free",)]
+    refused = write(tmp_path, "refused.toml", "[plans.s0_free]\nis_default = false\n")
+    status, out, err = run(capsys, "catalog", "apply", str(refused), "--database-url", db)
+    assert (status, out) == (1, "")
+    assert err == (f"pgcredits: error: {refused}: plan s0_free: plan s0_free is the default plan: "
+                   "it cannot stop being the default (PT422)\n")
 
 
 def test_a_refused_entry_rolls_back_the_whole_file(db: str, connect: Connect, tmp_path: Path,
@@ -240,9 +311,37 @@ def test_import_shows_progress(db: str, legacy: Path) -> None:
 def test_import_refuses_a_file_without_the_header(db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, "no_header.csv", "alice,free,10,\n")
     assert run(capsys, "import", str(path), "--database-url", db) == (
-        1, "", (f"pgcredits: error: {path}: line 1: expected the header account_id,plan,amount,expires_at, "
-               "got 'alice,free,10,'\n")
+        1, "", (f"pgcredits: error: {path}: line 1: expected the header account_id,plan,amount,expires_at,"
+               "credit_type (expires_at and credit_type may be left out), got 'alice,free,10,'\n")
     )
+    twice = write(tmp_path, "twice.csv", "account_id,plan,amount,amount\nalice,free,10,10\n")
+    assert run(capsys, "import", str(twice), "--database-url", db)[0:2] == (1, "")
+
+
+def test_import_takes_a_credit_type(db: str, connect: Connect, tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 17: an app with analysis and roast credits imports each into its own balance (default: credits)."""
+    with connect() as conn:
+        conn.execute((db_dir() / "catalog" / "example.sql").read_bytes())
+        conn.execute("select credits.upsert_credit_type(c) from unnest(array['analysis', 'roast_credits']) c")
+    path = write(tmp_path, "typed.csv", "account_id,credit_type,plan,amount\n"
+                                        "sam,analysis,free,300\nsam,roast_credits,free,40\nsam,,free,2\n"
+                                        "sam,karaoke,free,1\n")
+    status, out, _ = run(capsys, "import", str(path), "--database-url", db)
+    assert status == 1
+    assert out.splitlines() == [
+        "refused line 5 (sam): unknown credit type karaoke (PT404)",
+        f"{path}: imported 3, skipped 0 (already imported), refused 1",
+    ]
+    rows = connect().execute("select credit_type, available from credits.get_balance('sam') order by 1").fetchall()
+    assert [(kind, str(amount)) for kind, amount in rows] == [
+        ("analysis", "300.000000"), ("credits", "8.000000"), ("roast_credits", "40.000000")]  # 6 at signup + 2
+    # A row of the default type keys as it did before the column existed: written either way, it is skipped.
+    untyped = write(tmp_path, "untyped.csv", "account_id,plan,amount\nsam,free,2\n")
+    retyped = write(tmp_path, "retyped.csv", "account_id,plan,amount,credit_type\nsam,free,2,credits\n")
+    for again in (untyped, retyped):
+        status, out, _ = run(capsys, "import", str(again), "--database-url", db)
+        assert (status, out.splitlines()[-1]) == (0, f"{again}: imported 0, skipped 1 (already imported), refused 0")
 
 
 # --- report -----------------------------------------------------------------------------------------------------------
@@ -258,40 +357,65 @@ def test_report(db: str, connect: Connect, capsys: pytest.CaptureFixture[str], m
             select credits.deduct_credits('u_2', 'video_render', '{"seconds": 30}');
             select credits.deduct_credits('u_2', 'roast');
             select credits.deduct_credits('u_3', 'roast');
+            select credits.deduct_credits(a, 'chat', '{"input_tokens": 1000, "output_tokens": 1000}')
+            from unnest(array['u_2', 'u_3']) a;
             -- drift: a balance the ledger does not explain
             update credits_private.balances set balance = balance + 1 where account_id = 'u_3';
         """)
     status, out, err = run(capsys, "report", "--limit", "2", "--database-url", db)
     assert (status, err) == (0, "")
     assert out == """\
-Top consumers, last 30 days (top 2 per credit type)
+Top consumers, 2026-12-12 to 2027-01-10 (UTC) (top 2 per credit type)
  rank | account_id | credit_type | credits_used | calls
 ------+------------+-------------+--------------+-------
     1 | u_1        | credits     |    38.000000 |     1
-    2 | u_2        | credits     |    16.000000 |     2
+    2 | u_2        | credits     |    18.000000 |     3
 (2 rows)
 
-Usage by feature, 2026-12-12 to 2027-01-10 (UTC)
-   feature    | credit_type | calls |  credits
---------------+-------------+-------+-----------
- chat         | credits     |     1 | 38.000000
- video_render | credits     |     1 | 15.000000
- roast        | credits     |     2 |  2.000000
+Usage by feature, 2026-12-12 to 2027-01-10 (UTC): calls, credits net of refunds, cost per call
+   feature    | credit_type | calls |  credits  |  avg_cost |  min_cost |  max_cost
+--------------+-------------+-------+-----------+-----------+-----------+-----------
+ chat         | credits     |     3 | 42.000000 | 14.000000 |  2.000000 | 38.000000
+ video_render | credits     |     1 | 15.000000 | 15.000000 | 15.000000 | 15.000000
+ roast        | credits     |     2 |  2.000000 |  1.000000 |  1.000000 |  1.000000
 (3 rows)
+
+Outliers, 2026-12-12 to 2027-01-10 (UTC): calls costing 3 times their feature's median or more (top 2)
+ transaction_id | account_id | feature | credit_type |  charged  |  median  | times
+----------------+------------+---------+-------------+-----------+----------+-------
+              4 | u_1        | chat    | credits     | 38.000000 | 2.000000 |  19.0
+(1 row)
 
 Reconciliation drift
  account_id | credit_type | materialized_balance | ledger_sum | grants_remaining | materialized_held | grants_held
 ------------+-------------+----------------------+------------+------------------+-------------------+-------------
- u_3        | credits     |           500.000000 | 499.000000 |       499.000000 |          0.000000 |    0.000000
+ u_3        | credits     |           498.000000 | 497.000000 |       497.000000 |          0.000000 |    0.000000
 (1 row)
 """
-    status, out, _ = run(capsys, "report", "--from", "2027-01-11", "--to", "2027-01-31", "--database-url", db)
+    # The range applies to every part: nothing was spent from 2027-01-11 on.
+    status, out, _ = run(capsys, "report", "--from", "2027-01-11", "--to", "2027-01-31", "--outlier-factor", "1.5",
+                         "--database-url", db)
     assert status == 0
-    assert "Usage by feature, 2027-01-11 to 2027-01-31 (UTC)\n feature | credit_type | calls | credits\n" in out
+    assert out.startswith("""\
+Top consumers, 2027-01-11 to 2027-01-31 (UTC) (top 10 per credit type)
+ rank | account_id | credit_type | credits_used | calls
+------+------------+-------------+--------------+-------
+(0 rows)
+
+Usage by feature, 2027-01-11 to 2027-01-31 (UTC): calls, credits net of refunds, cost per call
+ feature | credit_type | calls | credits | avg_cost | min_cost | max_cost
+---------+-------------+-------+---------+----------+----------+----------
+(0 rows)
+
+Outliers, 2027-01-11 to 2027-01-31 (UTC): calls costing 1.5 times their feature's median or more (top 10)
+none
+""")
     with connect() as conn:
         conn.execute("update credits_private.balances set balance = balance - 1 where account_id = 'u_3'")
     status, out, _ = run(capsys, "report", "--database-url", db)
     assert out.endswith("Reconciliation drift\nnone\n")
+    assert run(capsys, "report", "--outlier-factor", "1", "--database-url", db) == (
+        1, "", "pgcredits: error: --outlier-factor must be above 1, not 1\n")
 
 
 def test_report_refuses_a_range_backwards(db: str, capsys: pytest.CaptureFixture[str]) -> None:

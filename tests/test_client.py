@@ -14,7 +14,7 @@ import asyncio
 import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -31,7 +31,7 @@ from pgcredits import (
     NotFound,
     PermissionDenied,
 )
-from pgcredits.client import Rpc, _Functions
+from pgcredits.client import _SQL_TYPES, Rpc, _Functions
 from pgcredits.models import Balance, BalanceAt, Charge, LedgerEntry
 
 MICRO = Decimal("0.000001")
@@ -150,7 +150,9 @@ def test_open_account_balance_and_period(credits: Blocking) -> None:
     assert (account.account_id, account.plan, account.status, account.timezone) == ("u_1", "free", "active",
                                                                                       "Europe/Paris")
     assert account.metadata == {"email": "u1@example.com"}
-    assert credits.open_account("u_1", plan="pro") == account  # opening again changes nothing
+    again = credits.open_account("u_1", plan="pro")  # opening again changes nothing, and says what differs
+    assert again.model_copy(update={"opened": True, "differences": []}) == account
+    assert (account.opened, again.opened, again.differences) == (True, False, ["plan"])
 
     balances = credits.get_balance("u_1")
     assert all(isinstance(row, Balance) for row in balances)
@@ -359,6 +361,58 @@ def test_user_acts_on_own_account_only(make_credits: Callable[..., Blocking]) ->
     assert service.get_history("alice")[0].actor == "alice"
 
 
+def test_permission_denied_names_the_roles_that_may_call(make_credits: Callable[..., Blocking]) -> None:
+    """PostgreSQL's own 42501 has no hint: the client fills it as the gateway does, in a transaction too."""
+    make_credits(role="credits_service").open_account("alice")
+    alice = make_credits(role="credits_user", claims={"sub": "alice", "role": "credits_user"})
+    with pytest.raises(PermissionDenied) as raised:
+        alice.grant_credits("alice", Decimal(100), source="promo")
+    assert raised.value.message == "permission denied for function grant_credits"
+    assert raised.value.hint == "may be called by: credits_admin, credits_service"
+    with pytest.raises(PermissionDenied) as raised, alice.transaction() as tx:
+        tx.reset_credits("alice", "because")
+    assert raised.value.hint == "may be called by: credits_admin"
+    with pytest.raises(PermissionDenied) as raised:  # the database's own hint is kept
+        alice.get_balance("bob")
+    assert raised.value.hint == "A credits_user may act only on the account named by its JWT sub claim."
+
+
+def test_now_is_the_ledgers_clock(credits: Blocking) -> None:
+    with credits.transaction() as tx:
+        tx.sql("select set_config('credits.now', '2027-01-05 09:00+00', true)")
+        assert tx.now() == datetime(2027, 1, 5, 9, tzinfo=timezone.utc)
+    assert isinstance(credits.now(), datetime) and credits.now().tzinfo is not None
+
+
+def test_open_account_says_what_differs_and_update_account_changes_it(credits: Blocking) -> None:
+    opened = credits.open_account("u_9")
+    assert (opened.opened, opened.differences, opened.plan) == (True, [], "free")
+    again = credits.open_account("u_9", plan="pro", is_demo=True)
+    assert (again.opened, again.differences, again.plan, again.is_demo) == (False, ["plan", "is_demo"], "free", False)
+    upgraded = credits.update_account("u_9", plan="pro", is_demo=True)
+    assert (upgraded.plan, upgraded.is_demo) == ("pro", True)
+    assert credits.open_account("u_9", plan="pro", is_demo=True).differences == []
+    quotas = {quota.feature: quota for quota in credits.get_quotas("u_9")}
+    assert set(quotas) == {"analysis_run", "chapter", "chat", "premium", "roast", "video"}
+    assert (quotas["premium"].cost, quotas["premium"].allowed) == (Decimal(0), True)  # a demo account pays nothing
+
+
+def test_open_account_notice_names_the_differences(db: str, catalog: None) -> None:
+    with psycopg.connect(db, autocommit=True) as conn:
+        notices: list[str] = []
+        conn.add_notice_handler(lambda diag: notices.append(f"{diag.message_primary} / {diag.message_hint}"))
+        Credits(connection=conn).open_account("u_8", timezone="Europe/Paris")
+        assert notices == []
+        Credits(connection=conn).open_account("u_8", plan="pro", timezone="UTC")
+        Credits(connection=conn).open_account("u_8", plan="team", timezone="Asia/Tokyo")
+    assert notices == [
+        "account u_8 exists and was left as it is: plan is free, not pro / Change plan or is_demo with "
+        "credits.update_account; open_account never changes an account.",
+        "account u_8 exists and was left as it is: plan is free, not team; timezone is Europe/Paris, not Asia/Tokyo"
+        " / Change plan or is_demo with credits.update_account; open_account never changes an account.",
+    ]
+
+
 def test_transaction_commits_debit_with_app_write(credits: Blocking, connect: Callable[..., Any]) -> None:
     app = connect(autocommit=True)
     app.execute("create table orders (order_id text primary key, account_id text not null)")
@@ -501,16 +555,19 @@ def test_one_row_function_without_a_row_is_an_error() -> None:
 
 def test_every_public_function_has_a_call(connect: Callable[..., psycopg.Connection[Any]]) -> None:
     rows = connect().execute("select proname from pg_proc where pronamespace = 'credits'::regnamespace").fetchall()
-    assert {name for (name,) in rows} - {"now"} == set(CALLS)
+    assert {name for (name,) in rows} == set(CALLS)
 
 
 @pytest.mark.parametrize("name", sorted(CALLS))
 def test_call_matches_the_sql_function(name: str, connect: Callable[..., psycopg.Connection[Any]]) -> None:
-    """Parameters (names, order, types, which have defaults), one row or a set, and result columns as in SQL."""
+    """Parameters (names, order, types, which have defaults), one row or a set, and result columns as in SQL.
+
+    A function returning one value (now) has no result columns: its call returns that value, of the SQL type.
+    """
     call = CALLS[name]
     (function,) = connect().execute(
         """
-        select array(select format_type(t, null) from unnest(p.proargtypes) t),
+        select format_type(p.prorettype, null), array(select format_type(t, null) from unnest(p.proargtypes) t),
                p.proargnames[1:p.pronargs], p.pronargdefaults, p.proretset,
                coalesce(
                  (select array_agg(a.attname::text order by a.attnum) from pg_type r
@@ -522,13 +579,16 @@ def test_call_matches_the_sql_function(name: str, connect: Callable[..., psycopg
         """,
         [name],
     ).fetchall()
-    types, names, defaults, returns_set, columns = function
+    return_type, types, names, defaults, returns_set, columns = function
     parameters = list(call.signature.parameters.values())
     assert [p.name for p in parameters] == (names or [])
     assert [call.sql_types[p.name] for p in parameters] == [_short_type(t) for t in types]
     assert sum(p.default is not p.empty for p in parameters) == defaults
     assert call.many == (returns_set and name not in ONE_ROW_SETS)
-    assert list(call.model.model_fields) == columns
+    if columns is None:
+        assert call.scalar and _SQL_TYPES[call.model] == _short_type(return_type)
+    else:
+        assert not call.scalar and list(call.model.model_fields) == columns
 
 
 # `returns table (...)` is a set to PostgreSQL; these return exactly one row (SPEC §2).

@@ -1,4 +1,4 @@
-"""Many connections at once against the ledger: what pgTAP cannot see (STYLE.md 9).
+"""Many connections at once against the ledger: what pgTAP cannot see (docs/development.md).
 
 Every caller is a login role of its own, member of `credits_service` (or
 `credits_admin` for refunds), connected the way a backend would be. Workers

@@ -52,11 +52,12 @@ def test_notify_on_commit_carries_account_kind_and_seq(connect: Connect, setup: 
         app.execute("select credits.deduct_credits('n_1', 'roast')")
         assert list(listener.notifies(timeout=0.5)) == [], "delivered before the commit"
         app.commit()
-    received = _notifications(listener, 4)
+    received = _notifications(listener, 5)
     assert [(n["account_id"], n["kind"]) for n in received] == [
-        ("n_1", "balance_changed"), ("n_1", "threshold_crossed"), ("n_1", "threshold_crossed"), ("n_1", "depleted")]
+        ("n_1", "balance_changed"), ("n_1", "threshold_crossed"), ("n_1", "threshold_crossed"),
+        ("n_1", "threshold_crossed"), ("n_1", "depleted")]  # 80, 90 and 100 % (issue 17), then depleted
     rows = setup.execute("select event_id, kind from credits.events where account_id = 'n_1' order by event_id desc"
-                         " limit 4").fetchall()
+                         " limit 5").fetchall()
     assert [(n["seq"], n["kind"]) for n in received] == sorted(rows), "seq is the outbox row's event_id"
 
 
@@ -68,11 +69,12 @@ def test_balance_changed_notify_can_be_turned_off(connect: Connect, setup: psyco
     setup.execute("set credits.notify_balance_changed = off")
     setup.execute("select credits.grant_credits('n_2', 1, 'promo')")
     setup.execute("select credits.deduct_credits('n_2', 'roast')")
-    assert [n["kind"] for n in _notifications(listener, 3)] == ["threshold_crossed", "threshold_crossed", "depleted"]
+    assert [n["kind"] for n in _notifications(listener, 4)] == ["threshold_crossed", "threshold_crossed",
+                                                                "threshold_crossed", "depleted"]
     assert list(listener.notifies(timeout=0.5)) == []
     kinds = setup.execute("select kind from credits.events where account_id = 'n_2' order by event_id").fetchall()
     assert [k for (k,) in kinds] == ["balance_changed", "balance_changed", "threshold_crossed", "threshold_crossed",
-                                     "depleted"]
+                                     "threshold_crossed", "depleted"]
 
 
 def test_each_crossing_once_under_concurrent_debits(connect: Connect, setup: psycopg.Connection[Any]) -> None:
@@ -97,9 +99,10 @@ def test_each_crossing_once_under_concurrent_debits(connect: Connect, setup: psy
                          " order by event_id").fetchall()
     counts = Counter(rows)
     assert counts == {("balance_changed", None): 11, ("threshold_crossed", "80"): 1, ("threshold_crossed", "90"): 1,
-                      ("depleted", None): 1, ("feature_gated", None): 6}
+                      ("threshold_crossed", "100"): 1, ("depleted", None): 1, ("feature_gated", None): 6}
     payloads = setup.execute("select kind, payload ->> 'used_this_period' from credits.events"
                              " where account_id = 'n_hot' and kind in ('threshold_crossed', 'depleted')"
                              " order by event_id").fetchall()
     assert payloads == [("threshold_crossed", "8.000000"), ("threshold_crossed", "9.000000"),
-                        ("depleted", "10.000000")], "each at the debit that crossed it"
+                        ("threshold_crossed", "10.000000"), ("depleted", "10.000000")], (
+        "each at the debit that crossed it")

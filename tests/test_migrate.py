@@ -152,6 +152,17 @@ def test_rolling_back_one_migration_at_a_time_reaches_an_empty_database(fresh_db
     assert open_an_account(fresh_db, "u_1") == [("credits", Decimal(6))]
 
 
+def test_an_existing_plan_free_stays_where_canceled_subscriptions_end(fresh_db: str) -> None:
+    """0007 (issue 17): the default plan is a flag now; a database migrated before it keeps its fallback, free."""
+    migrate(fresh_db)
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("select credits.upsert_plan('free'), credits.upsert_plan('pro')")
+    assert rollback(fresh_db, 1) == ["0007_plan_choices"]
+    assert migrate(fresh_db).applied == ["0007_plan_choices"]
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute("select code from credits.plans where is_default").fetchall() == [("free",)]
+
+
 def _cluster_statement(cluster: Cluster, template: str, name: str) -> None:
     """Run one statement naming `name` in the `postgres` database, outside any transaction."""
     with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:

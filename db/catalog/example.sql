@@ -1,7 +1,8 @@
 -- The example catalog `make run` loads: a small catalog drawn from real
 -- credit products. Re-running it updates in place (every call is an upsert).
 --
--- free: 6 credits at signup, a few features, 3 video renders a period.
+-- free: 6 credits at signup, a few features, 3 video renders a period; the
+--       default plan, where a canceled subscription ends.
 -- pro:  500 credits every month (they do not accumulate), every feature.
 -- team: unlimited (features cost nothing; usage is still recorded).
 
@@ -21,8 +22,9 @@ select credits.upsert_feature('chat', 'credits', base_cost => 0,
 select credits.upsert_feature('tts', 'credits', base_cost => 0,
   unit_rates => '{"characters": 0.0002}', description => 'Text to speech, priced per character');
 
+-- free is the default plan: where a canceled subscription ends.
 select credits.upsert_plan('free', signup_grant => '{"credits": 6}',
-  description => 'Free: 6 credits at signup');
+  description => 'Free: 6 credits at signup', is_default => true);
 select credits.upsert_plan('pro', monthly_allowance => '{"credits": 500}',
   description => 'Pro: 500 credits a month, non-cumulative');
 select credits.upsert_plan('team', unlimited => true,

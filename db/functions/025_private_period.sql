@@ -12,9 +12,11 @@
 --   event opens the next one (apply_subscription_event), and a lower plan
 --   scheduled for the period's end takes effect;
 -- * a canceled subscription ends with its period: the account falls back to
---   plan free, with monthly periods anchored at that end;
+--   the default plan (plans.is_default), with monthly periods anchored at
+--   that end;
 -- * any other account moves to the monthly period from its billing anchor
---   that contains `at`.
+--   that contains `at`, on the plan credits.update_account scheduled for
+--   the period's end, if any (accounts.scheduled_plan).
 create or replace function credits_private._as_settled(account credits_private.accounts, at timestamptz)
 returns credits_private.accounts
 language plpgsql
@@ -39,9 +41,14 @@ begin
     return v_settled;
   end if;
   if v_status = 'canceled' then
-    v_settled.plan := 'free';
+    -- The default plan exists: a canceled event is refused without one, and
+    -- the default plan gives up its flag only to another plan.
+    v_settled.plan := coalesce((select p.code from credits_private.plans p where p.is_default), account.plan);
     v_settled.billing_anchor := account.period_end;
+  else
+    v_settled.plan := coalesce(account.scheduled_plan, account.plan);
   end if;
+  v_settled.scheduled_plan := null;
   select p.period_start, p.period_end into v_settled.period_start, v_settled.period_end
   from credits_private._monthly_period(v_settled.billing_anchor, account.timezone, at) p;
   return v_settled;
@@ -118,7 +125,8 @@ $$;
 
 -- Writes what settling at `at` does to an account whose stored period has
 -- ended (see credits_private._as_settled): a canceled subscription ends, a
--- scheduled lower plan takes effect (plan_changed), and a period opens
+-- scheduled lower plan (the provider's, or update_account's) takes effect
+-- (plan_changed), and a period opens
 -- unless the account awaits its provider's renewal. The caller holds the
 -- account row (FOR NO KEY UPDATE).
 create or replace function credits_private._roll_period(account credits_private.accounts, at timestamptz)
@@ -148,7 +156,7 @@ begin
   -- Another plan: its daily allowance for today is settled afresh (daily_until null).
   update credits_private.accounts a
   set plan = v_settled.plan, billing_anchor = v_settled.billing_anchor, period_start = v_settled.period_start,
-      period_end = v_settled.period_end, updated_at = at,
+      period_end = v_settled.period_end, scheduled_plan = v_settled.scheduled_plan, updated_at = at,
       daily_until = case when v_settled.plan = account.plan then a.daily_until end
   where a.account_id = account.account_id
   returning a.* into v_account;

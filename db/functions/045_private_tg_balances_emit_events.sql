@@ -7,9 +7,9 @@
 -- For each balance row whose balance, hold or period counters moved, in
 -- this order:
 --   balance_changed    what is available (balance less held) or held moved
---   threshold_crossed  the period's usage rose through 80 % or 90 % of the
---                      credits granted in the period (payload threshold);
---                      a new period starts from zero
+--   threshold_crossed  the period's usage rose through 80 %, 90 % or 100 %
+--                      of the credits granted in the period (payload
+--                      threshold); a new period starts from zero
 --   depleted           available fell from above zero to zero
 --   recovered          available rose from zero (a row that never held
 --                      credits, period_start null, is not recovering)
@@ -86,8 +86,10 @@ begin
                                    and not (m.granted_before > 0 and m.used_before * 10 >= m.granted_before * 8)),
       (3, 'threshold_crossed', 90, m.granted > 0 and m.used * 10 >= m.granted * 9
                                    and not (m.granted_before > 0 and m.used_before * 10 >= m.granted_before * 9)),
-      (4, 'depleted', null, m.available_before > 0 and m.available <= 0),
-      (5, 'recovered', null, not m.was_empty and m.available_before <= 0 and m.available > 0)
+      (4, 'threshold_crossed', 100, m.granted > 0 and m.used >= m.granted
+                                    and not (m.granted_before > 0 and m.used_before >= m.granted_before)),
+      (5, 'depleted', null, m.available_before > 0 and m.available <= 0),
+      (6, 'recovered', null, not m.was_empty and m.available_before <= 0 and m.available > 0)
     ) e(ord, kind, threshold, happened)
     where e.happened
     order by m.account_id, m.credit_type, e.ord

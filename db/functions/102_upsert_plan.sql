@@ -1,15 +1,22 @@
 -- credits.upsert_plan(code, signup_grant, monthly_allowance, daily_allowance,
--- unlimited, description): creates or updates a plan. Allowances are keyed
--- by credit type: {"credits": 6}. Admin only. Errors: PT404 unknown credit
--- type; PT422 bad code or an allowance that is not an amount above 0.
+-- unlimited, description, is_default): creates or updates a plan. Allowances
+-- are keyed by credit type: {"credits": 6}. is_default => true makes it the
+-- default plan, the one a canceled subscription falls back to at its
+-- period's end, taking the flag from the plan that had it (there is at most
+-- one); null (the default) leaves the flag as it is (false for a new plan).
+-- The default plan gives the flag up only to another plan: is_default =>
+-- false on it is refused. Admin only.
+-- Errors: PT404 unknown credit type; PT422 bad code, an allowance that is
+-- not an amount above 0, or is_default => false on the default plan.
 --
---   select * from credits.upsert_plan('free', signup_grant => '{"credits": 6}');
+--   select * from credits.upsert_plan('free', signup_grant => '{"credits": 6}', is_default => true);
 
 create or replace function credits.upsert_plan(code text, signup_grant jsonb default '{}',
                                                monthly_allowance jsonb default '{}',
                                                daily_allowance jsonb default '{}',
                                                unlimited boolean default false,
-                                               description text default null)
+                                               description text default null,
+                                               is_default boolean default null)
 returns credits.plans
 language plpgsql
 security definer
@@ -17,6 +24,7 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_allowance record;
+  v_default text;
   v_row credits.plans;
 begin
   if code is null or code !~ '^[a-z][a-z0-9_.:-]{0,62}$' then
@@ -39,21 +47,37 @@ begin
     perform credits_private._require_credit_type(k) from jsonb_object_keys(v_allowance.value) k;
   end loop;
 
+  -- The default plan: the flag moves, it is never dropped. The row lock on
+  -- the current default serializes two admins moving it at once.
+  select p.code into v_default from credits_private.plans p where p.is_default for update;
+  if is_default is false and v_default = code then
+    raise exception 'plan % is the default plan: it cannot stop being the default', code
+      using errcode = 'PT422',
+            detail = 'A canceled subscription falls back to the default plan at its period''s end.',
+            hint = 'Make another plan the default with credits.upsert_plan(code => ..., is_default => true).';
+  end if;
+  if is_default and v_default is distinct from code then
+    update credits_private.plans p set is_default = false, updated_at = credits.now() where p.code = v_default;
+  end if;
+
   insert into credits_private.plans as p
-    (code, signup_grant, monthly_allowance, daily_allowance, unlimited, description, created_at, updated_at)
+    (code, signup_grant, monthly_allowance, daily_allowance, unlimited, description, is_default,
+     created_at, updated_at)
   values
     (code, signup_grant, monthly_allowance, daily_allowance, coalesce(unlimited, false), description,
-     credits.now(), credits.now())
+     coalesce(is_default, false), credits.now(), credits.now())
   on conflict on constraint plans_pkey
   do update set signup_grant = excluded.signup_grant, monthly_allowance = excluded.monthly_allowance,
                 daily_allowance = excluded.daily_allowance, unlimited = excluded.unlimited,
-                description = excluded.description, updated_at = excluded.updated_at;
+                description = excluded.description,
+                is_default = coalesce(upsert_plan.is_default, p.is_default),
+                updated_at = excluded.updated_at;
   select p.* into v_row from credits.plans p where p.code = upsert_plan.code;
   return v_row;
 end
 $$;
 
-comment on function credits.upsert_plan(text, jsonb, jsonb, jsonb, boolean, text) is
-  'Creates or updates a plan: signup grant, monthly and daily allowances keyed by credit type, and whether it is unlimited. Admin only.';
-revoke all on function credits.upsert_plan(text, jsonb, jsonb, jsonb, boolean, text) from public;
-grant execute on function credits.upsert_plan(text, jsonb, jsonb, jsonb, boolean, text) to credits_admin;
+comment on function credits.upsert_plan(text, jsonb, jsonb, jsonb, boolean, text, boolean) is
+  'Creates or updates a plan: signup grant, monthly and daily allowances keyed by credit type, whether it is unlimited, and (is_default => true) whether it is the default plan a canceled subscription falls back to. Admin only.';
+revoke all on function credits.upsert_plan(text, jsonb, jsonb, jsonb, boolean, text, boolean) from public;
+grant execute on function credits.upsert_plan(text, jsonb, jsonb, jsonb, boolean, text, boolean) to credits_admin;

@@ -1,15 +1,21 @@
 -- credits.open_account(account_id, plan, is_demo, timezone, metadata): opens
 -- an account with its first billing period, its plan's signup grant and the
 -- period's monthly allowance, in one transaction. Opening an existing account
--- changes nothing and returns it as it is. Service and admin.
+-- changes nothing and returns it as it is, with opened = false; where this
+-- call asked for something else (another plan, is_demo, time zone or
+-- metadata) `differences` names those arguments and a NOTICE says what the
+-- account has instead (credits.update_account changes plan and is_demo). An
+-- argument left at its default is not compared: SQL cannot tell it from one
+-- passed with the same value, and an app that calls open_account at every
+-- login would hear about every account not on plan free. Service and admin.
 -- Errors: PT404 unknown plan; PT422 empty id, bad time zone or metadata.
 --
---   select * from credits.open_account('u_42', plan => 'free', timezone => 'Europe/Paris');
+--   select account_id, opened, differences from credits.open_account('u_42', plan => 'pro');
 
 create or replace function credits.open_account(account_id text, plan text default 'free',
                                                 is_demo boolean default false, timezone text default 'UTC',
                                                 metadata jsonb default '{}')
-returns credits.accounts
+returns credits_private.opened_account
 language plpgsql
 security definer
 set search_path = pg_catalog, pg_temp
@@ -20,7 +26,10 @@ declare
   v_period record;
   v_grant record;
   v_opened boolean;
-  v_row credits.accounts;
+  v_account credits_private.accounts;
+  v_differences text[] := '{}';
+  v_said text[] := '{}';
+  v_row credits_private.opened_account;
 begin
   if account_id is null or account_id = '' or length(account_id) > 200 then
     raise exception 'account_id must be 1 to 200 characters, got %', coalesce(credits_private._shown(quote_literal(account_id)), 'null')
@@ -60,14 +69,39 @@ begin
         reason => format('signup grant of plan %s', plan));
     end loop;
     perform credits_private._open_period(account_id, plan, 'active', v_period.period_start, v_period.period_end, v_now);
+  else
+    -- An existing account: say what this call asked for that it does not have.
+    v_account := credits_private._account(account_id, true);
+    if plan <> 'free' and plan <> v_account.plan then
+      v_differences := v_differences || 'plan'::text;
+      v_said := v_said || format('plan is %s, not %s', v_account.plan, plan);
+    end if;
+    if is_demo and not v_account.is_demo then
+      v_differences := v_differences || 'is_demo'::text;
+      v_said := v_said || 'is_demo is false, not true'::text;
+    end if;
+    if timezone <> 'UTC' and timezone <> v_account.timezone then
+      v_differences := v_differences || 'timezone'::text;
+      v_said := v_said || format('timezone is %s, not %s', v_account.timezone, timezone);
+    end if;
+    if metadata <> '{}'::jsonb and metadata <> v_account.metadata then
+      v_differences := v_differences || 'metadata'::text;
+      v_said := v_said || 'metadata differs'::text;
+    end if;
+    if v_differences <> '{}' then
+      raise notice 'account % exists and was left as it is: %', account_id, array_to_string(v_said, '; ')
+        using hint = 'Change plan or is_demo with credits.update_account; open_account never changes an account.';
+    end if;
   end if;
 
-  select a.* into v_row from credits.accounts a where a.account_id = open_account.account_id;
+  select a.*, coalesce(v_opened, false), v_differences into v_row
+  from credits.accounts a
+  where a.account_id = open_account.account_id;
   return v_row;
 end
 $$;
 
 comment on function credits.open_account(text, text, boolean, text, jsonb) is
-  'Opens an account with its first period, its plan''s signup grant and monthly allowance. Opening an existing account changes nothing and returns it. Service and admin.';
+  'Opens an account with its first period, its plan''s signup grant and monthly allowance (opened = true). Opening an existing account changes nothing and returns it (opened = false); differences names the arguments (plan, is_demo, timezone, metadata) it asked for and the account does not have, also said in a NOTICE. Service and admin.';
 revoke all on function credits.open_account(text, text, boolean, text, jsonb) from public;
 grant execute on function credits.open_account(text, text, boolean, text, jsonb) to credits_service;

@@ -38,11 +38,7 @@ begin
          case when b.period_start = v_period.period_start then b.period_used else 0.000000 end,
          v_period.period_start,
          v_period.period_end,
-         case when p.daily_allowance ? t.code
-              then least(v_period.period_end,
-                         (date_trunc('day', v_now at time zone v_account.timezone) + interval '1 day')
-                           at time zone v_account.timezone)
-              else v_period.period_end end,
+         credits_private._next_reset_at(p.daily_allowance, t.code, v_account.timezone, v_period.period_end, v_now),
          p.code,
          p.unlimited,
          coalesce(g.buckets, '{}'::jsonb)

@@ -5,7 +5,8 @@
 -- status: active or trialing (subscribed and paid for the period), past_due
 -- (subscribed, payment pending: the plan is kept, no new allowance is issued
 -- until an active event for the period arrives), canceled (subscribed until
--- period_end, then back to plan free with monthly periods from that moment).
+-- period_end, then on the default plan, plans.is_default, with monthly
+-- periods from that moment).
 --
 -- * Idempotent on event_id: the same event again returns the account and
 --   changes nothing; the same event_id with other arguments (or for another
@@ -23,10 +24,12 @@
 --   the period's end (the account changes then, lazily); the same plan
 --   cancels what was scheduled and, when active, issues an allowance the
 --   period lacks (a past_due period paid).
--- plan_changed is emitted whenever the account's plan changes.
--- Errors: PT404 unknown account or plan (or plan free missing for a
--- cancellation); PT422 bad event_id, status or period; PT409 event_id reused
--- with other arguments; 42501 other callers.
+-- plan_changed is emitted whenever the account's plan changes. A plan
+-- credits.update_account scheduled for the period's end is dropped: the
+-- provider's events decide a subscriber's plan.
+-- Errors: PT404 unknown account or plan, or no default plan for a
+-- cancellation to fall back to; PT422 bad event_id, status or period; PT409
+-- event_id reused with other arguments; 42501 other callers.
 --
 --   select plan, period_start, period_end
 --   from credits.apply_subscription_event('evt_1Nx2', 'u_42', 'pro', 'active',
@@ -65,10 +68,12 @@ begin
     raise exception 'unknown plan % in subscription event %', credits_private._shown(plan), event_id
       using errcode = 'PT404', hint = 'Create it with credits.upsert_plan.';
   end if;
-  if status = 'canceled' and not exists (select from credits_private.plans p where p.code = 'free') then
-    raise exception 'unknown plan free, where canceled subscription event % would leave account %', event_id,
+  if status = 'canceled' and not exists (select from credits_private.plans p where p.is_default) then
+    raise exception 'no default plan for canceled subscription event % to leave account % on', event_id,
                     account_id
-      using errcode = 'PT404', hint = 'Create plan free with credits.upsert_plan.';
+      using errcode = 'PT404',
+            detail = 'A canceled subscription falls back to the default plan at its period''s end.',
+            hint = 'Make a plan the default with credits.upsert_plan(code => ..., is_default => true).';
   end if;
   perform credits_private._account(account_id, true);
 
@@ -114,17 +119,9 @@ begin
       v_account := credits_private._move_period_end(v_account, period_end, v_now, v_why);
     end if;
     if status in ('active', 'trialing') and credits_private._is_upgrade(v_account.plan, plan) then
-      perform credits_private._emit_event(account_id, 'plan_changed', null,
-        jsonb_build_object('from', v_account.plan, 'to', plan, 'cause', 'upgrade', 'event_id', event_id,
-                           'effective_at', v_now),
-        v_now);
-      update credits_private.accounts a
-      set plan = apply_subscription_event.plan, updated_at = v_now, daily_until = null
-      where a.account_id = apply_subscription_event.account_id
-      returning a.* into v_account;
-      perform credits_private._issue_monthly_allowance(
-        v_account, v_now, true, format('upgrade to plan %s (%s)', plan, v_why),
-        jsonb_build_object('subscription_event', event_id));
+      v_account := credits_private._upgrade_plan(
+        v_account, plan, v_now, format('upgrade to plan %s (%s)', plan, v_why),
+        jsonb_build_object('event_id', event_id), jsonb_build_object('subscription_event', event_id));
       v_effect := 'upgraded';
     elsif plan <> v_account.plan or status = 'canceled' then
       -- A lower plan or a cancellation: at the period's end (credits_private._roll_period).
@@ -151,7 +148,7 @@ begin
     end if;
     update credits_private.accounts a
     set plan = apply_subscription_event.plan, period_start = apply_subscription_event.period_start,
-        period_end = apply_subscription_event.period_end, updated_at = v_now,
+        period_end = apply_subscription_event.period_end, scheduled_plan = null, updated_at = v_now,
         daily_until = case when a.plan = apply_subscription_event.plan then a.daily_until end
     where a.account_id = apply_subscription_event.account_id
     returning a.* into v_account;
@@ -179,6 +176,10 @@ begin
     do update set event_id = excluded.event_id, plan = excluded.plan, status = excluded.status,
                   period_start = excluded.period_start, period_end = excluded.period_end, ended_at = null,
                   updated_at = excluded.updated_at;
+    -- A subscriber's plan is the provider's: what update_account scheduled goes.
+    update credits_private.accounts a
+    set scheduled_plan = null
+    where a.account_id = apply_subscription_event.account_id and a.scheduled_plan is not null;
     -- What the event makes due at once: a canceled period already over, the
     -- daily allowance of a new plan.
     perform credits_private._settle_account(account_id, v_now);

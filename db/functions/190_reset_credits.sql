@@ -5,8 +5,11 @@
 -- plan's monthly allowance is issued again for the current period and its
 -- daily allowance for the account's current local day (a `grant` row each,
 -- ending with the period and at the next local midnight). Purchased, promo,
--- signup, admin and refund credits are left alone; per-period use counts are
--- kept. The voided grant hands its place as the period's (or day's)
+-- signup, admin and refund credits are left alone; per-feature use counts
+-- (period limits) are kept. The period's credit counters of every credit
+-- type reset start afresh, as in a new period: granted this period is what
+-- the reset issues, used this period 0, so the 80, 90 and 100 % thresholds
+-- are crossed again. The voided grant hands its place as the period's (or day's)
 -- allowance to the new one, so the allowance is still issued once per
 -- period and day. A subscriber whose period is over while the provider's
 -- renewal has not arrived gets no monthly allowance (there is no period to
@@ -91,6 +94,13 @@ begin
                                                v_now);
     end loop;
 
+    -- The period's counters start afresh: granted counts what is issued
+    -- below, used starts at 0 (the trigger sees usage fall, so the next
+    -- rise through a threshold is a new crossing).
+    update credits_private.balances b
+    set period_start = v_account.period_start, period_granted = 0, period_used = 0, updated_at = v_now
+    where b.account_id = v_account.account_id and b.credit_type = v_type;
+
     -- Issue the plan's allowances again, in full (no monthly one for a
     -- subscriber whose period is over while its renewal has not arrived).
     v_amount := (v_plan.monthly_allowance ->> v_type)::numeric;
@@ -113,6 +123,6 @@ end
 $$;
 
 comment on function credits.reset_credits(text, text) is
-  'Gives an account its current allowances again in full: voids what is left of the running monthly and daily allowance grants and issues the plan''s allowances again for the current period and day. Purchased, promo, signup and admin credits are left alone. Reason required. Admin. Returns the balance rows, as get_balance.';
+  'Gives an account its current allowances again in full: voids what is left of the running monthly and daily allowance grants and issues the plan''s allowances again for the current period and day; the period''s credit counters start afresh (granted: what is issued, used: 0). Purchased, promo, signup and admin credits are left alone. Reason required. Admin. Returns the balance rows, as get_balance.';
 revoke all on function credits.reset_credits(text, text) from public;
 grant execute on function credits.reset_credits(text, text) to credits_admin;

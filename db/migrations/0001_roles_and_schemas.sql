@@ -40,7 +40,7 @@ revoke all on schema credits_private from public;
 
 create schema credits;
 comment on schema credits is
-  'pgcredits public surface: functions and read-only views. See SPEC.md.';
+  'pgcredits public surface: functions and read-only views. See docs/contract.md.';
 revoke all on schema credits from public;
 grant usage on schema credits
   to credits_service, credits_admin, credits_user, credits_auditor;

@@ -48,9 +48,10 @@ $$;
 --   features: roast (1 a call), video (0.5 a second), chat (0.0005 an input
 --     token, 0.0015 an output token), analysis_run (2 analysis credits),
 --     chapter (1 a call), premium (3 a call)
---   plans: free (6 credits at signup; roast, video, chat, analysis_run,
---     chapter limited to 3 a period; not premium), pro (100 credits a month,
---     every feature, premium at 2 instead of 3), team (unlimited, every feature)
+--   plans: free (the default plan; 6 credits at signup; roast, video, chat,
+--     analysis_run, chapter limited to 3 a period; not premium), pro (100
+--     credits a month, every feature, premium at 2 instead of 3), team
+--     (unlimited, every feature)
 create or replace function tests.catalog()
 returns text
 language sql
@@ -63,7 +64,7 @@ as $$
   select credits.upsert_feature('analysis_run', 'analysis', 2);
   select credits.upsert_feature('chapter', 'credits', 1);
   select credits.upsert_feature('premium', 'credits', 3);
-  select credits.upsert_plan('free', signup_grant => '{"credits": 6}');
+  select credits.upsert_plan('free', signup_grant => '{"credits": 6}', is_default => true);
   select credits.upsert_plan('pro', monthly_allowance => '{"credits": 100}');
   select credits.upsert_plan('team', unlimited => true);
   select credits.set_plan_feature('free', f)

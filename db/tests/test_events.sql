@@ -1,10 +1,13 @@
 -- Balance events (SPEC §1 event; issue 3 "Events"): balance_changed,
--- threshold_crossed at 80 % and 90 % of the period's granted credits used,
+-- threshold_crossed at 80 %, 90 % and 100 % (issue 17) of the period's
+-- granted credits used,
 -- depleted and recovered, written by every path that moves a balance and
 -- in the transaction that moved it.
 --
--- Debits: one balance_changed each; the 80 % and 90 % crossings once each
--- (both, in order, when one debit passes both), depleted when nothing is
+-- Debits: one balance_changed each; the 80 %, 90 % and 100 % crossings once
+-- each (all, in order, when one debit passes several), exactly: a crumb
+-- left of the period's credits is not 100 %; 100 % with credits of an
+-- earlier period left is not depleted; depleted when nothing is
 -- left, and a refusal adds only its feature_gated event. A first grant to an
 -- empty account is not a recovery; a grant after depletion is. A grant that
 -- lowers the share used below a threshold makes the next rise a new
@@ -17,7 +20,7 @@
 -- NOTIFY itself is tested in tests/test_events.py.
 
 BEGIN;
-SELECT plan(26);
+SELECT plan(30);
 SELECT '' FROM tests.catalog();
 SELECT '' FROM credits.upsert_plan('bare');
 SELECT '' FROM credits.set_plan_feature('bare', 'roast');
@@ -55,8 +58,8 @@ SELECT results_eq(
   'the crossing''s payload: threshold, available, held, used and granted this period');
 SELECT pg_temp.mark();
 SELECT ok FROM credits.deduct_credits('ev_free', 'roast');
-SELECT is(pg_temp.kinds('ev_free'), '{balance_changed,threshold_crossed:90,depleted}',
-          '6 of 6 used: threshold 90, then depleted');
+SELECT is(pg_temp.kinds('ev_free'), '{balance_changed,threshold_crossed:90,threshold_crossed:100,depleted}',
+          '6 of 6 used: threshold 90, 100, then depleted');
 SELECT pg_temp.mark();
 SELECT (credits.deduct_credits('ev_free', 'roast')).ok FROM generate_series(1, 2);
 SELECT is(pg_temp.kinds('ev_free'), '{feature_gated,feature_gated}',
@@ -73,7 +76,8 @@ SELECT is(pg_temp.kinds('ev_free'), '{balance_changed,balance_changed,threshold_
           '8 of 9 used (89 %) after the promo: threshold 80 again');
 SELECT pg_temp.mark();
 SELECT ok FROM credits.deduct_credits('ev_free', 'roast');
-SELECT is(pg_temp.kinds('ev_free'), '{balance_changed,threshold_crossed:90,depleted}', '9 of 9: 90, depleted');
+SELECT is(pg_temp.kinds('ev_free'), '{balance_changed,threshold_crossed:90,threshold_crossed:100,depleted}',
+          '9 of 9: 90, 100, depleted');
 
 -- One debit through both thresholds.
 SELECT account_id FROM credits.open_account('ev_pro', 'pro');
@@ -92,6 +96,37 @@ SELECT ok FROM credits.deduct_credits('ev_pro', 'roast', amount => 80);
 SELECT is(pg_temp.kinds('ev_pro'),
           '{balance_changed,depleted,balance_changed,recovered,balance_changed,threshold_crossed:80}',
           'next period: the old allowance ends (depleted), the new one is issued (recovered), 80 of 100 crosses 80');
+SELECT tests.travel('2026-05-10 12:00+00');
+
+-- 100 % is exact, like 80 and 90: fractional charges leaving a crumb of the
+-- period's credits are 99.92 %; the last crumb spent is the crossing.
+SELECT account_id FROM credits.open_account('ev_frac', 'bare');
+SELECT grant_id FROM credits.grant_credits('ev_frac', 1, 'promo');
+SELECT pg_temp.mark();
+SELECT ok FROM credits.deduct_credits('ev_frac', 'roast', amount => 0.9992);
+SELECT is(pg_temp.kinds('ev_frac'), '{balance_changed,threshold_crossed:80,threshold_crossed:90}',
+          '0.9992 of 1 used (0.0008 left): 80 and 90, not yet 100, not depleted');
+SELECT pg_temp.mark();
+SELECT ok FROM credits.deduct_credits('ev_frac', 'roast', amount => 0.0008);
+SELECT is(pg_temp.kinds('ev_frac'), '{balance_changed,threshold_crossed:100,depleted}',
+          'the last 0.0008: threshold 100, then depleted');
+SELECT results_eq(
+  $$select payload from credits.events where account_id = 'ev_frac' and kind = 'threshold_crossed'
+    and payload ->> 'threshold' = '100'$$,
+  $$values ('{"threshold": 100, "available": 0, "held": 0, "used_this_period": 1, "granted_this_period": 1}'::jsonb)$$,
+  'the 100 % crossing''s payload');
+
+-- 100 % of the period's credits used while credits of an earlier period are
+-- left: the crossing, without depleted.
+SELECT account_id FROM credits.open_account('ev_left', 'bare');
+SELECT grant_id FROM credits.grant_credits('ev_left', 10, 'promo');
+SELECT tests.travel('2026-06-10 13:00+00');
+SELECT grant_id FROM credits.grant_credits('ev_left', 5, 'promo');
+SELECT pg_temp.mark();
+SELECT ok FROM credits.deduct_credits('ev_left', 'roast', amount => 5);
+SELECT is(pg_temp.kinds('ev_left'),
+          '{balance_changed,threshold_crossed:80,threshold_crossed:90,threshold_crossed:100}',
+          'a new period''s 5 granted, 5 used, 10 of May left: 80, 90 and 100, not depleted');
 SELECT tests.travel('2026-05-10 12:00+00');
 
 -- Expiry depletes, in the sweep's transaction; a second sweep emits nothing.

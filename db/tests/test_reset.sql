@@ -7,13 +7,16 @@
 -- account's next local midnight. Purchased and promo credits are left alone,
 -- the result is get_balance's rows, the new grant takes the period's (or the
 -- day's) place, so a second reset and the next period still work and there
--- is one running allowance per period and day. A reset in a period not
--- opened yet opens it first. A plan without allowances changes nothing.
+-- is one running allowance per period and day. The period's counters read
+-- as a fresh period's (issue 17): granted = the allowances issued, used =
+-- 0, so the 80, 90 and 100 % thresholds fire again as the allowance is
+-- spent. A reset in a period not opened yet opens it first. A plan without
+-- allowances changes nothing.
 -- Errors: PT422 (no reason, suspended account, empty id), PT404; only
 -- admins (service, user and auditor get 42501).
 
 BEGIN;
-SELECT plan(32);
+SELECT plan(35);
 SELECT tests.catalog();
 SELECT tests.travel('2026-03-10 12:00+00');
 SELECT code FROM credits.upsert_plan('drip', monthly_allowance => '{"analysis": 10}',
@@ -79,8 +82,8 @@ SELECT results_eq($$select * from pg_temp.rows_after('carol', pg_temp.id('carol_
                   'reset writes a void of what was left of the allowance (69.5), then a grant of 100 (monthly), with the reason and actor');
 INSERT INTO ids SELECT 'carol_m2', max(grant_id) FROM credits.ledger WHERE account_id = 'carol';
 SELECT results_eq($$select granted_this_period, used_this_period from reset_rows where credit_type = 'credits'$$,
-                  $$values (260::numeric, 30.5::numeric)$$,
-                  'reset: the period''s use is kept (30.5); the new allowance counts as granted this period');
+                  $$values (100::numeric, 0::numeric)$$,
+                  'reset: the period''s counters start afresh: granted is the new allowance (100), used 0 (30.5 before)');
 
 SELECT tests.act_as_superuser();
 SELECT results_eq(
@@ -187,6 +190,38 @@ SELECT results_eq($$select available, period_end from credits.reset_credits('sue
 SELECT results_eq($$select kind, amount from pg_temp.rows_after('sue', pg_temp.id('sue_before'))$$,
                   $$values ('expiry'::text, -100::numeric)$$,
                   'a subscriber awaiting renewal: only the ended allowance''s expiry is written, no void and no grant');
+
+-- as admin: the counters after a reset, and the thresholds again (issue 17) ------------------------
+-- dana: monthly analysis 1000 and credits 200; 20 credits spent, then reset.
+SELECT tests.travel('2026-03-10 12:00+00');
+SELECT tests.act_as('credits_admin');
+SELECT code FROM credits.upsert_plan('duo', monthly_allowance => '{"credits": 200, "analysis": 1000}');
+SELECT feature FROM credits.set_plan_feature('duo', 'roast');
+SELECT tests.act_as('credits_service');
+SELECT account_id FROM credits.open_account('dana', 'duo');
+SELECT ok FROM credits.deduct_credits('dana', 'roast', amount => 20);
+SELECT tests.act_as('credits_admin');
+SELECT results_eq($$select credit_type, available, granted_this_period, used_this_period
+                    from credits.reset_credits('dana', 'manual_reset: ticket #123') order by credit_type$$,
+                  $$values ('analysis'::text, 1000::numeric, 1000::numeric, 0::numeric),
+                           ('credits', 200, 200, 0)$$,
+                  'after a reset the counters read as a fresh period''s: granted = the allowance (not 2000 and 400), used = 0 (not 20)');
+SELECT results_eq($$select credit_type, granted_this_period, used_this_period from credits.get_balance('dana')
+                    order by credit_type$$,
+                  $$values ('analysis'::text, 1000::numeric, 0::numeric), ('credits', 200, 0)$$,
+                  'get_balance reads the same counters');
+SELECT tests.act_as('credits_service');
+CREATE TEMP TABLE dana_mark ON COMMIT DROP AS SELECT coalesce(max(event_id), 0) AS event_id FROM credits.events;
+GRANT SELECT ON dana_mark TO public;
+SELECT (credits.deduct_credits('dana', 'roast', amount => a)).ok FROM unnest(array[150, 20, 20, 10]) a;
+SELECT is((select array_agg(kind || coalesce(':' || (payload ->> 'threshold'), '') order by event_id)
+           from credits.events
+           where account_id = 'dana' and credit_type = 'credits' and kind <> 'balance_changed'
+             and event_id > (select event_id from dana_mark)),
+          '{threshold_crossed:80,threshold_crossed:90,threshold_crossed:100,depleted}'::text[],
+          'spending the reset allowance (150, 20, 20, 10 of 200) crosses 80, 90 and 100 % again, then depletes');
+SELECT tests.act_as('credits_admin');
+SELECT tests.travel('2026-05-12 09:00+00');
 
 -- as admin: nothing to reset, and refusals -----------------------------------------------------
 INSERT INTO ids SELECT 'erin_before', pg_temp.last_tx('erin');

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
+import re
+import socket
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
@@ -21,6 +27,10 @@ DATABASE = "pgcredits"  # the database of `pgcredits up`, also pg_cron's
 DEFAULT_PORT = 54329
 SAMPLE_SETUP = "select credits.open_account('demo_user')"
 SAMPLE_QUERY = "select * from credits.get_balance('demo_user')"
+UP_LOCK = "up.lock"  # in .pgcredits/: held by the `pgcredits up` that serves, with what it serves written in it
+TOKEN_ROLES = ("credits_user", "credits_service", "credits_admin", "credits_auditor")
+DURATION = re.compile(r"(\d+)([smhd]?)")
+DURATION_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 NUMERIC_TYPES = {20, 21, 23, 26, 700, 701, 1700}  # psql aligns these types' columns right
 
 
@@ -57,6 +67,14 @@ def _parser() -> argparse.ArgumentParser:
     down = commands.add_parser("down", help="stop the local cluster")
     down.set_defaults(handler=_down)
 
+    token = commands.add_parser(
+        "token", help="print a development JWT for the gateway, signed with the local secret of `pgcredits up`")
+    token.add_argument("--sub", help="the account the token acts for (required for credits_user)")
+    token.add_argument("--role", choices=TOKEN_ROLES, default="credits_user", help="its role (default: credits_user)")
+    token.add_argument("--ttl", type=_duration, default=3600,
+                       help="how long it is valid: seconds, or a number with s, m, h or d (default: 1h)")
+    token.set_defaults(handler=_token)
+
     migrate_ = commands.add_parser("migrate", help="apply pending migrations, then every function file")
     database_url(migrate_)
     migrate_.set_defaults(handler=_migrate)
@@ -80,19 +98,28 @@ def _parser() -> argparse.ArgumentParser:
     catalog_commands = catalog.add_subparsers(title="catalog commands", required=True, metavar="CATALOG_COMMAND")
     apply = catalog_commands.add_parser("apply", help="apply a TOML catalog file in one transaction, idempotently")
     apply.add_argument("file", type=Path, help="the catalog file (docs/operations.md; examples/catalog.toml)")
+    apply.add_argument("--dry-run", action="store_true", help="print what would change and write nothing")
+    apply.add_argument("--replace", action="store_true",
+                       help="an entry the file names is replaced whole: a key it leaves out takes its default "
+                            "(without it, only the keys the file gives change)")
     database_url(apply)
     apply.set_defaults(handler=_catalog_apply)
 
     import_ = commands.add_parser("import", help="import opening balances from a legacy system (a CSV file)")
-    import_.add_argument("file", type=Path, help="CSV with the header account_id,plan,amount,expires_at")
+    import_.add_argument("file", type=Path,
+                         help="CSV with the header account_id,plan,amount[,expires_at][,credit_type]")
     import_.add_argument("--dry-run", action="store_true", help="print what would change and write nothing")
     database_url(import_)
     import_.set_defaults(handler=_import)
 
-    report_ = commands.add_parser("report", help="top consumers, usage by feature and reconciliation drift")
+    report_ = commands.add_parser(
+        "report", help="top consumers, usage and cost per call by feature, outliers, reconciliation drift")
     report_.add_argument("--from", dest="start", type=_date, help="first UTC day of usage (default: --to less 29 days)")
     report_.add_argument("--to", dest="end", type=_date, help="last UTC day of usage (default: today)")
-    report_.add_argument("--limit", type=_positive, default=10, help="top consumers per credit type (default: 10)")
+    report_.add_argument("--limit", type=_positive, default=10,
+                         help="top consumers per credit type, and outliers (default: 10)")
+    report_.add_argument("--outlier-factor", type=_decimal, default=Decimal(3),
+                         help="an outlier costs at least this many times its feature's median call (default: 3)")
     database_url(report_)
     report_.set_defaults(handler=_report)
 
@@ -137,7 +164,7 @@ def _jobs_install(args: argparse.Namespace) -> None:
 
 
 def _catalog_apply(args: argparse.Namespace) -> None:
-    apply_catalog(_required_url(args), args.file)
+    apply_catalog(_required_url(args), args.file, replace=args.replace, dry_run=args.dry_run)
 
 
 def _import(args: argparse.Namespace) -> None:
@@ -147,7 +174,18 @@ def _import(args: argparse.Namespace) -> None:
 
 
 def _report(args: argparse.Namespace) -> None:
-    print(report(_required_url(args), _table, start=args.start, end=args.end, limit=args.limit), end="")
+    print(report(_required_url(args), _table, start=args.start, end=args.end, limit=args.limit,
+                 outlier_factor=args.outlier_factor), end="")
+
+
+def _decimal(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+    if not value.is_finite():
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}")
+    return value
 
 
 def _date(text: str) -> date:
@@ -158,31 +196,100 @@ def _date(text: str) -> date:
 
 
 def _up(args: argparse.Namespace) -> None:
-    cluster = _project_cluster()
-    if cluster.init():
-        print(f"created a PostgreSQL cluster in {cluster.data_dir}")
-    else:
-        print(f"reusing the PostgreSQL cluster in {cluster.data_dir}")
-    if cluster.start():
-        print(f"started PostgreSQL on 127.0.0.1:{cluster.port}")
-    else:
-        print("PostgreSQL is already running")
-    _create_database(cluster)
-    url = cluster.url(DATABASE)
-    migrate(url, report=print)
-    _load_catalog(url, db_dir() / "catalog" / "example.sql")
-    print()
-    print(f"psql:         {cluster.psql_line(DATABASE)}")
-    print(f"DATABASE_URL: {url}")
-    print()
-    _sample_call(url)
-    print()
+    from pgcredits.gateway.local import DEFAULT_PORT as GATEWAY_PORT
     from pgcredits.gateway.local import GatewayConfigError, serve_locally  # serves until Ctrl-C (SPEC §6)
 
+    state_dir = _project_root() / ".pgcredits"
+    with _serving_lock(state_dir) as running:
+        if running is not None:
+            # A second `make run` while one serves: say so, and touch nothing (not the user's catalog).
+            print(f"pgcredits is already running (pid {running}); it stops with Ctrl-C where it runs.")
+            print((state_dir / UP_LOCK).read_text().partition("\n")[2].rstrip())
+            return
+        port_text = os.environ.get("PGCREDITS_GATEWAY_PORT", str(GATEWAY_PORT))
+        if port_text.isdigit() and not _port_is_free(int(port_text)):
+            raise UsageError(f"port {port_text} is taken by another program: set PGCREDITS_GATEWAY_PORT to a free one")
+        cluster = _project_cluster()
+        if cluster.init():
+            print(f"created a PostgreSQL cluster in {cluster.data_dir}")
+        else:
+            print(f"reusing the PostgreSQL cluster in {cluster.data_dir}")
+        if cluster.start():
+            print(f"started PostgreSQL on 127.0.0.1:{cluster.port}")
+        else:
+            print("PostgreSQL is already running")
+        _create_database(cluster)
+        url = cluster.url(DATABASE)
+        migrate(url, report=print)
+        _load_catalog(url, db_dir() / "catalog" / "example.sql")
+        print()
+        print(f"psql:         {cluster.psql_line(DATABASE)}")
+        print(f"DATABASE_URL: {url}")
+        print()
+        _sample_call(url)
+        print()
+        _write_lock(state_dir, f"psql:         {cluster.psql_line(DATABASE)}\n"
+                               f"DATABASE_URL: {url}\n"
+                               f"gateway:      http://127.0.0.1:{port_text}")
+        try:
+            serve_locally(url, state_dir)
+        except GatewayConfigError as err:
+            raise UsageError(str(err)) from None
+        print(f"the gateway stopped; PostgreSQL keeps running on 127.0.0.1:{cluster.port} until "
+              "`.venv/bin/pgcredits down`")
+
+
+@contextmanager
+def _serving_lock(state_dir: Path) -> Iterator[int | None]:
+    """The lock of the `pgcredits up` that serves this project: yields None when this process holds it now, else
+    the pid of the one that holds it. The kernel releases it when that process ends, however it ends."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(state_dir / UP_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        serve_locally(url, _project_root() / ".pgcredits")
-    except GatewayConfigError as err:
-        raise UsageError(str(err)) from None
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield _lock_holder(state_dir)
+            return
+        os.ftruncate(descriptor, 0)
+        os.write(descriptor, f"pid: {os.getpid()}\n".encode())
+        yield None
+    finally:
+        os.close(descriptor)
+
+
+def _lock_holder(state_dir: Path) -> int:
+    first = (state_dir / UP_LOCK).read_text().partition("\n")[0]
+    return int(first.removeprefix("pid: ")) if first.startswith("pid: ") else 0
+
+
+def _write_lock(state_dir: Path, serving: str) -> None:
+    """What the serving `up` tells a second one: written in its lock file, below its pid."""
+    path = state_dir / UP_LOCK
+    path.write_text(f"pid: {os.getpid()}\n{serving}\n")
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _token(args: argparse.Namespace) -> None:
+    import jwt
+
+    from pgcredits.gateway.local import dev_secret
+
+    if args.role == "credits_user" and not args.sub:
+        raise UsageError("a credits_user token needs --sub, the account it acts for")
+    secret = os.environ.get("PGCREDITS_JWT_SECRET") or dev_secret(_project_root() / ".pgcredits")
+    claims: dict[str, object] = {"role": args.role, "exp": int(time.time()) + args.ttl}
+    if args.sub:
+        claims["sub"] = args.sub
+    print(jwt.encode(claims, secret, algorithm="HS256"))
 
 
 def _down(args: argparse.Namespace) -> None:
@@ -202,6 +309,13 @@ def _project_root() -> Path:
     return db_dir().parent
 
 
+def _duration(text: str) -> int:
+    match = DURATION.fullmatch(text)
+    if match is None or int(match[1]) == 0:
+        raise argparse.ArgumentTypeError(f"expected a duration such as 3600, 90m, 12h or 30d, not {text!r}")
+    return int(match[1]) * DURATION_SECONDS[match[2]]
+
+
 def _create_database(cluster: Cluster) -> None:
     with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
         if conn.execute("select 1 from pg_database where datname = %s", [DATABASE]).fetchone() is None:
@@ -214,11 +328,15 @@ def _create_database(cluster: Cluster) -> None:
 
 
 def _load_catalog(url: str, path: Path) -> None:
-    """Run the example catalog as the superuser, in one transaction."""
+    """Run the example catalog as the superuser, in one transaction, into a database without a catalog yet."""
     if not path.exists():
         print(f"warning: {path} does not exist yet, no example catalog loaded", file=sys.stderr)
         return
     with psycopg.connect(url) as conn:
+        if conn.execute("select exists (select from credits.plans) or exists (select from credits.features)"
+                        ).fetchone() == (True,):
+            print(f"the database has a catalog: {path.name} is loaded only into one without plans and features")
+            return
         try:
             conn.execute(path.read_bytes())
         except psycopg.Error as err:

@@ -14,7 +14,8 @@ How one description serves both clients
 with `@rpc`. The stub's name is the SQL function's name, its parameters (names,
 types, `DEFAULT` where the SQL function has a default) are the SQL parameters,
 its return annotation is the result model, `list[Model]` for a function that
-returns a set. A parameter's SQL type comes from its annotation (`str` is
+returns a set, or a plain type (`datetime`) for a function that returns one
+value (`credits.now()`). A parameter's SQL type comes from its annotation (`str` is
 text, `Amount` numeric, `BigInt` bigint, `Json` jsonb, ...). `rpc` turns the
 stub into a descriptor (`Rpc`) that builds the statement and the result; it
 never runs the stub's body. Both clients inherit the table: on a `Credits`
@@ -33,7 +34,15 @@ with `connection=` runs its calls in that connection's current transaction and
 never commits it, so a debit commits or rolls back with the app's own write.
 `client.transaction()` opens one transaction on the client's connection and
 yields a client bound to it (`tx.connection` is that connection, for the app's
-own statements). With `role=` and `claims=` the client acts for an end user
+own statements).
+
+A `PermissionDenied` from PostgreSQL itself ("permission denied for function
+X": the caller's role may not execute it) carries no hint; the client fills
+`hint` with the roles that may call it, as the gateway does ("may be called
+by: credits_admin, credits_service"), read from the catalog once per function
+and client: on the client's own connection when it is idle, else on a
+connection of its own (a new one, or the pool's), and where it has neither (a
+caller's connection in a failed transaction) a hint saying where to look. With `role=` and `claims=` the client acts for an end user
 like the gateway does: each transaction starts with `set_config('role', ...,
 true)` and `set_config('request.jwt.claims', ..., true)`, transaction-local.
 
@@ -82,7 +91,9 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from psycopg.types.json import set_json_loads
 
-from pgcredits.errors import CreditsError, from_sqlstate
+from pydantic import TypeAdapter
+
+from pgcredits.errors import CreditsError, PermissionDenied, from_sqlstate
 from pgcredits.models import (
     Account,
     Balance,
@@ -98,9 +109,11 @@ from pgcredits.models import (
     GrantsExpired,
     HoldsExpired,
     LedgerEntry,
+    OpenedAccount,
     Period,
     Plan,
     PlanFeature,
+    Quota,
     Refund,
     Released,
     Reservation,
@@ -159,6 +172,8 @@ class Rpc(Generic[_P, _R]):
         result = signature.return_annotation
         self.many = get_origin(result) is list
         self.model: type[Result] = get_args(result)[0] if self.many else result
+        # A function returning one value (credits.now()) is annotated with that value's type.
+        self.scalar = not (isinstance(self.model, type) and issubclass(self.model, Result))
 
     def statement(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[str, list[Any]]:
         """The SQL and its bound values for a call with these arguments; the arguments left at DEFAULT are not sent."""
@@ -172,8 +187,12 @@ class Rpc(Generic[_P, _R]):
         return f"select * from credits.{self.name}({arguments})", values
 
     def result(self, rows: Sequence[Mapping[str, Any]]) -> _R:
-        """The models of the rows: a list for a set-returning function, else the one row."""
-        models = [self.model.model_validate(dict(row)) for row in rows]
+        """The models of the rows: a list for a set-returning function, else the one row (its value, for a scalar)."""
+        if self.scalar:
+            models: list[Any] = [TypeAdapter(self.model).validate_python(next(iter(dict(row).values())))
+                                 for row in rows]
+        else:
+            models = [self.model.model_validate(dict(row)) for row in rows]
         if self.many:
             return models  # type: ignore[return-value]
         if len(models) != 1:
@@ -241,6 +260,31 @@ def _json_dumps(value: Any) -> str:
     return json.dumps(value)
 
 
+# Who may call a function: the four caller roles granted EXECUTE on it (the gateway says the same).
+CALLER_ROLES = ("credits_admin", "credits_auditor", "credits_service", "credits_user")
+_CALLERS_QUERY = (
+    "select array(select r from unnest($1::text[]) r"
+    " where has_function_privilege(r, p.oid, 'execute') order by r)::text[]"
+    " from pg_proc p where p.pronamespace = 'credits'::regnamespace and p.proname = $2 order by p.oid limit 1"
+)
+
+
+def _callers_hint(roles: Sequence[str] | None) -> str:
+    return f"may be called by: {', '.join(roles) if roles else 'no caller role'}"
+
+
+def _unknown_callers_hint(function: str) -> str:
+    """The hint when the catalog cannot be read (a caller's connection in a failed transaction)."""
+    return (f"call credits.{function} as a role granted EXECUTE on it (docs/contract.md, roles); "
+            f"has_function_privilege(role, 'credits.{function}', 'execute') tells which")
+
+
+def _needs_callers_hint(error: CreditsError) -> bool:
+    """PostgreSQL's own refusal to run a function for the caller's role: it has no hint."""
+    return (isinstance(error, PermissionDenied) and error.hint is None
+            and error.message.startswith("permission denied for function"))
+
+
 def _identity(role: str | None, claims: Mapping[str, Any] | None) -> tuple[str, list[Any]] | None:
     """The statement that sets the caller's role and claims for the rest of the transaction, as the gateway does."""
     settings = [("role", role), ("request.jwt.claims", None if claims is None else _json_dumps(claims))]
@@ -267,8 +311,9 @@ class _Functions:
     @rpc
     def upsert_plan(self, code: str, signup_grant: Json = DEFAULT, monthly_allowance: Json = DEFAULT,
                     daily_allowance: Json = DEFAULT, unlimited: bool = DEFAULT,
-                    description: str | None = DEFAULT) -> Plan:
-        """Creates or updates a plan; allowances are keyed by credit type ({"credits": 6})."""
+                    description: str | None = DEFAULT, is_default: bool | None = DEFAULT) -> Plan:
+        """Creates or updates a plan; allowances are keyed by credit type ({"credits": 6}); is_default=True
+        makes it the plan a canceled subscription falls back to."""
 
     @rpc
     def set_plan_feature(self, plan: str, feature: str, enabled: bool = DEFAULT, period_limit: Integer | None = DEFAULT,
@@ -278,8 +323,13 @@ class _Functions:
     # Accounts and balances
     @rpc
     def open_account(self, account_id: str, plan: str = DEFAULT, is_demo: bool = DEFAULT, timezone: str = DEFAULT,
-                     metadata: Json = DEFAULT) -> Account:
-        """Opens an account with its plan's signup grant and first period; an existing account is returned as is."""
+                     metadata: Json = DEFAULT) -> OpenedAccount:
+        """Opens an account with its plan's signup grant and first period; an existing account is returned as is
+        (opened False, `differences` naming what this call asked for that it does not have)."""
+
+    @rpc
+    def update_account(self, account_id: str, plan: str | None = DEFAULT, is_demo: bool | None = DEFAULT) -> Account:
+        """Changes an account's plan (a higher one at once, a lower one at the period's end) or demo flag."""
 
     @rpc
     def set_account_status(self, account_id: str, status: str, reason: str) -> Account:
@@ -318,6 +368,10 @@ class _Functions:
     @rpc
     def check_feature(self, account_id: str, feature: str, units: Json = DEFAULT) -> FeatureCheck:
         """Whether the feature may run now, its cost and the grants it would draw from; changes nothing."""
+
+    @rpc
+    def get_quotas(self, account_id: str) -> list[Quota]:
+        """Every feature of the account's plan: cost, allowed, the period limit, used, remaining, next reset."""
 
     @rpc
     def deduct_credits(self, account_id: str, feature: str, units: Json = DEFAULT,
@@ -383,6 +437,11 @@ class _Functions:
     def schedule_jobs(self) -> list[CronJob]:
         """Installs or updates the pg_cron jobs (none, with a notice, where pg_cron is absent)."""
 
+    # Time
+    @rpc
+    def now(self) -> datetime:
+        """The ledger's clock: now(), or the session's credits.now where the database allows the override."""
+
 
 class Credits(_Functions):
     """The blocking client (psycopg 3): `Credits(conninfo, **options)` or `Credits(connection=conn)`.
@@ -404,6 +463,9 @@ class Credits(_Functions):
         self._owned = connection is None
         self._identity = _identity(role, claims)
         self._lock = threading.RLock()
+        # PermissionDenied hints by function, and where to read them when the connection cannot (see the module).
+        self._hints: dict[str, str] = {}
+        self._hint_conninfo = conninfo
 
     @property
     def connection(self) -> psycopg.Connection[Any]:
@@ -425,7 +487,9 @@ class Credits(_Functions):
             with connection.transaction():
                 if self._identity is not None:
                     _fetch(connection, *self._identity)
-                yield Credits(connection=connection)
+                bound = Credits(connection=connection)
+                bound._hints, bound._hint_conninfo, bound._options = self._hints, self._hint_conninfo, self._options
+                yield bound
 
     def close(self) -> None:
         """Close the connection if the client opened it; a caller's connection stays open."""
@@ -450,10 +514,31 @@ class Credits(_Functions):
         with self._lock:
             connection = self.connection
             idle = connection.info.transaction_status == TransactionStatus.IDLE
-            if self._identity is None or not (idle and connection.autocommit):
-                return call.result(self._run(connection, query, values))
-            with connection.transaction():  # the identity and the call in one transaction
-                return call.result(self._run(connection, query, values))
+            try:
+                if self._identity is None or not (idle and connection.autocommit):
+                    return call.result(self._run(connection, query, values))
+                with connection.transaction():  # the identity and the call in one transaction
+                    return call.result(self._run(connection, query, values))
+            except CreditsError as error:
+                if _needs_callers_hint(error):
+                    error.hint = self._callers(call.name)
+                raise
+
+    def _callers(self, function: str) -> str:
+        """The hint naming who may call `function`: on the idle connection, else on a new one, else where to look."""
+        if function not in self._hints:
+            connection = self._connection
+            query, values = _CALLERS_QUERY, [list(CALLER_ROLES), function]
+            if (connection is not None and not connection.closed and connection.autocommit
+                    and connection.info.transaction_status == TransactionStatus.IDLE):
+                rows = _fetch(connection, query, values)
+            elif self._hint_conninfo is not None:
+                with psycopg.connect(self._hint_conninfo, **self._options) as own:
+                    rows = _fetch(own, query, values)
+            else:
+                return _unknown_callers_hint(function)
+            self._hints[function] = _callers_hint(next(iter(rows[0].values())) if rows else None)
+        return self._hints[function]
 
     def _run(self, connection: psycopg.Connection[Any], query: str, values: list[Any]) -> list[dict[str, Any]]:
         if self._identity is not None:
@@ -495,6 +580,9 @@ class AsyncCredits(_Functions):
         self._pool: asyncpg.Pool | None = None
         self._identity = _identity(role, claims)
         self._lock = asyncio.Lock()  # a caller's connection runs one statement at a time; the pool is made once
+        # PermissionDenied hints by function; the pool (a client's, or its parent's) reads them (see the module).
+        self._hints: dict[str, str] = {}
+        self._hint_pool: asyncpg.Pool | None = None
 
     @property
     def connection(self) -> asyncpg.Connection:
@@ -512,7 +600,9 @@ class AsyncCredits(_Functions):
         async with self._acquire() as connection, connection.transaction():
             if self._identity is not None:
                 await _fetch_async(connection, *self._identity)
-            yield AsyncCredits(connection=connection)
+            bound = AsyncCredits(connection=connection)
+            bound._hints, bound._hint_pool = self._hints, self._pool
+            yield bound
 
     async def close(self) -> None:
         """Close the pool if the client made one; a caller's connection stays open."""
@@ -535,10 +625,30 @@ class AsyncCredits(_Functions):
 
     async def _call(self, call: Rpc[..., Any], query: str, values: list[Any]) -> Any:
         async with self._acquire() as connection:
-            if self._identity is None or connection.is_in_transaction():
-                return call.result(await self._run(connection, query, values))
-            async with connection.transaction():  # the identity and the call in one transaction
-                return call.result(await self._run(connection, query, values))
+            try:
+                if self._identity is None or connection.is_in_transaction():
+                    return call.result(await self._run(connection, query, values))
+                async with connection.transaction():  # the identity and the call in one transaction
+                    return call.result(await self._run(connection, query, values))
+            except CreditsError as error:
+                if _needs_callers_hint(error):
+                    error.hint = await self._callers(connection, call.name)
+                raise
+
+    async def _callers(self, connection: asyncpg.Connection, function: str) -> str:
+        """The hint naming who may call `function`: on the connection outside a transaction, else on the pool's."""
+        if function not in self._hints:
+            query, values = _CALLERS_QUERY, [list(CALLER_ROLES), function]
+            pool = self._pool or self._hint_pool
+            if not connection.is_in_transaction():
+                rows = await _fetch_async(connection, query, values)
+            elif pool is not None:
+                async with pool.acquire() as own:
+                    rows = await _fetch_async(own, query, values)
+            else:
+                return _unknown_callers_hint(function)
+            self._hints[function] = _callers_hint(rows[0][0] if rows else None)
+        return self._hints[function]
 
     async def _run(self, connection: asyncpg.Connection, query: str, values: list[Any]) -> list[asyncpg.Record]:
         if self._identity is not None:

@@ -73,6 +73,7 @@ class Plan(Result):
     description: str | None
     created_at: datetime
     updated_at: datetime
+    is_default: bool
 
 
 class PlanFeature(Result):
@@ -101,6 +102,14 @@ class Account(Result):
     metadata: JsonValue[dict[str, Any]]
     created_at: datetime
     updated_at: datetime
+
+
+class OpenedAccount(Account):
+    """What open_account returns: the account, whether this call `opened` it, and for an existing one the
+    arguments it asked for that the account does not have (`differences`: plan, is_demo, timezone, metadata)."""
+
+    opened: bool
+    differences: list[str]
 
 
 class Balance(Result):
@@ -179,6 +188,21 @@ class FeatureCheck(Result):
     available: Decimal
     period_remaining: int | None
     draws: JsonValue[list[dict[str, Any]] | None]
+
+
+class Quota(Result):
+    """One feature of the account's plan as a UI header shows it (get_quotas): what check_feature says of a call
+    without units, and the period's count limit, used and remaining (None without a limit)."""
+
+    feature: str
+    credit_type: str
+    cost: Decimal
+    allowed: bool
+    reason: str | None
+    period_limit: int | None
+    period_used: int | None
+    period_remaining: int | None
+    next_reset_at: datetime
 
 
 class Charge(Result):

@@ -25,7 +25,9 @@ from psycopg.pq.abc import PGresult
 from psycopg.types.json import Jsonb
 
 PROGRESS_EVERY = 1000  # import: a progress line, and a commit, every this many rows
-IMPORT_HEADER = ("account_id", "plan", "amount", "expires_at")
+IMPORT_HEADER = ("account_id", "plan", "amount", "expires_at", "credit_type")
+IMPORT_REQUIRED = IMPORT_HEADER[:3]  # expires_at and credit_type may be left out of the header
+DEFAULT_CREDIT_TYPE = "credits"  # grant_credits' default, said once more here for the row's key (see ImportRow)
 IMPORT_SOURCE = "migration"
 
 
@@ -50,6 +52,8 @@ NUMBER: _Kind = ("a number", _is_number)
 INTEGER: _Kind = ("an integer", lambda value: isinstance(value, int) and not isinstance(value, bool))
 FLAG: _Kind = ("true or false", lambda value: isinstance(value, bool))
 AMOUNTS = "amounts"  # a table of numbers keyed by name: allowances, unit rates; sent as jsonb
+# The SQL type of each kind: a key the file leaves out of an existing entry is passed as the entry has it.
+SQL_TYPES = {TEXT: "text", NUMBER: "numeric", INTEGER: "integer", FLAG: "boolean", AMOUNTS: "jsonb"}
 
 # Every key a catalog file may hold, per kind of entry; each key is the SQL parameter of the same name.
 CREDIT_TYPE_KEYS: dict[str, _Kind | str] = {"description": TEXT}
@@ -58,7 +62,7 @@ FEATURE_KEYS: dict[str, _Kind | str] = {
 }
 PLAN_KEYS: dict[str, _Kind | str] = {
     "signup_grant": AMOUNTS, "monthly_allowance": AMOUNTS, "daily_allowance": AMOUNTS, "unlimited": FLAG,
-    "description": TEXT,
+    "description": TEXT, "is_default": FLAG,
 }
 PLAN_FEATURE_KEYS: dict[str, _Kind | str] = {"enabled": FLAG, "period_limit": INTEGER, "cost_override": NUMBER}
 SECTIONS = ("credit_types", "features", "plans")
@@ -66,24 +70,31 @@ SECTIONS = ("credit_types", "features", "plans")
 
 @dataclass(frozen=True)
 class CatalogCall:
-    """One catalog function call: `credits.<function>(**key, **arguments)`, its entry read from `credits.<view>`."""
+    """One catalog function call: `credits.<function>(**key, **arguments)`, its entry read from `credits.<view>`.
+
+    `keys` are every key such an entry may have (the function's other parameters) with their kinds.
+    """
 
     label: str
     function: str
     view: str
     key: dict[str, str]
     arguments: dict[str, Any] = field(default_factory=dict)
+    keys: dict[str, _Kind | str] = field(default_factory=dict)
 
 
 @dataclass
 class CatalogResult:
-    """What `apply_catalog` did: each entry it changed, in the file's order, with `created` or `updated`."""
+    """What `apply_catalog` did (or would do): each entry it changed, in the file's order.
 
-    changes: list[tuple[str, str]] = field(default_factory=list)
+    `changes` holds the entry, `created` or `updated`, and for an update what changed (`key: before -> after`).
+    """
+
+    changes: list[tuple[str, str, list[str]]] = field(default_factory=list)
     unchanged: int = 0
 
     def count(self, outcome: str) -> int:
-        return sum(1 for _, done in self.changes if done == outcome)
+        return sum(1 for _, done, _ in self.changes if done == outcome)
 
 
 def read_catalog(path: Path) -> list[CatalogCall]:
@@ -137,76 +148,103 @@ def read_catalog(path: Path) -> list[CatalogCall]:
     plan_features: list[CatalogCall] = []
     for code, where, entry in entries(document, "credit_types", "credit_types"):
         calls.append(CatalogCall(f"credit type {code}", "upsert_credit_type", "credit_types", {"code": code},
-                                 arguments(entry, CREDIT_TYPE_KEYS, where)))
+                                 arguments(entry, CREDIT_TYPE_KEYS, where), CREDIT_TYPE_KEYS))
     for code, where, entry in entries(document, "features", "features"):
         calls.append(CatalogCall(f"feature {code}", "upsert_feature", "features", {"code": code},
-                                 arguments(entry, FEATURE_KEYS, where)))
+                                 arguments(entry, FEATURE_KEYS, where), FEATURE_KEYS))
+    defaults: list[str] = []
     for code, where, entry in entries(document, "plans", "plans"):
         plan = {key: value for key, value in entry.items() if key != "features"}
         calls.append(CatalogCall(f"plan {code}", "upsert_plan", "plans", {"code": code},
-                                 arguments(plan, PLAN_KEYS, where)))
+                                 arguments(plan, PLAN_KEYS, where), PLAN_KEYS))
+        if plan.get("is_default") is True:
+            defaults.append(f"{where}.is_default")
         for feature, feature_where, settings in entries(entry, "features", f"{where}.features"):
             plan_features.append(CatalogCall(
                 f"plan {code}, feature {feature}", "set_plan_feature", "plan_features",
-                {"plan": code, "feature": feature}, arguments(settings, PLAN_FEATURE_KEYS, feature_where)))
+                {"plan": code, "feature": feature}, arguments(settings, PLAN_FEATURE_KEYS, feature_where),
+                PLAN_FEATURE_KEYS))
+    if len(defaults) > 1:
+        raise fail(defaults[1], f"only one plan can be the default, and {defaults[0]} is true too")
     return calls + plan_features
 
 
-def apply_catalog(url: str, path: Path, report: Callable[[str], None] = print) -> CatalogResult:
+def apply_catalog(url: str, path: Path, report: Callable[[str], None] = print, *, replace: bool = False,
+                  dry_run: bool = False) -> CatalogResult:
     """Apply a catalog file in one transaction: every entry, or none if one is refused.
 
-    Each entry is upserted in a savepoint; where the entry reads the same
-    afterwards (timestamps aside) the savepoint is rolled back, so applying
-    the same file twice changes nothing the second time.
+    An existing entry changes only in the keys the file gives; with `replace`
+    a key left out takes the SQL function's default (the file says the whole
+    entry). Each entry is upserted in a savepoint; where the entry reads the
+    same afterwards (timestamps aside) the savepoint is rolled back, so
+    applying the same file twice changes nothing the second time. Each
+    change is reported with what it changes; `dry_run` rolls everything back.
     """
     calls = read_catalog(path)
     result = CatalogResult()
-    with psycopg.connect(url) as conn, conn.transaction():
-        for call in calls:
-            try:
-                outcome = _upsert(conn, call)
-            except psycopg.DatabaseError as err:
-                raise OperationError(f"{path}: {call.label}: {_reason(err)}") from None
-            if outcome == "unchanged":
-                result.unchanged += 1
-            else:
-                result.changes.append((call.label, outcome))
-    # Said once committed: a refused file has changed nothing, and prints only its error.
-    for label, outcome in result.changes:
-        report(f"{label}: {outcome}")
+    with psycopg.connect(url) as conn:
+        with conn.transaction(force_rollback=dry_run):
+            for call in calls:
+                try:
+                    outcome, changed = _upsert(conn, call, replace)
+                except psycopg.DatabaseError as err:
+                    raise OperationError(f"{path}: {call.label}: {_reason(err)}") from None
+                if outcome == "unchanged":
+                    result.unchanged += 1
+                else:
+                    result.changes.append((call.label, outcome, changed))
+    # Said once committed (or rolled back, in a dry run): a refused file has changed nothing, and prints only its error.
+    would = "would be " if dry_run else ""
+    for label, outcome, changed in result.changes:
+        report(f"{label}: {would}{outcome}" + (f" ({'; '.join(changed)})" if changed else ""))
     if result.changes:
-        report(f"applied {path}: {result.count('created')} created, {result.count('updated')} updated, "
+        verb = "dry run, nothing written" if dry_run else "applied"
+        report(f"{verb} {path}: {result.count('created')} {would}created, {result.count('updated')} {would}updated, "
                f"{result.unchanged} unchanged")
     else:
         report(f"{path}: nothing to change ({result.unchanged} entries already as the file says)")
     return result
 
 
-def _upsert(conn: psycopg.Connection[Any], call: CatalogCall) -> str:
-    """Run one catalog call; tell whether it `created`, `updated` or left `unchanged` its entry."""
+def _upsert(conn: psycopg.Connection[Any], call: CatalogCall, replace: bool) -> tuple[str, list[str]]:
+    """Run one catalog call: `created`, `updated` or `unchanged`, and for an update what changed.
+
+    Without `replace`, a key the file leaves out of an existing entry is passed
+    as the entry has it (read from the view, in SQL: values stay exact).
+    """
     entry = sql.SQL("to_jsonb(e) - 'created_at' - 'updated_at'")
     where = sql.SQL(" and ").join(
         sql.SQL("e.{} = {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in call.key
     )
-    before = conn.execute(
+    row = conn.execute(
         sql.SQL("select ({})::text from credits.{} e where {}").format(entry, sql.Identifier(call.view), where),
         call.key,
     ).fetchone()
+    before = None if row is None else row[0]
     arguments = {**call.key, **call.arguments}
-    named = sql.SQL(", ").join(
-        sql.SQL("{} => {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in arguments
-    )
+    named = [sql.SQL("{} => {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in arguments]
+    if before is not None and not replace:
+        for name, kind in call.keys.items():
+            if name not in arguments:
+                kept = (sql.SQL("%(_before)s::jsonb -> {}") if kind == AMOUNTS
+                        else sql.SQL("(%(_before)s::jsonb ->> {})::" + SQL_TYPES[kind]))
+                named.append(sql.SQL("{} => ").format(sql.Identifier(name)) + kept.format(sql.Literal(name)))
     with conn.transaction() as savepoint:
         # Compared in SQL, as jsonb: numbers stay exact and 0.5 equals 0.50.
-        same = conn.execute(
-            sql.SQL("select ({}) = %(_before)s::jsonb from credits.{}({}) e").format(
-                entry, sql.Identifier(call.function), named),
-            {**arguments, "_before": None if before is None else before[0]},
+        changed = conn.execute(
+            sql.SQL("select coalesce(array_agg(format('%%s: %%s -> %%s', a.key, coalesce(b.value::text, 'none'),"
+                    " a.value::text) order by a.key), '{{}}')"
+                    " from credits.{}({}) e, jsonb_each({}) a"
+                    " left join jsonb_each(%(_before)s::jsonb) b on b.key = a.key"
+                    " where b.value is distinct from a.value").format(
+                sql.Identifier(call.function), sql.SQL(", ").join(named), entry),
+            {**arguments, "_before": before},
         ).fetchone()
-        if same == (True,):
+        assert changed is not None
+        if before is not None and not changed[0]:
             raise psycopg.Rollback(savepoint)  # nothing to change: not even updated_at
-        return "created" if before is None else "updated"
-    return "unchanged"
+        return ("created", []) if before is None else ("updated", list(changed[0]))
+    return "unchanged", []
 
 
 def _json_numbers(amounts: Mapping[str, int | Decimal]) -> str:
@@ -238,12 +276,19 @@ class ImportRow:
     account_id: str
     plan: str
     amount: str
-    expires_at: str
+    expires_at: str = ""
+    credit_type: str = ""  # empty: grant_credits' default, credits
 
     @property
     def idempotency_key(self) -> str:
-        """`import:<account_id>:<hash of the row's values>`: the same row imports once, whatever its line."""
+        """`import:<account_id>:<hash of the row's values>`: the same row imports once, whatever its line.
+
+        The credit type counts only when it is not the default, so a file written before the column existed,
+        or with `credits` in it, keys its rows as they were keyed then: a re-run skips them.
+        """
         values = f"{self.account_id}\x1f{self.plan}\x1f{self.amount}\x1f{self.expires_at}"
+        if self.credit_type not in ("", DEFAULT_CREDIT_TYPE):
+            values += f"\x1f{self.credit_type}"
         return f"import:{self.account_id}:{hashlib.sha256(values.encode()).hexdigest()[:16]}"
 
 
@@ -263,8 +308,9 @@ class ImportResult:
 def read_import(path: Path) -> tuple[list[ImportRow], list[str]]:
     """The rows of an import file, and the refusals of the lines that are not rows (wrong number of fields).
 
-    A file without the header `account_id,plan,amount,expires_at` (expires_at
-    may be left out) is refused as a whole.
+    A file whose header is not the columns account_id, plan, amount and
+    optionally expires_at and credit_type, each once, in any order, is
+    refused as a whole.
     """
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
@@ -272,8 +318,10 @@ def read_import(path: Path) -> tuple[list[ImportRow], list[str]]:
         raise OperationError(f"{path}: cannot read: {err}") from None
     records = csv.reader(lines, strict=True)
     header = [name.strip() for name in next(records, [])]
-    if header not in (list(IMPORT_HEADER), list(IMPORT_HEADER[:3])):
-        raise OperationError(f"{path}: line 1: expected the header {','.join(IMPORT_HEADER)}, got {','.join(header)!r}")
+    if (not set(IMPORT_REQUIRED) <= set(header) or not set(header) <= set(IMPORT_HEADER)
+            or len(set(header)) != len(header)):
+        raise OperationError(f"{path}: line 1: expected the header {','.join(IMPORT_HEADER)} (expires_at and "
+                             f"credit_type may be left out), got {','.join(header)!r}")
     rows: list[ImportRow] = []
     refused: list[str] = []
     while True:
@@ -290,8 +338,7 @@ def read_import(path: Path) -> tuple[list[ImportRow], list[str]]:
             refused.append(f"line {records.line_num}: malformed line: expected {len(header)} fields, "
                            f"got {len(record)}")
             continue
-        values = [value.strip() for value in record] + [""] * (len(IMPORT_HEADER) - len(header))
-        rows.append(ImportRow(records.line_num, *values))
+        rows.append(ImportRow(records.line_num, **{name: value.strip() for name, value in zip(header, record)}))
     return rows, refused
 
 
@@ -357,11 +404,13 @@ def _import_row(conn: psycopg.Connection[Any], row: ImportRow, path: Path, dry_r
             if existing is None:
                 conn.execute("select from credits.open_account(account_id => %s, plan => %s)",
                              [row.account_id, row.plan or None])
+            # A credit type left empty is not sent: grant_credits' default applies.
             granted = conn.execute(
                 "select grant_id, available from credits.grant_credits(account_id => %s, amount => %s,"
-                " source => %s, expires_at => %s, idempotency_key => %s, reason => %s)",
+                " source => %s, expires_at => %s, idempotency_key => %s, reason => %s"
+                + (", credit_type => %s)" if row.credit_type else ")"),
                 [row.account_id, row.amount or None, IMPORT_SOURCE, row.expires_at or None, key,
-                 f"import from {path.name}"],
+                 f"import from {path.name}", *([row.credit_type] if row.credit_type else [])],
             ).fetchone()
     except psycopg.DatabaseError as err:
         if conn.broken or not err.diag.sqlstate:
@@ -370,24 +419,62 @@ def _import_row(conn: psycopg.Connection[Any], row: ImportRow, path: Path, dry_r
     assert granted is not None
     opened = "" if existing is not None else f"open on plan {row.plan}, "
     expiry = f" expiring {row.expires_at}" if row.expires_at else ""
+    credit_type = f" {row.credit_type}" if row.credit_type else ""
     verb = "would " if dry_run else ""
-    return "imported", f"{where}: {verb}{opened}grant {row.amount}{expiry} (grant {granted[0]}, available {granted[1]})"
+    return "imported", (f"{where}: {verb}{opened}grant {row.amount}{credit_type}{expiry} "
+                        f"(grant {granted[0]}, available {granted[1]})")
 
 
 # --- report -----------------------------------------------------------------------------------------------------------
 
+# Every query of the report reads the UTC days from %(start)s to %(end)s, both included.
 TOP_CONSUMERS = """
 select rank, account_id, credit_type, credits_used, calls
-from credits.top_consumers
+from (select rank() over (partition by credit_type order by sum(credits) desc) as rank,
+             account_id, credit_type, sum(credits) as credits_used, sum(calls)::bigint as calls
+      from credits.account_usage_daily
+      where day between %(start)s and %(end)s
+      group by account_id, credit_type) ranked
 where rank <= %(limit)s
 order by credit_type, rank, account_id
 """
+# Per feature: calls and credits net of refunds (usage_daily), and what one call cost (the debits and captures).
 USAGE = """
-select feature, credit_type, sum(calls) as calls, sum(credits) as credits
-from credits.usage_daily
-where day between %(start)s and %(end)s
-group by feature, credit_type
-order by credits desc, feature, credit_type
+with usage as (
+  select feature, credit_type, sum(calls)::bigint as calls, sum(credits) as credits
+  from credits.usage_daily
+  where day between %(start)s and %(end)s
+  group by feature, credit_type
+), per_call as (
+  select feature, credit_type, round(avg(-amount), 6) as avg_cost, min(-amount) as min_cost,
+         max(-amount) as max_cost
+  from credits.ledger
+  where kind in ('debit', 'capture') and (created_at at time zone 'UTC')::date between %(start)s and %(end)s
+  group by feature, credit_type
+)
+select u.feature, u.credit_type, u.calls, u.credits, p.avg_cost, p.min_cost, p.max_cost
+from usage u
+left join per_call p using (feature, credit_type)
+order by u.credits desc, u.feature, u.credit_type
+"""
+# Calls that cost at least %(factor)s times the median call of their feature and credit type.
+OUTLIERS = """
+with calls as (
+  select transaction_id, account_id, feature, credit_type, -amount as charged, created_at
+  from credits.ledger
+  where kind in ('debit', 'capture') and (created_at at time zone 'UTC')::date between %(start)s and %(end)s
+), medians as (
+  select feature, credit_type, percentile_cont(0.5) within group (order by charged)::numeric as median
+  from calls
+  group by feature, credit_type
+)
+select c.transaction_id, c.account_id, c.feature, c.credit_type, c.charged, round(m.median, 6) as median,
+       round(c.charged / m.median, 1) as times
+from calls c
+join medians m using (feature, credit_type)
+where m.median > 0 and c.charged >= %(factor)s * m.median
+order by c.charged / m.median desc, c.transaction_id
+limit %(limit)s
 """
 RECONCILIATION = "select * from credits.reconciliation order by account_id, credit_type"
 # The default range: the 30 UTC days up to today, as credits.now() tells it.
@@ -398,8 +485,10 @@ select coalesce(%(start)s::date, coalesce(%(end)s::date, (credits.now() at time 
 
 
 def report(url: str, table: Callable[[PGresult], str], *, start: date | None = None, end: date | None = None,
-           limit: int = 10) -> str:
-    """Top consumers, usage by feature from `start` to `end` (UTC days) and reconciliation drift, as text tables.
+           limit: int = 10, outlier_factor: Decimal = Decimal(3)) -> str:
+    """The report from `start` to `end` (UTC days) as text tables: top consumers, usage and cost per call by
+    feature, outliers (calls costing at least `outlier_factor` times their feature's median) and reconciliation
+    drift.
 
     `table` lays out one result (the CLI passes its psql-like layout).
     """
@@ -410,15 +499,22 @@ def report(url: str, table: Callable[[PGresult], str], *, start: date | None = N
         start, end = dates
         if start > end:
             raise OperationError(f"--from {start} is after --to {end}")
+        if outlier_factor <= 1:
+            raise OperationError(f"--outlier-factor must be above 1, not {outlier_factor}")
+        days = {"start": start, "end": end}
+        span = f"{start} to {end} (UTC)"
         sections = [
-            (f"Top consumers, last 30 days (top {limit} per credit type)",
-             _result(conn, TOP_CONSUMERS, {"limit": limit})),
-            (f"Usage by feature, {start} to {end} (UTC)", _result(conn, USAGE, {"start": start, "end": end})),
+            (f"Top consumers, {span} (top {limit} per credit type)",
+             _result(conn, TOP_CONSUMERS, {**days, "limit": limit})),
+            (f"Usage by feature, {span}: calls, credits net of refunds, cost per call",
+             _result(conn, USAGE, days)),
+            (f"Outliers, {span}: calls costing {outlier_factor} times their feature's median or more (top {limit})",
+             _result(conn, OUTLIERS, {**days, "factor": outlier_factor, "limit": limit})),
             ("Reconciliation drift", _result(conn, RECONCILIATION, {})),
         ]
     text = []
     for title, result in sections:
-        empty = result.ntuples == 0 and title.startswith("Reconciliation")
+        empty = result.ntuples == 0 and title.startswith(("Reconciliation", "Outliers"))
         text += [title, "none" if empty else table(result), ""]
     return "\n".join(text).rstrip() + "\n"
 
