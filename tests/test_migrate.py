@@ -13,7 +13,7 @@ import pytest
 from psycopg import sql
 
 from pgcredits.cluster import Cluster
-from pgcredits.migrate import db_dir, migrate, rollback, yoyo_url
+from pgcredits.migrate import db_dir, function_files, migrate, rollback, yoyo_url
 
 
 def test_every_migration_has_a_rollback() -> None:
@@ -28,7 +28,7 @@ def test_migrating_again_applies_only_the_function_files(db: str) -> None:
     result = migrate(db)
 
     assert result.applied == []
-    assert result.function_files == len(list((db_dir() / "functions").glob("*.sql")))
+    assert result.function_files == len(function_files())
 
 
 def test_yoyo_url_passes_every_parameter_to_psycopg() -> None:
@@ -124,12 +124,12 @@ def test_migrating_twice_changes_no_function_and_keeps_every_one_working(fresh_d
     migrate(fresh_db)
     balance = open_an_account(fresh_db, "u_1")
     before = definitions(fresh_db)
-    assert len(before) > len(list((db_dir() / "functions").glob("*.sql")))
+    assert len(before) > len(function_files())
 
     again = migrate(fresh_db)
 
     assert again.applied == []
-    assert again.function_files == len(list((db_dir() / "functions").glob("*.sql")))
+    assert again.function_files == len(function_files())
     assert definitions(fresh_db) == before  # same objects (oids), definitions, privileges and comments
     with psycopg.connect(fresh_db) as conn:
         assert conn.execute("select credits.now() = now()").fetchone() == (True,)

@@ -2,7 +2,8 @@
 
 `db/migrations/` owns state: yoyo SQL migrations `NNNN_name.sql`, each with a
 `NNNN_name.rollback.sql` beside it. `db/functions/` owns behaviour: one
-`CREATE OR REPLACE` per file, all applied on every migrate in lexical order, in
+`CREATE OR REPLACE` per file, in bands (folders, db/README.md), all applied
+on every migrate in order of their paths, in
 one transaction that runs as `credits_owner` (the role that owns the schema).
 Where the pg_cron extension is installed, migrate then installs or updates the
 scheduled jobs (`credits.schedule_jobs()`), as the role it connected as.
@@ -85,13 +86,19 @@ def migrate(url: str, folder: Path | None = None, report: Report = lambda line: 
     )  # fmt: skip
     if not applied:
         report("no pending migration")
-    files = sorted((folder / "functions").glob("*.sql"))
+    files = function_files(folder)
     apply_function_files(url, files)
     report(f"applied {len(files)} function files")
     jobs = [job.name for job in schedule_jobs(url)] if has_pg_cron(url) else []
     if jobs:
         report(f"scheduled pg_cron jobs: {', '.join(jobs)}")
     return MigrateResult(applied, len(files), jobs)
+
+
+def function_files(folder: Path | None = None) -> list[Path]:
+    """Every function file of `db/functions/`, in the order they are applied: by path, so band by band."""
+    functions = (folder or db_dir()) / "functions"
+    return sorted(functions.rglob("*.sql"), key=lambda path: path.relative_to(functions).parts)
 
 
 def has_pg_cron(url: str) -> bool:

@@ -1,14 +1,13 @@
--- What a debit could draw, as the account stands once settled.
+-- credits_private._free_grants(account_id, credit_type, at): what a debit
+-- could draw, as the account stands once settled: every grant that has not
+-- ended by `at` (whether or not its expiry has been written yet), with what
+-- is free in it: its remainder less what live holds earmark. A hold that
+-- lapsed by `at` blocks nothing, even before it is settled (the add-back
+-- below; its twin is _settle, which ends such holds). A grant counts from
+-- its commit, not from its starts_at: a purchase committed while a debit's
+-- transaction was open pays for that debit, as the balance row already says.
 --
--- credits_private._free_grants(account_id, credit_type, at): every grant
--- that has not ended by `at` (whether or not its expiry has been written
--- yet) with what is free in it: its remainder less what live holds
--- earmark. A hold that lapsed by `at` blocks nothing, even before it is
--- settled. A grant counts from its commit, not from its starts_at: a
--- purchase committed while a debit's transaction was open pays for that
--- debit, as the balance row already says.
---
--- credits_private._available(account_id, credit_type, at): their sum.
+--   select * from credits_private._free_grants('u_42', 'credits', credits.now());
 
 create or replace function credits_private._free_grants(account_id text, credit_type text, at timestamptz)
 returns table (grant_id bigint, source text, free numeric, priority integer, expires_at timestamptz,
@@ -42,17 +41,4 @@ as $$
     and g.is_open
     and (g.expires_at is null or g.expires_at > at)
     and g.remaining - g.held + l.amount > 0
-$$;
-
-create or replace function credits_private._available(account_id text, credit_type text, at timestamptz)
-returns numeric
--- PL/pgSQL, not SQL: a SQL function with a FROM is not inlined as a scalar,
--- and is parsed and planned again on every call; PL/pgSQL keeps its plan.
-language plpgsql
-stable
-as $$
-begin
-  return (select coalesce(sum(f.free), 0.000000)
-          from credits_private._free_grants(_available.account_id, _available.credit_type, _available.at) f);
-end
 $$;

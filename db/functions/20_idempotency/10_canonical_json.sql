@@ -1,8 +1,8 @@
--- credits_private._request_hash(call): a fingerprint of a call's arguments,
--- stored with its idempotency key so a retry with other arguments is told
--- apart (PT409). Numbers are compared by value, at any depth of the JSON:
--- 5, 5.0 and 5.000000 are equal. Callers pass times as epoch seconds, so the
--- session's time zone does not matter.
+-- credits_private._canonical_json(value): the JSON value with every number
+-- written by its value (5, 5.0 and 5.000000 are equal), at any depth, and
+-- object keys in jsonb's order: what _request_hash fingerprints.
+--
+--   select credits_private._canonical_json('{"seconds": 8.0}');  -- {"seconds": 8}
 
 create or replace function credits_private._canonical_json(value jsonb)
 returns jsonb
@@ -21,12 +21,4 @@ begin
     else _canonical_json.value
   end;
 end
-$$;
-
-create or replace function credits_private._request_hash(call jsonb)
-returns uuid
-language sql
-immutable
-as $$
-  select md5(credits_private._canonical_json(call)::text)::uuid
 $$;

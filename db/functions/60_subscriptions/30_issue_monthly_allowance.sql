@@ -1,0 +1,74 @@
+-- Issues the monthly allowance of the account's plan for its current
+-- period, per credit type, where the period has no monthly grant yet. With
+-- top_up (an upgrade), a running monthly grant smaller than the plan's
+-- allowance grows to it: its amount becomes the allowance and its
+-- remaining grows by the difference, so what is left is the new allowance
+-- less what was already used of the period's allowance (100 with 30 used,
+-- upgraded to 500: 470 left). That difference is one `adjustment` ledger
+-- row naming the grant. Nothing for a suspended or closed account, nor for
+-- a period that has ended.
+create or replace function credits_private._issue_monthly_allowance(account credits_private.accounts,
+                                                                    at timestamptz, top_up boolean,
+                                                                    reason text, metadata jsonb default '{}')
+returns void
+language plpgsql
+as $$
+declare
+  v_allowance record;
+  v_grant credits_private.grants;
+  v_delta numeric;
+  v_balance credits_private.balances;
+begin
+  if account.status <> 'active' or account.period_end <= at then
+    return;
+  end if;
+  for v_allowance in
+    select e.key as credit_type, e.value::numeric as amount
+    from credits_private.plans p, jsonb_each(p.monthly_allowance) e
+    where p.code = account.plan
+    order by e.key
+  loop
+    perform credits_private._lock_balance(account.account_id, v_allowance.credit_type, at);
+    select g.* into v_grant
+    from credits_private.grants g
+    where g.account_id = account.account_id
+      and g.credit_type = v_allowance.credit_type
+      and g.source = 'monthly'
+      and g.period_start = account.period_start;
+    if not found then
+      perform credits_private._add_grant(
+        account.account_id, v_allowance.credit_type, 'monthly', v_allowance.amount, account.period_end, null, at,
+        account.period_start, reason => reason, grant_period_start => account.period_start);
+    elsif top_up and v_grant.amount < v_allowance.amount and v_grant.voided_at is null
+          and v_grant.expired_at is null and v_grant.expires_at > at then
+      v_delta := v_allowance.amount - v_grant.amount;
+      update credits_private.grants g
+      set amount = v_allowance.amount, remaining = g.remaining + v_delta
+      where g.account_id = account.account_id and g.grant_id = v_grant.grant_id;
+
+      update credits_private.balances b
+      set balance = b.balance + v_delta,
+          settle_at = least(b.settle_at, v_grant.expires_at),
+          period_granted = case when b.period_start = account.period_start then b.period_granted else 0 end + v_delta,
+          period_used = case when b.period_start = account.period_start then b.period_used else 0 end,
+          period_start = account.period_start,
+          updated_at = at
+      where b.account_id = account.account_id and b.credit_type = v_allowance.credit_type
+      returning b.* into v_balance;
+
+      insert into credits_private.ledger_entries
+        (account_id, credit_type, kind, amount, balance_before, balance_after, available_after, grant_id, actor,
+         reason, metadata, created_at)
+      values
+        (account.account_id, v_allowance.credit_type, 'adjustment', v_delta, v_balance.balance - v_delta,
+         v_balance.balance, credits_private._available(account.account_id, v_allowance.credit_type, at),
+         v_grant.grant_id, credits_private._actor(), reason,
+         coalesce(metadata, '{}'::jsonb)
+           || jsonb_build_object('source', 'monthly', 'allowance_before', v_grant.amount,
+                                 'allowance_after', v_allowance.amount,
+                                 'used_before', v_grant.amount - v_grant.remaining),
+         at);
+    end if;
+  end loop;
+end
+$$;

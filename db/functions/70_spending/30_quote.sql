@@ -1,0 +1,34 @@
+-- credits_private._quote(account, feature, units, at): what check_feature
+-- says of a call, for the stored account row (a read: nothing is settled or
+-- written). The account as settling would leave it (a period that has
+-- ended replaced by the current one, credits_private._as_settled) decides
+-- the rules (_prepare_spend); what is available counts the allowance of a
+-- period not opened yet and a daily grant the next mutating call would
+-- issue as issued. reason adds insufficient_credits to _prepare_spend's
+-- refusals. The one rule of check_feature and get_quotas.
+
+create or replace function credits_private._quote(account credits_private.accounts, feature text, units jsonb,
+                                                  at timestamptz,
+                                                  out credit_type text, out cost numeric, out reason text,
+                                                  out available numeric, out period_limit integer,
+                                                  out period_used integer, out pending numeric,
+                                                  out pending_daily numeric, out period_end timestamptz)
+language plpgsql
+stable
+as $$
+declare
+  v_settled credits_private.accounts := credits_private._as_settled(account, at);
+  v_spend record := credits_private._prepare_spend(v_settled, feature, units, null, at);
+begin
+  credit_type := v_spend.credit_type;
+  cost := v_spend.cost;
+  period_limit := v_spend.period_limit;
+  period_used := v_spend.period_used;
+  period_end := v_settled.period_end;
+  pending := credits_private._pending_allowance(account, credit_type, at);
+  pending_daily := credits_private._pending_daily(account, credit_type, at);
+  available := credits_private._available(account.account_id, credit_type, at) + pending + pending_daily;
+  reason := coalesce(v_spend.reason,
+                     case when not v_spend.is_demo and available < cost then 'insufficient_credits' end);
+end
+$$;
