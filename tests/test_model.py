@@ -28,6 +28,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invar
 from psycopg.rows import dict_row
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+LAZY_OPENED = datetime(2026, 2, 1, 15, 0, tzinfo=timezone.utc)  # its first period ends at START + 3 hours
 PRIORITY = {"promo": 100, "purchase": 200}
 amounts = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("40"), places=2)
 _run = itertools.count()
@@ -97,6 +98,11 @@ class Ledger(RuleBasedStateMachine):
         self.all_holds: list[Hold] = []
         self.keys: dict[tuple[str, str], tuple[Decimal, int]] = {}
         self.names: list[str] = []
+        # An account the model does not predict, for what is settled lazily: a monthly and a daily allowance
+        # in a time zone of its own, its first period ending 3 hours after START.
+        self.lazy = f"m{self.run}_lazy"
+        self.sql("select set_config('credits.now', %s, false)", (LAZY_OPENED.isoformat(),))
+        self.sql("select credits.open_account(%s, 'lazy', timezone => 'America/New_York')", (self.lazy,))
         self.sql("select set_config('credits.now', %s, false)", (self.now.isoformat(),))
 
     # -- helpers -----------------------------------------------------------------------------------
@@ -310,6 +316,15 @@ class Ledger(RuleBasedStateMachine):
         assert row["voided"] == g.remaining - self.earmarked(g), row
         g.voided = True
 
+    @rule(amount=amounts, hold=st.booleans())
+    def spend_lazily_settled(self, amount: Decimal, hold: bool) -> None:
+        """Spend on the account of allowances; whatever the outcome, reads agree (the invariant below)."""
+        if hold:
+            self.sql("select * from credits.reserve_credits(%s, 'roast', amount => %s, ttl => '90 minutes')",
+                     (self.lazy, amount))
+        else:
+            self.sql("select * from credits.deduct_credits(%s, 'roast', amount => %s)", (self.lazy, amount))
+
     @rule(minutes=st.integers(1, 240), sweep=st.booleans())
     def travel(self, minutes: int, sweep: bool) -> None:
         self.now += timedelta(minutes=minutes)
@@ -329,6 +344,20 @@ class Ledger(RuleBasedStateMachine):
             assert available == self.available(name), (name, available, self.available(name))
 
     @invariant()
+    def reads_agree_before_and_after_settling(self) -> None:
+        """One meaning of available: get_balance before settling = after, = credits.balances (issue 12)."""
+        read = ("select credit_type, available, held, granted_this_period, used_this_period, period_start,"
+                " period_end, next_reset_at, plan, buckets from credits.get_balance(%s) order by credit_type")
+        for name in [*self.names, self.lazy]:
+            before = self.sql(read, (name,))
+            view = {(r["credit_type"], r["available"], r["held"]) for r in self.sql(
+                "select credit_type, available, held from credits.balances where account_id = %s", (name,))}
+            assert view <= {(r["credit_type"], r["available"], r["held"]) for r in before}, (view, before)
+            with self.conn.transaction(force_rollback=True):
+                self.sql("select * from credits.get_or_create_active_period(%s)", (name,))
+                assert self.sql(read, (name,)) == before, name
+
+    @invariant()
     def ledger_reconciles(self) -> None:
         assert self.sql("select * from credits.reconciliation") == []
 
@@ -338,6 +367,9 @@ def test_random_operations_match_the_model(db: str) -> None:
         conn.execute("select tests.catalog()")
         conn.execute("select credits.upsert_plan('empty')")
         conn.execute("select credits.set_plan_feature('empty', 'roast')")
+        conn.execute("select credits.upsert_plan('lazy', monthly_allowance => '{\"credits\": 10}',"
+                     " daily_allowance => '{\"credits\": 2}')")
+        conn.execute("select credits.set_plan_feature('lazy', 'roast')")
         Ledger.conn = conn
         machine = Ledger.TestCase
         machine.settings = settings(max_examples=int(os.environ.get("MODEL_EXAMPLES", "60")), stateful_step_count=40,

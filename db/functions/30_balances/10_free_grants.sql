@@ -23,18 +23,13 @@ as $$
   cross join lateral (
     select case when not lapsed_any.found then 0
                 else coalesce((select sum((e.value ->> 'amount')::numeric)
-                               from credits_private.holds h, jsonb_array_elements(h.earmarks) e
-                               where h.account_id = _free_grants.account_id
-                                 and h.credit_type = _free_grants.credit_type
-                                 and h.status = 'held'
-                                 and h.expires_at <= at
-                                 and (e.value ->> 'grant_id')::bigint = g.grant_id), 0) end as amount
+                               from credits_private._lapsed_holds(_free_grants.account_id, _free_grants.credit_type,
+                                                                  _free_grants.at) h,
+                                    jsonb_array_elements(h.earmarks) e
+                               where (e.value ->> 'grant_id')::bigint = g.grant_id), 0) end as amount
     from (select exists (select
-                         from credits_private.holds h
-                         where h.account_id = _free_grants.account_id
-                           and h.credit_type = _free_grants.credit_type
-                           and h.status = 'held'
-                           and h.expires_at <= at) as found) lapsed_any
+                         from credits_private._lapsed_holds(_free_grants.account_id, _free_grants.credit_type,
+                                                            _free_grants.at)) as found) lapsed_any
   ) l
   where g.account_id = _free_grants.account_id
     and g.credit_type = _free_grants.credit_type

@@ -16,11 +16,7 @@ declare
 begin
   for v_hold in
     select h.*
-    from credits_private.holds h
-    where h.account_id = _settle.account_id
-      and h.credit_type = _settle.credit_type
-      and h.status = 'held'
-      and h.expires_at <= at
+    from credits_private._lapsed_holds(_settle.account_id, _settle.credit_type, _settle.at) h
     order by h.expires_at, h.hold_id
   loop
     perform credits_private._end_hold(v_hold, 'expired', 0, at);

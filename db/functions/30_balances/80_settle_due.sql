@@ -27,9 +27,7 @@ begin
     where g.account_id = v_due.account_id and g.credit_type = v_due.credit_type
       and g.is_open and g.expires_at <= at;
     select holds_released + count(*)::integer into holds_released
-    from credits_private.holds h
-    where h.account_id = v_due.account_id and h.credit_type = v_due.credit_type
-      and h.status = 'held' and h.expires_at <= at;
+    from credits_private._lapsed_holds(v_due.account_id, v_due.credit_type, at) h;
     perform credits_private._settle(v_due.account_id, v_due.credit_type, at);
   end loop;
 end

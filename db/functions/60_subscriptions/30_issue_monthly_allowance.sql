@@ -23,10 +23,9 @@ begin
     return;
   end if;
   for v_allowance in
-    select e.key as credit_type, e.value::numeric as amount
-    from credits_private.plans p, jsonb_each(p.monthly_allowance) e
-    where p.code = account.plan
-    order by e.key
+    select a.credit_type, a.amount
+    from credits_private._period_allowances(account.plan, account.status) a
+    order by a.credit_type
   loop
     perform credits_private._lock_balance(account.account_id, v_allowance.credit_type, at);
     select g.* into v_grant

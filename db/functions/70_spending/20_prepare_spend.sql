@@ -68,9 +68,8 @@ begin
     -- the holds are settled.
     select coalesce(max(u.used_count), 0)
            - (select count(*)
-              from credits_private.holds h
-              where h.account_id = v_account.account_id and h.status = 'held' and h.expires_at <= at
-                and h.counted_period = v_account.period_start and h.feature = v_feature.code)
+              from credits_private._lapsed_holds(v_account.account_id, v_feature.credit_type, at) h
+              where h.counted_period = v_account.period_start and h.feature = v_feature.code)
     into period_used
     from credits_private.period_usage u
     where u.account_id = v_account.account_id

@@ -25,9 +25,8 @@ begin
   period_limit := v_spend.period_limit;
   period_used := v_spend.period_used;
   period_end := v_settled.period_end;
-  pending := credits_private._pending_allowance(account, credit_type, at);
-  pending_daily := credits_private._pending_daily(account, credit_type, at);
-  available := credits_private._available(account.account_id, credit_type, at) + pending + pending_daily;
+  select s.available, s.pending, s.pending_daily into available, pending, pending_daily
+  from credits_private._settled_balance(account, credit_type, at) s;
   reason := coalesce(v_spend.reason,
                      case when not v_spend.is_demo and available < cost then 'insufficient_credits' end);
 end

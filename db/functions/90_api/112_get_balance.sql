@@ -23,42 +23,27 @@ declare
   v_period record := credits_private._current_period(v_account, v_now);
   v_plan text := (credits_private._as_settled(v_account, v_now)).plan;
 begin
-  -- As the account stands once settled: when its stored period has ended,
-  -- the current one starts from zero with its monthly allowance (pending);
-  -- a daily grant the next mutating call would issue counts as issued.
+  -- As the account stands once settled (credits_private._settled_balance):
+  -- when its stored period has ended, the current one starts from zero
+  -- with its monthly allowance (pending), and a daily grant the next
+  -- mutating call would issue counts as issued.
   return query
   select t.code,
-         coalesce(g.available, 0.000000) + pending.amount + daily.amount,
-         coalesce((select sum(h.amount)
-                   from credits_private.holds h
-                   where h.account_id = v_account.account_id and h.credit_type = t.code
-                     and h.status = 'held' and h.expires_at > v_now), 0.000000),
+         s.available,
+         credits_private._held(v_account.account_id, t.code, v_now),
          case when b.period_start = v_period.period_start then b.period_granted else 0.000000 end
-           + pending.amount + daily.amount,
+           + s.pending + s.pending_daily,
          case when b.period_start = v_period.period_start then b.period_used else 0.000000 end,
          v_period.period_start,
          v_period.period_end,
          credits_private._next_reset_at(p.daily_allowance, t.code, v_account.timezone, v_period.period_end, v_now),
          p.code,
          p.unlimited,
-         coalesce(g.buckets, '{}'::jsonb)
-           || case when pending.amount > 0
-                   then jsonb_build_object('monthly', coalesce((g.buckets ->> 'monthly')::numeric, 0) + pending.amount)
-                   else '{}'::jsonb end
-           || case when daily.amount > 0
-                   then jsonb_build_object('daily', coalesce((g.buckets ->> 'daily')::numeric, 0) + daily.amount)
-                   else '{}'::jsonb end
+         s.buckets
   from credits_private.credit_types t
   join credits_private.plans p on p.code = v_plan
-  cross join lateral (select credits_private._pending_allowance(v_account, t.code, v_now) as amount) pending
-  cross join lateral (select credits_private._pending_daily(v_account, t.code, v_now) as amount) daily
+  cross join lateral credits_private._settled_balance(v_account, t.code, v_now) s
   left join credits_private.balances b on b.account_id = v_account.account_id and b.credit_type = t.code
-  left join lateral (
-    select sum(s.free) as available, jsonb_object_agg(s.source, s.free) as buckets
-    from (select f.source, sum(f.free) as free
-          from credits_private._free_grants(v_account.account_id, t.code, v_now) f
-          group by f.source) s
-  ) g on true
   order by t.code;
 end
 $$;

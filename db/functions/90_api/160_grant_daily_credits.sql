@@ -83,6 +83,7 @@ begin
           where a0.status = 'active'
           offset 0) a
   ), due as materialized (
+    -- Who gets a daily grant, set-based: the twin of credits_private._daily_due.
     select a.account_id, al.credit_type, al.amount, al.plan, a.local_day,
            (a.local_day + 1)::timestamp at time zone a.timezone as expires_at, a.period_start
     from settled a

@@ -1,7 +1,8 @@
--- Opens a period: its row, and for an active account the plan's monthly
--- allowance as grants that end with it (non-cumulative). A suspended or
--- closed account gets none: its credits stay as they are. The caller holds
--- the account row.
+-- credits_private._open_period(account_id, plan, status, period_start,
+-- period_end, at): opens a period: its row, and what _period_allowances
+-- says it grants, as grants that end with it (non-cumulative). The caller
+-- holds the account row. Its twin for reads is _pending_allowance.
+
 create or replace function credits_private._open_period(account_id text, plan text, status text,
                                                         period_start timestamptz, period_end timestamptz,
                                                         at timestamptz)
@@ -15,9 +16,8 @@ begin
   values (account_id, period_start, period_end, plan, at)
   on conflict on constraint periods_pkey do nothing;
   for v_allowance in
-    select e.key as credit_type, e.value::numeric as amount
-    from credits_private.plans p, jsonb_each(p.monthly_allowance) e
-    where p.code = _open_period.plan and status = 'active'
+    select a.credit_type, a.amount
+    from credits_private._period_allowances(_open_period.plan, _open_period.status) a
   loop
     perform credits_private._add_grant(
       account_id, v_allowance.credit_type, 'monthly', v_allowance.amount, period_end, null, at, period_start,

@@ -1,0 +1,38 @@
+-- credits_private._settled_balance(account, credit_type, at): one balance as
+-- the account stands once settled, which is what every read reports
+-- (get_balance, check_feature, get_quotas, credits.balances). available is
+-- what a debit made now could draw: what is free in the grants that have
+-- not ended (_free_grants: a lapsed hold holds nothing) plus what the next
+-- mutating call would grant first: the allowance of a period it would open
+-- (pending, _pending_allowance) and the day's daily grant (pending_daily,
+-- _pending_daily). buckets: available per grant source. Nothing is
+-- written. The one meaning of "available".
+--
+--   select * from credits_private._settled_balance(a, 'credits', credits.now()) from credits_private.accounts a;
+
+create or replace function credits_private._settled_balance(account credits_private.accounts, credit_type text,
+                                                            at timestamptz,
+                                                            out available numeric, out pending numeric, out pending_daily numeric,
+                                                            out buckets jsonb)
+language plpgsql
+stable
+as $$
+begin
+  pending := credits_private._pending_allowance(account, credit_type, at);
+  pending_daily := credits_private._pending_daily(account, credit_type, at);
+  with free as (
+    select f.source, f.free
+    from credits_private._free_grants(account.account_id, _settled_balance.credit_type, at) f
+  )
+  select (select coalesce(sum(free.free), 0.000000) from free) + pending + pending_daily,
+         coalesce((select jsonb_object_agg(s.source, s.free)
+                   from (select b.source, sum(b.free) as free
+                         from (select free.source, free.free from free
+                               union all
+                               select 'monthly', pending where pending > 0
+                               union all
+                               select 'daily', pending_daily where pending_daily > 0) b
+                         group by b.source) s), '{}'::jsonb)
+  into available, buckets;
+end
+$$;
