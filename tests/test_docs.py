@@ -61,3 +61,16 @@ def test_the_examples_recipe_runs_on_a_fresh_database(pg_cluster: Cluster, templ
         "04_corrections.sql prints 04_corrections.out",
         "quickstart.py prints quickstart.py.out",
     ], "")
+
+
+def test_every_errcode_is_documented_and_has_its_class() -> None:
+    """Issue 12: one catalogue of errors, in docs/errors.md and pgcredits.errors, for every errcode raised."""
+    from pgcredits.errors import error_class
+
+    raised = {m.group(1) for path in (REPO / "db" / "functions").rglob("*.sql")
+              for m in re.finditer(r"errcode = '([0-9A-Z]{5})'", path.read_text())}
+    assert {"PT404", "PT409", "PT422", "42501"} <= raised
+    documented = set(re.findall(r"^\| `([0-9A-Z]{5})` \|", (REPO / "docs" / "errors.md").read_text(), re.M))
+    assert raised - documented == set(), "errcodes raised but not in docs/errors.md"
+    unmapped = {code for code in raised if error_class(code).sqlstate != code}
+    assert unmapped == set(), "errcodes raised without their class in pgcredits.errors"

@@ -61,6 +61,13 @@ class PermissionDenied(CreditsError):
     http_status = 403
 
 
+class InvariantBroken(CreditsError):
+    """PT500: a broken invariant; the ledger refused to write a row that would not reconcile (never expected)."""
+
+    sqlstate = "PT500"
+    http_status = 500
+
+
 class BadInput(CreditsError):
     """Class 22 (data exception): a value PostgreSQL itself could not take, such as text where a number goes."""
 
@@ -82,7 +89,7 @@ class RetryableConflict(CreditsError):
 
 _BY_SQLSTATE: dict[str, type[CreditsError]] = {
     cls.sqlstate: cls
-    for cls in (NotFound, IdempotencyConflict, InvalidArgument, PermissionDenied, StatementCanceled)
+    for cls in (NotFound, IdempotencyConflict, InvalidArgument, PermissionDenied, InvariantBroken, StatementCanceled)
     if cls.sqlstate
 }
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})

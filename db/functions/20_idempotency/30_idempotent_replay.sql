@@ -19,17 +19,14 @@ begin
   where l.account_id = _idempotent_replay.account_id
     and l.idempotency_key = _idempotent_replay.idempotency_key;
   if found and v_entry.request_hash is distinct from request_hash then
-    raise exception 'idempotency key % of account % was used with other arguments', idempotency_key, account_id
-      using errcode = 'PT409',
-            detail = format('first used by ledger row %s (%s)', v_entry.entry_id, v_entry.kind),
-            hint = 'Use a new key for a new request; retry only with the same arguments.';
+    perform credits_private._raise_key_reused(account_id, idempotency_key,
+                                              format('first used by ledger row %s (%s)', v_entry.entry_id,
+                                                     v_entry.kind));
   end if;
   if not found and exists (select from credits_private.holds h
                            where h.account_id = _idempotent_replay.account_id
                              and h.idempotency_key = _idempotent_replay.idempotency_key) then
-    raise exception 'idempotency key % of account % was used with other arguments', idempotency_key, account_id
-      using errcode = 'PT409', detail = 'first used by reserve_credits',
-            hint = 'Use a new key for a new request; retry only with the same arguments.';
+    perform credits_private._raise_key_reused(account_id, idempotency_key, 'first used by reserve_credits');
   end if;
   return v_entry;
 end

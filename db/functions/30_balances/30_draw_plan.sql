@@ -28,10 +28,10 @@ as $$
     from (select f.grant_id, f.source, f.free, f.priority, f.expires_at, f.starts_at
           from credits_private._free_grants(account_id, credit_type, at) f
           union all
-          select null, 'monthly', pending, 100, pending_expires_at, at
+          select null, 'monthly', pending, credits_private._default_priority('monthly'), pending_expires_at, at
           where pending > 0
           union all
-          select null, 'daily', pending_daily, 100, pending_daily_expires_at, at
+          select null, 'daily', pending_daily, credits_private._default_priority('daily'), pending_daily_expires_at, at
           where pending_daily > 0) g
     window burn_down as (order by g.priority, g.expires_at nulls last, g.starts_at, g.grant_id nulls last)
   ) p

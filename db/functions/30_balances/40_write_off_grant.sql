@@ -28,12 +28,7 @@ begin
   where b.account_id = _write_off_grant.account_id and b.credit_type = _write_off_grant.credit_type
   returning b.* into v_balance;
 
-  insert into credits_private.ledger_entries
-    (account_id, credit_type, kind, amount, balance_before, balance_after, available_after, grant_id, actor,
-     reason, created_at)
-  values
-    (account_id, credit_type, kind, -v_lapse, v_balance.balance + v_lapse, v_balance.balance,
-     credits_private._available(account_id, credit_type, at), grant_id, credits_private._actor(), reason, at);
+  perform credits_private._write_ledger(v_balance, kind, -v_lapse, at, grant_id => grant_id, reason => reason);
   return v_lapse;
 end
 $$;

@@ -42,15 +42,16 @@ begin
      period_start, local_day, payment_ref, reason, created_at)
   values
     (account_id, credit_type, source, amount, amount,
-     coalesce(priority, case when source = 'purchase' then 200 else 100 end),
+     coalesce(priority, credits_private._default_priority(source)),
      at, expires_at, grant_period_start, local_day, payment_ref, reason, at)
   returning grants.grant_id into grant_id;
 
   update credits_private.balances b
   set balance = b.balance + amount,
       settle_at = least(b.settle_at, expires_at),
-      period_granted = case when b.period_start = _add_grant.period_start then b.period_granted else 0 end + amount,
-      period_used = case when b.period_start = _add_grant.period_start then b.period_used else 0 end,
+      period_granted = credits_private._period_counter(b.period_granted, b.period_start, _add_grant.period_start)
+                       + amount,
+      period_used = credits_private._period_counter(b.period_used, b.period_start, _add_grant.period_start),
       period_start = _add_grant.period_start,
       updated_at = at
   where b.account_id = _add_grant.account_id and b.credit_type = _add_grant.credit_type
@@ -58,13 +59,9 @@ begin
 
   available := credits_private._available(account_id, credit_type, at);
 
-  insert into credits_private.ledger_entries
-    (account_id, credit_type, kind, amount, balance_before, balance_after, available_after, grant_id,
-     idempotency_key, request_hash, actor, reason, metadata, created_at)
-  values
-    (account_id, credit_type, 'grant', amount, v_balance.balance - amount, v_balance.balance, available,
-     grant_id, idempotency_key, request_hash, credits_private._actor(), reason,
-     jsonb_build_object('source', source), at);
+  perform credits_private._write_ledger(v_balance, 'grant', amount, at, available => available, grant_id => grant_id,
+                                        idempotency_key => idempotency_key, request_hash => request_hash,
+                                        reason => reason, metadata => jsonb_build_object('source', source));
   replayed := false;
 end
 $$;

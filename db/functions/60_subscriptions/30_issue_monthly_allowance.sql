@@ -48,25 +48,20 @@ begin
       update credits_private.balances b
       set balance = b.balance + v_delta,
           settle_at = least(b.settle_at, v_grant.expires_at),
-          period_granted = case when b.period_start = account.period_start then b.period_granted else 0 end + v_delta,
-          period_used = case when b.period_start = account.period_start then b.period_used else 0 end,
+          period_granted = credits_private._period_counter(b.period_granted, b.period_start, account.period_start)
+                           + v_delta,
+          period_used = credits_private._period_counter(b.period_used, b.period_start, account.period_start),
           period_start = account.period_start,
           updated_at = at
       where b.account_id = account.account_id and b.credit_type = v_allowance.credit_type
       returning b.* into v_balance;
 
-      insert into credits_private.ledger_entries
-        (account_id, credit_type, kind, amount, balance_before, balance_after, available_after, grant_id, actor,
-         reason, metadata, created_at)
-      values
-        (account.account_id, v_allowance.credit_type, 'adjustment', v_delta, v_balance.balance - v_delta,
-         v_balance.balance, credits_private._available(account.account_id, v_allowance.credit_type, at),
-         v_grant.grant_id, credits_private._actor(), reason,
-         coalesce(metadata, '{}'::jsonb)
-           || jsonb_build_object('source', 'monthly', 'allowance_before', v_grant.amount,
-                                 'allowance_after', v_allowance.amount,
-                                 'used_before', v_grant.amount - v_grant.remaining),
-         at);
+      perform credits_private._write_ledger(
+        v_balance, 'adjustment', v_delta, at, grant_id => v_grant.grant_id, reason => reason,
+        metadata => coalesce(metadata, '{}'::jsonb)
+                    || jsonb_build_object('source', 'monthly', 'allowance_before', v_grant.amount,
+                                          'allowance_after', v_allowance.amount,
+                                          'used_before', v_grant.amount - v_grant.remaining));
     end if;
   end loop;
 end

@@ -44,25 +44,21 @@ begin
   set held = b.held - hold.amount,
       balance = b.balance - charge,
       period_used = case when charge = 0 then b.period_used
-                         when b.period_start = _end_hold.period_start then b.period_used + charge
-                         else charge end,
-      period_granted = case when charge = 0 or b.period_start = _end_hold.period_start then b.period_granted
-                            else 0 end,
+                         else credits_private._period_counter(b.period_used, b.period_start, _end_hold.period_start)
+                              + charge end,
+      period_granted = case when charge = 0 then b.period_granted
+                            else credits_private._period_counter(b.period_granted, b.period_start,
+                                                                 _end_hold.period_start) end,
       period_start = case when charge = 0 then b.period_start else _end_hold.period_start end,
       updated_at = at
   where b.account_id = hold.account_id and b.credit_type = hold.credit_type
   returning b.* into v_balance;
 
   if status = 'captured' then
-    insert into credits_private.ledger_entries
-      (account_id, credit_type, kind, amount, balance_before, balance_after, available_after, feature, units,
-       draws, actor, reason, metadata, created_at)
-    values
-      (hold.account_id, hold.credit_type, 'capture', -charge, v_balance.balance + charge, v_balance.balance,
-       credits_private._available(hold.account_id, hold.credit_type, at), hold.feature, hold.units,
-       coalesce(v_draws, '[]'::jsonb), credits_private._actor(), format('capture of hold %s', hold.hold_id),
-       coalesce(metadata, '{}'::jsonb), at)
-    returning entry_id into v_entry_id;
+    v_entry_id := credits_private._write_ledger(v_balance, 'capture', -charge, at, feature => hold.feature,
+                                                units => hold.units, draws => coalesce(v_draws, '[]'::jsonb),
+                                                reason => format('capture of hold %s', hold.hold_id),
+                                                metadata => metadata);
   elsif hold.counted_period is not null then
     update credits_private.period_usage u
     set used_count = u.used_count - 1

@@ -31,9 +31,9 @@ begin
   select t.code,
          s.available,
          credits_private._held(v_account.account_id, t.code, v_now),
-         case when b.period_start = v_period.period_start then b.period_granted else 0.000000 end
+         credits_private._period_counter(b.period_granted, b.period_start, v_period.period_start)
            + s.pending + s.pending_daily,
-         case when b.period_start = v_period.period_start then b.period_used else 0.000000 end,
+         credits_private._period_counter(b.period_used, b.period_start, v_period.period_start),
          v_period.period_start,
          v_period.period_end,
          credits_private._next_reset_at(p.daily_allowance, t.code, v_account.timezone, v_period.period_end, v_now),

@@ -78,7 +78,8 @@ begin
       update credits_private.balances b
       -- Period counters never move back: a debit whose transaction began
       -- before a renewal committed counts in the period it saw only while
-      -- that is still the balance's period.
+      -- that is still the balance's period. (Everywhere else:
+      -- credits_private._period_counter.)
       set balance = b.balance - v_quote.cost,
           period_used = case when b.period_start = v_quote.period_start then b.period_used + v_quote.cost
                              when b.period_start > v_quote.period_start then b.period_used
@@ -103,7 +104,7 @@ begin
     end loop;
     if v_before is null and v_refusal is null then
       raise exception 'balance of account % (%) could not be settled', account_id, v_quote.credit_type
-        using errcode = 'XX000';
+        using errcode = 'PT500', hint = 'A broken invariant: check credits.reconciliation for this account.';
     end if;
   end if;
 
@@ -115,6 +116,8 @@ begin
     return;
   end if;
 
+  -- The draw and its ledger row in one statement (the other writer of
+  -- ledger rows is credits_private._write_ledger).
   with plan as (
     select d.draw_order, d.grant_id, d.take
     from credits_private._draw_plan(account_id, v_quote.credit_type, v_quote.cost, v_now) d
@@ -139,7 +142,7 @@ begin
     -- ledger row that would not reconcile.
     raise exception 'account % (%) could not draw % from its grants, only %', account_id, v_quote.credit_type,
                     v_quote.cost, v_drawn
-      using errcode = 'XX000', hint = 'Check credits.reconciliation for this account.';
+      using errcode = 'PT500', hint = 'A broken invariant: check credits.reconciliation for this account.';
   end if;
 
   ok := true;

@@ -96,7 +96,7 @@ begin
   end loop;
   if v_left <> 0 then
     raise exception 'transaction % has draws that do not add up to its charge', transaction_id
-      using errcode = 'XX000';
+      using errcode = 'PT500', hint = 'A broken invariant: check credits.reconciliation for this account.';
   end if;
 
   update credits_private.balances b
@@ -108,14 +108,9 @@ begin
   returning b.* into v_balance;
 
   available := credits_private._available(v_debit.account_id, v_debit.credit_type, v_now);
-  insert into credits_private.ledger_entries
-    (account_id, credit_type, kind, amount, balance_before, balance_after, available_after, feature,
-     refund_of, draws, actor, reason, created_at)
-  values
-    (v_debit.account_id, v_debit.credit_type, 'refund', v_amount, v_balance.balance - v_amount,
-     v_balance.balance, available, v_debit.feature, v_debit.entry_id, v_draws, credits_private._actor(),
-     reason, v_now)
-  returning entry_id into refund_id;
+  refund_id := credits_private._write_ledger(v_balance, 'refund', v_amount, v_now, available => available,
+                                             feature => v_debit.feature, refund_of => v_debit.entry_id,
+                                             draws => v_draws, reason => reason);
   return next;
 end
 $$;

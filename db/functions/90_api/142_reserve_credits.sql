@@ -70,10 +70,8 @@ begin
     where h.account_id = reserve_credits.account_id and h.idempotency_key = reserve_credits.idempotency_key;
     if found then
       if v_first.request_hash is distinct from v_hash then
-        raise exception 'idempotency key % of account % was used with other arguments', idempotency_key,
-                        account_id
-          using errcode = 'PT409', detail = format('first used by hold %s', v_first.hold_id),
-                hint = 'Use a new key for a new request; retry only with the same arguments.';
+        perform credits_private._raise_key_reused(account_id, idempotency_key,
+                                                  format('first used by hold %s', v_first.hold_id));
       end if;
       return query select true, null::text, v_first.hold_id, v_first.amount, v_first.expires_at;
       return;

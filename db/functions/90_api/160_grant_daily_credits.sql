@@ -105,7 +105,8 @@ begin
     insert into credits_private.grants
       (account_id, credit_type, source, amount, remaining, priority, starts_at, expires_at, local_day, reason,
        created_at)
-    select d.account_id, d.credit_type, 'daily', d.amount, d.amount, 100, v_now, d.expires_at, d.local_day,
+    select d.account_id, d.credit_type, 'daily', d.amount, d.amount, credits_private._default_priority('daily'),
+           v_now, d.expires_at, d.local_day,
            format('daily allowance of plan %s for %s', d.plan, d.local_day), v_now
     from due d
     join locked l on l.account_id = d.account_id and l.credit_type = d.credit_type
@@ -116,8 +117,8 @@ begin
     update credits_private.balances b
     set balance = b.balance + c.amount,
         settle_at = least(b.settle_at, c.expires_at),
-        period_granted = case when b.period_start = d.period_start then b.period_granted else 0 end + c.amount,
-        period_used = case when b.period_start = d.period_start then b.period_used else 0 end,
+        period_granted = credits_private._period_counter(b.period_granted, b.period_start, d.period_start) + c.amount,
+        period_used = credits_private._period_counter(b.period_used, b.period_start, d.period_start),
         period_start = d.period_start,
         updated_at = v_now
     from created c
@@ -135,6 +136,7 @@ begin
                  where g.account_id = b.account_id and g.credit_type = b.credit_type
                    and g.is_open and g.expires_at <= v_now) end as ended_remaining
   ), written as (
+    -- The ledger rows in bulk (one at a time: credits_private._write_ledger).
     insert into credits_private.ledger_entries
       (account_id, credit_type, kind, amount, balance_before, balance_after, available_after, grant_id, actor,
        reason, metadata, created_at)
