@@ -336,7 +336,7 @@ def test_issue9_item11_deep_values_coming_back_are_written(live: Running, connec
         "(repeat('[', 2000) || repeat(']', 2000))::jsonb) where account_id = 'alice'")
     again = live.post("open_account", {"account_id": "alice"})
     assert again.status_code == 200, again.text
-    assert again.text.count("[") == 2000
+    assert again.text.count("[" * 2000) == 1 and again.text.count("]" * 2000) == 1
 
 
 # --- item 12: bodies over 1 MB --------------------------------------------------------------------------------------

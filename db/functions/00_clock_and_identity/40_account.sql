@@ -1,9 +1,11 @@
--- credits_private._account(account_id, writing): the account row, once the
--- caller is known to be allowed to read it (writing = false) or act on it
--- (writing = true). Raises 42501 for another user's account (before looking,
--- so existence does not leak), PT422 for an empty id, PT404 for an unknown one.
+-- credits_private._account_for(account_id, reaches_every_account): the
+-- account row, once the caller may reach it: any account when its role
+-- reaches every account (reaches_every_account), else only the one its JWT
+-- sub names. Raises 42501 for another account (before looking, so
+-- existence does not leak), PT422 for an empty id, PT404 for an unknown
+-- one. Called as _account_to_read or _account_to_act.
 
-create or replace function credits_private._account(account_id text, writing boolean)
+create or replace function credits_private._account_for(account_id text, reaches_every_account boolean)
 returns credits_private.accounts
 language plpgsql
 stable
@@ -15,9 +17,7 @@ begin
     raise exception 'account_id is required'
       using errcode = 'PT422', hint = 'Pass the app''s id of the account.';
   end if;
-  if not (case when writing then credits_private._caller_writes_all()
-               else credits_private._caller_sees_all() end)
-     and account_id is distinct from credits_private._caller_own_account() then
+  if not reaches_every_account and account_id is distinct from credits_private._caller_own_account() then
     raise exception 'caller may not act on account %', credits_private._shown(account_id)
       using errcode = '42501',
             detail = format('role %s, subject %s', coalesce(credits_private._caller_role(), 'none'),
@@ -26,7 +26,7 @@ begin
   end if;
   select a.* into v_account
   from credits_private.accounts a
-  where a.account_id = _account.account_id;
+  where a.account_id = _account_for.account_id;
   if not found then
     raise exception 'unknown account %', credits_private._shown(account_id)
       using errcode = 'PT404', hint = 'Open it first with credits.open_account.';

@@ -23,17 +23,14 @@ begin
   if account.period_end > at then
     return v_settled;
   end if;
-  -- (Without migration 0005, no account is a subscriber.)
-  if to_regclass('credits_private.subscriptions') is not null then
-    select s.plan, s.status into v_plan, v_status
-    from credits_private.subscriptions s
-    where s.account_id = account.account_id and s.ended_at is null;
-  end if;
-  if v_status <> 'canceled' then
+  select s.plan, s.status into v_plan, v_status
+  from credits_private.subscriptions s
+  where s.account_id = account.account_id and s.ended_at is null;
+  if v_status is not null and v_status <> 'canceled' then
+    -- A subscriber awaits its provider's renewal, on the plan it follows.
     v_settled.plan := v_plan;
     return v_settled;
-  end if;
-  if v_status = 'canceled' then
+  elsif v_status = 'canceled' then
     -- The default plan exists: a canceled event is refused without one, and
     -- the default plan gives up its flag only to another plan.
     v_settled.plan := coalesce((select p.code from credits_private.plans p where p.is_default), account.plan);

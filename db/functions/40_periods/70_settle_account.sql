@@ -8,7 +8,7 @@ returns credits_private.accounts
 language plpgsql
 as $$
 declare
-  v_account credits_private.accounts := credits_private._account(account_id, true);
+  v_account credits_private.accounts := credits_private._account_to_act(account_id);
 begin
   if v_account.period_end > at and v_account.daily_until > at then
     return v_account;

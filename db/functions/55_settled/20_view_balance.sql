@@ -18,7 +18,7 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-  return (credits_private._settled_balance(credits_private._account(account_id, false), credit_type,
+  return (credits_private._settled_balance(credits_private._account_to_read(account_id), credit_type,
                                            credits.now())).available;
 end
 $$;
@@ -31,7 +31,7 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-  return credits_private._held((credits_private._account(account_id, false)).account_id, credit_type,
+  return credits_private._held((credits_private._account_to_read(account_id)).account_id, credit_type,
                                credits.now());
 end
 $$;

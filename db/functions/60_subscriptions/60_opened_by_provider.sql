@@ -4,7 +4,7 @@
 -- rather than by settling the account? Until such an event arrives the
 -- account awaits it and reads report no allowance pending
 -- (credits_private._as_settled); credits.balance_at keeps to that for the
--- past. False where subscriptions do not exist.
+-- past.
 
 create or replace function credits_private._opened_by_provider(account_id text, period_start timestamptz,
                                                                at timestamptz)
@@ -13,9 +13,6 @@ language plpgsql
 stable
 as $$
 begin
-  if to_regclass('credits_private.subscription_events') is null then
-    return false;
-  end if;
   return exists (select
                  from credits_private.subscription_events e
                  where e.account_id = _opened_by_provider.account_id

@@ -20,7 +20,7 @@ begin
     raise exception 'unknown hold %', coalesce(hold_id::text, 'null')
       using errcode = 'PT404', hint = 'Pass a hold_id from reserve_credits.';
   end if;
-  perform credits_private._account(v_hold.account_id, true);
+  perform credits_private._account_to_act(v_hold.account_id);
   if v_hold.maker_role <> 'credits_user' and not credits_private._caller_writes_all() then
     raise exception 'hold % was made by a backend (%): a credits_user may end only the holds it made',
                     hold_id, v_hold.maker_role

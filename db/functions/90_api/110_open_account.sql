@@ -71,7 +71,7 @@ begin
     perform credits_private._open_period(account_id, plan, 'active', v_period.period_start, v_period.period_end, v_now);
   else
     -- An existing account: say what this call asked for that it does not have.
-    v_account := credits_private._account(account_id, true);
+    v_account := credits_private._account_to_act(account_id);
     if plan <> 'free' and plan <> v_account.plan then
       v_differences := v_differences || 'plan'::text;
       v_said := v_said || format('plan is %s, not %s', v_account.plan, plan);

@@ -19,7 +19,7 @@ begin
       using errcode = 'PT422', hint = 'Pass active, suspended or closed.';
   end if;
   perform credits_private._require_reason(reason, format('change the status of account %s', account_id));
-  perform credits_private._account(account_id, true);
+  perform credits_private._account_to_act(account_id);
   update credits_private.accounts a
   set status = set_account_status.status, status_reason = reason, updated_at = credits.now()
   where a.account_id = set_account_status.account_id;

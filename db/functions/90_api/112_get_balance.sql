@@ -19,7 +19,7 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_now timestamptz := credits.now();
-  v_account credits_private.accounts := credits_private._account(account_id, false);
+  v_account credits_private.accounts := credits_private._account_to_read(account_id);
   v_period record := credits_private._current_period(v_account, v_now);
   v_plan text := (credits_private._as_settled(v_account, v_now)).plan;
 begin

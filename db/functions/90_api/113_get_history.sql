@@ -17,7 +17,7 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-  perform credits_private._account(account_id, false);
+  perform credits_private._account_to_read(account_id);
   if page_size is null or page_size not between 1 and 1000 then
     raise exception 'page_size must be between 1 and 1000, got %', page_size
       using errcode = 'PT422', hint = 'Page with before_id instead of asking for more rows at once.';

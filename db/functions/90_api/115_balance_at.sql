@@ -23,7 +23,7 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_now timestamptz := credits.now();
-  v_account credits_private.accounts := credits_private._account(account_id, false);
+  v_account credits_private.accounts := credits_private._account_to_read(account_id);
   v_opened credits_private.periods;
   v_next credits_private.periods;
   -- The monthly allowance of a period begun by `at` but not opened by then,
@@ -73,27 +73,25 @@ begin
 
   -- Holds running at `at`: created by then, not ended (captured, released
   -- or swept) by then. A hold that had lapsed by `at` blocked nothing.
-  if to_regclass('credits_private.holds') is not null then
-    select coalesce(jsonb_object_agg(x.credit_type, x.amount), '{}') into v_held
-    from (select h.credit_type, sum((e.value ->> 'amount')::numeric) as amount
-          from credits_private.holds h
-          cross join jsonb_array_elements(h.earmarks) e
-          join credits_private.grants g
-            on g.account_id = h.account_id and g.grant_id = (e.value ->> 'grant_id')::bigint
-          where h.account_id = v_account.account_id
-            and h.created_at <= balance_at.at
-            and (h.ended_at is null or h.ended_at > balance_at.at)
-            and h.expires_at > balance_at.at
-            and coalesce(g.expires_at > balance_at.at, true)
-            and coalesce(g.voided_at > balance_at.at, true)
-          group by h.credit_type) x;
-    select coalesce(array_agg(distinct (e.value ->> 'grant_id')::bigint), '{}') into v_earmarked
-    from credits_private.holds h
-    cross join jsonb_array_elements(h.earmarks) e
-    where h.account_id = v_account.account_id
-      and h.created_at <= balance_at.at
-      and (h.ended_at is null or h.ended_at > balance_at.at);
-  end if;
+  select coalesce(jsonb_object_agg(x.credit_type, x.amount), '{}') into v_held
+  from (select h.credit_type, sum((e.value ->> 'amount')::numeric) as amount
+        from credits_private.holds h
+        cross join jsonb_array_elements(h.earmarks) e
+        join credits_private.grants g
+          on g.account_id = h.account_id and g.grant_id = (e.value ->> 'grant_id')::bigint
+        where h.account_id = v_account.account_id
+          and h.created_at <= balance_at.at
+          and (h.ended_at is null or h.ended_at > balance_at.at)
+          and h.expires_at > balance_at.at
+          and coalesce(g.expires_at > balance_at.at, true)
+          and coalesce(g.voided_at > balance_at.at, true)
+        group by h.credit_type) x;
+  select coalesce(array_agg(distinct (e.value ->> 'grant_id')::bigint), '{}') into v_earmarked
+  from credits_private.holds h
+  cross join jsonb_array_elements(h.earmarks) e
+  where h.account_id = v_account.account_id
+    and h.created_at <= balance_at.at
+    and (h.ended_at is null or h.ended_at > balance_at.at);
 
   return query
   with owned as (

@@ -36,7 +36,7 @@ begin
     raise exception 'nothing to change for account %: pass plan or is_demo', coalesce(account_id, 'null')
       using errcode = 'PT422', hint = 'Pass plan => ''pro'' or is_demo => true.';
   end if;
-  perform credits_private._account(account_id, true);
+  perform credits_private._account_to_act(account_id);
   if plan is not null and not exists (select from credits_private.plans p where p.code = update_account.plan) then
     raise exception 'unknown plan %', plan
       using errcode = 'PT404', hint = 'Create it with credits.upsert_plan.';

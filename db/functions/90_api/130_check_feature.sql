@@ -16,7 +16,7 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_now timestamptz := credits.now();
-  v_account credits_private.accounts := credits_private._account(account_id, false);
+  v_account credits_private.accounts := credits_private._account_to_read(account_id);
   v_quote record;
 begin
   -- Report the account as it stands once settled: a period that has ended

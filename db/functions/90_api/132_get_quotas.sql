@@ -23,7 +23,7 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_now timestamptz := credits.now();
-  v_account credits_private.accounts := credits_private._account(account_id, false);
+  v_account credits_private.accounts := credits_private._account_to_read(account_id);
   v_plan credits_private.plans;
 begin
   select p.* into strict v_plan

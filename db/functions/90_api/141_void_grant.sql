@@ -21,7 +21,7 @@ begin
     raise exception 'unknown grant %', coalesce(grant_id::text, 'null')
       using errcode = 'PT404', hint = 'Pass a grant_id from grant_credits, purchase_credits or credits.ledger.';
   end if;
-  perform credits_private._account(v_grant.account_id, true);
+  perform credits_private._account_to_act(v_grant.account_id);
   perform credits_private._lock_balance(v_grant.account_id, v_grant.credit_type, v_now);
   select g.* into v_grant
   from credits_private.grants g

@@ -75,7 +75,7 @@ begin
             detail = 'A canceled subscription falls back to the default plan at its period''s end.',
             hint = 'Make a plan the default with credits.upsert_plan(code => ..., is_default => true).';
   end if;
-  perform credits_private._account(account_id, true);
+  perform credits_private._account_to_act(account_id);
 
   -- One event is applied once, whichever account names it: serialize on its id.
   perform pg_advisory_xact_lock(hashtextextended('pgcredits.subscription_event:' || event_id, 0));

@@ -21,7 +21,7 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_now timestamptz := credits.now();
-  v_account credits_private.accounts := credits_private._account(account_id, true);
+  v_account credits_private.accounts := credits_private._account_to_act(account_id);
 begin
   -- Lock order: the account row, then (in the helper) balance rows and grants.
   perform from credits_private.accounts a where a.account_id = grant_subscriber_monthly_credits.account_id

@@ -40,7 +40,7 @@ declare
 begin
   perform credits_private._require_reason(reset_credits.reason,
                                           format('reset the credits of account %s', reset_credits.account_id));
-  v_account := credits_private._account(reset_credits.account_id, true);
+  v_account := credits_private._account_to_act(reset_credits.account_id);
   if v_account.status <> 'active' then
     raise exception 'account % is %: its credits stay as they are', v_account.account_id, v_account.status
       using errcode = 'PT422',
