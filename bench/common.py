@@ -136,6 +136,7 @@ def pgbench(
     script: Path | None = None,
     builtin: str | None = None,
     defines: Mapping[str, str | int] | None = None,
+    database: str = "bench",
 ) -> Run:
     """Run pgbench (-M prepared) with a custom `script` or a `builtin` one; return its throughput and latencies.
 
@@ -151,7 +152,7 @@ def pgbench(
     command += ["-f", str(script)] if script else ["-b", str(builtin)]
     for name, value in (defines or {}).items():
         command += ["-D", f"{name}={value}"]
-    out = subprocess.run([*command, "bench"], capture_output=True, text=True, check=False, cwd=logs)
+    out = subprocess.run([*command, database], capture_output=True, text=True, check=False, cwd=logs)
     if out.returncode != 0:
         raise SystemExit(f"pgbench failed ({' '.join(command)}): {out.stderr.strip()[-2000:]}")
     tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out.stdout)

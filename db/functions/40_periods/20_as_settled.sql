@@ -1,5 +1,6 @@
--- The account as settling it at `at` would leave it; nothing is written.
--- While its stored period runs: as it is. Past its end:
+-- credits_private._as_settled(account, at): the account as settling it at
+-- `at` would leave it; nothing is written. While its stored period runs:
+-- as it is. Past its end:
 -- * a subscriber (credits_private.subscriptions) follows the provider's
 --   periods exactly: it keeps the ended period until the provider's renewal
 --   event opens the next one (apply_subscription_event), and a lower plan
@@ -10,6 +11,8 @@
 -- * any other account moves to the monthly period from its billing anchor
 --   that contains `at`, on the plan credits.update_account scheduled for
 --   the period's end, if any (accounts.scheduled_plan).
+-- The one rule of when a period rolls: _roll_period writes what this says.
+
 create or replace function credits_private._as_settled(account credits_private.accounts, at timestamptz)
 returns credits_private.accounts
 language plpgsql

@@ -1,5 +1,7 @@
--- The period that contains `at`: the stored one while it runs, else the
--- one settling leaves (credits_private._as_settled).
+-- credits_private._current_period(account, at): the period that contains
+-- `at`: the stored one while it runs, else the one settling leaves
+-- (credits_private._as_settled).
+
 create or replace function credits_private._current_period(account credits_private.accounts, at timestamptz,
                                                            out period_start timestamptz,
                                                            out period_end timestamptz)

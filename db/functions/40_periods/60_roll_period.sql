@@ -1,9 +1,10 @@
--- Writes what settling at `at` does to an account whose stored period has
--- ended (see credits_private._as_settled): a canceled subscription ends, a
--- scheduled lower plan (the provider's, or update_account's) takes effect
--- (plan_changed), and a period opens
--- unless the account awaits its provider's renewal. The caller holds the
--- account row (FOR NO KEY UPDATE).
+-- credits_private._roll_period(account, at): writes what settling at `at`
+-- does to an account whose stored period has ended (see
+-- credits_private._as_settled): a canceled subscription ends, a scheduled
+-- lower plan (the provider's, or update_account's) takes effect
+-- (plan_changed), and a period opens unless the account awaits its provider's
+-- renewal. The caller holds the account row (FOR NO KEY UPDATE).
+
 create or replace function credits_private._roll_period(account credits_private.accounts, at timestamptz)
 returns credits_private.accounts
 language plpgsql

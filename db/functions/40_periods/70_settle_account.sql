@@ -1,8 +1,10 @@
--- The account for a mutating call: the caller may act on it, its current
--- period is open and its daily grants for the local day are issued
--- (credits_private._settle_daily). Concurrent callers do each once: the
--- account row lock serializes them. While neither is due (the period runs,
--- daily_until is ahead) this is the account read and two comparisons.
+-- credits_private._settle_account(account_id, at): the account for a mutating
+-- call: the caller may act on it, its current period is open and its daily
+-- grants for the local day are issued (credits_private._settle_daily).
+-- Concurrent callers do each once: the account row lock serializes them.
+-- While neither is due (the period runs, daily_until is ahead) this is the
+-- account read and two comparisons.
+
 create or replace function credits_private._settle_account(account_id text, at timestamptz)
 returns credits_private.accounts
 language plpgsql

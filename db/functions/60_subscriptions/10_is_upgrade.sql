@@ -1,8 +1,10 @@
--- Whether moving from plan `from_plan` to `to_plan` is an upgrade, which
--- takes effect at once: another plan that is unlimited (from a limited
--- one), or whose monthly allowance is at least the old one's in every
--- credit type. Anything else (a lower allowance in some credit type, or
--- unlimited to limited) waits for the period's end. Null for an unknown plan.
+-- credits_private._is_upgrade(from_plan, to_plan): whether moving from plan
+-- `from_plan` to `to_plan` is an upgrade, which takes effect at once: another
+-- plan that is unlimited (from a limited one), or whose monthly allowance is
+-- at least the old one's in every credit type. Anything else (a lower
+-- allowance in some credit type, or unlimited to limited) waits for the
+-- period's end. Null for an unknown plan.
+
 create or replace function credits_private._is_upgrade(from_plan text, to_plan text)
 returns boolean
 language sql

@@ -1,7 +1,9 @@
--- Ends now what is left of the monthly allowance of the period starting
--- `period_start` (a provider's period replaced it before its end: monthly
--- allowances do not accumulate). One `expiry` ledger row per grant; a part
--- held by a hold stays for that hold.
+-- credits_private._end_monthly_allowance(account_id, period_start, at,
+-- reason): ends now what is left of the monthly allowance of the period
+-- starting `period_start` (a provider's period replaced it before its end:
+-- monthly allowances do not accumulate). One `expiry` ledger row per grant; a
+-- part held by a hold stays for that hold.
+
 create or replace function credits_private._end_monthly_allowance(account_id text, period_start timestamptz,
                                                                   at timestamptz, reason text)
 returns void

@@ -1,12 +1,13 @@
--- Issues the monthly allowance of the account's plan for its current
--- period, per credit type, where the period has no monthly grant yet. With
--- top_up (an upgrade), a running monthly grant smaller than the plan's
--- allowance grows to it: its amount becomes the allowance and its
--- remaining grows by the difference, so what is left is the new allowance
--- less what was already used of the period's allowance (100 with 30 used,
--- upgraded to 500: 470 left). That difference is one `adjustment` ledger
--- row naming the grant. Nothing for a suspended or closed account, nor for
--- a period that has ended.
+-- credits_private._issue_monthly_allowance(account, at, top_up, reason,
+-- metadata): issues the monthly allowance of the account's plan for its
+-- current period, per credit type, where the period has no monthly grant yet.
+-- With top_up (an upgrade), a running monthly grant smaller than the plan's
+-- allowance grows to it: its amount becomes the allowance and its remaining
+-- grows by the difference, so what is left is the new allowance less what was
+-- already used of the period's allowance (100 with 30 used, upgraded to 500:
+-- 470 left). That difference is one `adjustment` ledger row naming the grant.
+-- Nothing for a suspended or closed account, nor for a period that has ended.
+
 create or replace function credits_private._issue_monthly_allowance(account credits_private.accounts,
                                                                     at timestamptz, top_up boolean,
                                                                     reason text, metadata jsonb default '{}')

@@ -1,7 +1,9 @@
--- Moves the end of the account's current period to the provider's
--- `period_end` (same period_start, another end): the account, its period
--- row, and the running monthly grants of the period, which end with it.
--- An end already past ends those grants now. Returns the account.
+-- credits_private._move_period_end(account, period_end, at, ...): moves the
+-- end of the account's current period to the provider's `period_end` (same
+-- period_start, another end): the account, its period row, and the running
+-- monthly grants of the period, which end with it. An end already past ends
+-- those grants now. Returns the account.
+
 create or replace function credits_private._move_period_end(account credits_private.accounts,
                                                             period_end timestamptz, at timestamptz, reason text)
 returns credits_private.accounts

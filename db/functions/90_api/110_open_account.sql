@@ -40,8 +40,8 @@ begin
     raise exception 'unknown plan %', credits_private._shown(plan)
       using errcode = 'PT404', hint = 'Create it with credits.upsert_plan.';
   end if;
-  -- pg_timezone_names reads the whole time zone database (about 20 ms), so
-  -- the default, UTC, skips it.
+  -- pg_timezone_names reads the whole time zone database, so the default,
+  -- UTC, skips it (docs/decisions.md, "Bulk paths and the planner").
   if timezone is null
      or timezone <> 'UTC'
         and (timezone !~ '^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$'

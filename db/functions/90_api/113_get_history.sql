@@ -27,12 +27,9 @@ begin
       using errcode = 'PT422', hint = 'Page with before_id instead of asking for more rows at once.';
   end if;
   -- From the table, not the view credits.ledger (same columns, same row
-  -- security: the owner is subject to the table's forced RLS). A
-  -- security_barrier view is planned apart from the ORDER BY ... LIMIT
-  -- above it, so the newest rows were found by reading and sorting all of an
-  -- account's rows (3.8 ms at 1,000 rows an account, growing with it)
-  -- instead of walking (account_id, entry_id) backwards. The bound is one
-  -- comparison (not `before_id is null or ...`), so it is an index condition.
+  -- security), walking (account_id, entry_id) backwards; the bound is one
+  -- comparison, so it is an index condition (docs/decisions.md, "SQL
+  -- and the planner").
   return query
   select l.entry_id, l.account_id, l.credit_type, l.kind, l.amount, l.balance_before, l.balance_after,
          l.available_after, l.feature, l.units, l.grant_id, l.refund_of, l.draws, l.idempotency_key, l.actor,
