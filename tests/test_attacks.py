@@ -72,6 +72,7 @@ FUNCTIONS: dict[str, Rule] = {
                                         *EVERY_BACKEND),
     # Spending
     "check_feature": rule("select * from credits.check_feature('alice', 'roast')", *EVERY_BACKEND, AUDITOR, USER),
+    "get_quotas": rule("select * from credits.get_quotas('alice')", *EVERY_BACKEND, AUDITOR, USER),
     "deduct_credits": rule("select * from credits.deduct_credits('alice', 'roast')", *EVERY_BACKEND, USER),
     "reserve_credits": rule("select * from credits.reserve_credits('alice', 'roast')", *EVERY_BACKEND, USER),
     "capture_hold": rule("select * from credits.capture_hold(%(hold)s)", *EVERY_BACKEND, USER,

@@ -101,6 +101,7 @@ from pgcredits.models import (
     Period,
     Plan,
     PlanFeature,
+    Quota,
     Refund,
     Released,
     Reservation,
@@ -318,6 +319,10 @@ class _Functions:
     @rpc
     def check_feature(self, account_id: str, feature: str, units: Json = DEFAULT) -> FeatureCheck:
         """Whether the feature may run now, its cost and the grants it would draw from; changes nothing."""
+
+    @rpc
+    def get_quotas(self, account_id: str) -> list[Quota]:
+        """One row per feature of the account's plan: cost, allowed or why not, period limit, used, left, reset."""
 
     @rpc
     def deduct_credits(self, account_id: str, feature: str, units: Json = DEFAULT,

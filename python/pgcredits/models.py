@@ -181,6 +181,20 @@ class FeatureCheck(Result):
     draws: JsonValue[list[dict[str, Any]] | None]
 
 
+class Quota(Result):
+    """One feature of an account's plan as a UI header shows it (get_quotas)."""
+
+    feature: str
+    credit_type: str
+    cost: Decimal
+    allowed: bool
+    reason: str | None
+    period_limit: int | None
+    period_used: int | None
+    period_remaining: int | None
+    next_reset_at: datetime
+
+
 class Charge(Result):
     """The outcome of a debit (deduct_credits, capture_hold); `ok = false` with a `reason` on refusal."""
 
