@@ -32,6 +32,7 @@ from starlette.routing import Route
 from pgcredits.errors import RETRYABLE_SQLSTATES, RetryableConflict, error_class
 from pgcredits.gateway.auth import Authenticator, AuthError, Identity
 from pgcredits.gateway.catalog import CATALOG_QUERY, ROLES, SCHEMA, ArgumentError, Catalog, Function, parse_catalog
+from pgcredits.gateway.cors import cors_middleware
 from pgcredits.gateway.events import EventHub, stream
 from pgcredits.gateway.metrics import UNKNOWN_FUNCTION, Metrics
 from pgcredits.gateway.openapi import build_openapi
@@ -203,16 +204,19 @@ class Gateway:
             raise HTTPError(503, "GW503", "the database is unavailable", hint=hint,
                             headers={"Retry-After": RETRY_AFTER_SECONDS}) from None
 
-    async def identify(self, request: Request) -> Identity:
+    async def identify(self, request: Request, *, query_token: bool = False) -> Identity:
+        authorization = request.headers.get("authorization")
+        if authorization is None and query_token and "access_token" in request.query_params:
+            authorization = f"Bearer {request.query_params['access_token']}"  # EventSource sends no headers
         try:
-            return await self.authenticator.identify(request.headers.get("authorization"))
+            return await self.authenticator.identify(authorization)
         except AuthError as err:
             raise HTTPError(401, "GW401", str(err), headers={"WWW-Authenticate": "Bearer"}) from None
 
     async def events(self, request: Request) -> Response:
         """GET /events: the SSE stream of the caller's own account."""
         try:
-            identity = await self.identify(request)
+            identity = await self.identify(request, query_token=True)
             if identity.sub is None:
                 raise HTTPError(403, "42501", "events are per account and the token names none",
                                 hint="send a token with a sub claim")
@@ -249,7 +253,7 @@ class Gateway:
 
 def create_app(database_url: str, *, jwt_secret: str | None = None, jwks_url: str | None = None,
                jwt_audience: str | None = None, retries: int = 3, heartbeat: float = 15.0, pool_size: int = 10,
-               probe_interval: float = 2.0, listen_url: str | None = None) -> Starlette:
+               probe_interval: float = 2.0, listen_url: str | None = None, dev: bool = False) -> Starlette:
     """The gateway app for `database_url` (its login role must be able to SET ROLE to the four roles).
 
     The JWT secret, JWKS URL and audience default to PGCREDITS_JWT_SECRET,
@@ -258,10 +262,14 @@ def create_app(database_url: str, *, jwt_secret: str | None = None, jwks_url: st
     seconds between SSE comments on a quiet stream. `listen_url` (default
     PGCREDITS_LISTEN_URL, else `database_url`): where the one LISTEN
     connection of /events goes; behind PgBouncer in transaction mode, which
-    cannot carry LISTEN, point it at PostgreSQL itself.
+    cannot carry LISTEN, point it at PostgreSQL itself. `dev`: serve the
+    widget's demo (/demo, docs/widget.md); never in production.
     """
+    from pgcredits.gateway.widget import widget_routes  # widget.py imports this module
+
+    secret = jwt_secret or (None if jwks_url else os.environ.get("PGCREDITS_JWT_SECRET"))
     authenticator = Authenticator(
-        secret=jwt_secret or (None if jwks_url else os.environ.get("PGCREDITS_JWT_SECRET")),
+        secret=secret,
         jwks_url=jwks_url or (None if jwt_secret else os.environ.get("PGCREDITS_JWKS_URL")),
         audience=jwt_audience or os.environ.get("PGCREDITS_JWT_AUDIENCE"),
     )
@@ -294,7 +302,9 @@ def create_app(database_url: str, *, jwt_secret: str | None = None, jwks_url: st
             Route("/live", live, methods=["GET"]),
             Route("/ready", gateway.ready, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            *widget_routes(gateway, dev=dev, secret=secret),
         ],
+        middleware=[cors_middleware()],
         lifespan=lifespan,
     )
     app.state.gateway = gateway
