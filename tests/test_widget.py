@@ -16,9 +16,11 @@ import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jwt
+import psycopg
 import pytest
 
 from pgcredits.cluster import Cluster, free_port
@@ -35,20 +37,27 @@ GZIPPED_BUDGET = 10_000  # bytes: "small" (issue 11); a widget past it needs a r
 EXAMPLE_CATALOG = REPO / "db" / "catalog" / "example.sql"
 
 
+def with_example_catalog(pg_cluster: Cluster, connect: Connect) -> psycopg.Connection[Any]:
+    """Loads db/catalog/example.sql (what `make run` loads) into the test's database, makes the gateway's role;
+    returns the connection (autocommit, superuser) for more set-up."""
+    _ensure_gateway_role(pg_cluster)
+    conn = connect(autocommit=True)
+    conn.execute(EXAMPLE_CATALOG.read_bytes())
+    return conn
+
+
 @pytest.fixture
 def dev_gateway(pg_cluster: Cluster, db: str, connect: Connect) -> Iterator[Running]:
-    """A gateway started with dev=True (the demo) on a fresh database holding the example catalog."""
-    _ensure_gateway_role(pg_cluster)
-    connect(autocommit=True).execute(EXAMPLE_CATALOG.read_bytes())
+    """A gateway started with dev=True (the demo, as `make run` starts it) on the example catalog."""
+    with_example_catalog(pg_cluster, connect)
     with serving(gateway_url(pg_cluster, db), dev=True) as running:
         yield running
 
 
 @pytest.fixture
 def plain_gateway(pg_cluster: Cluster, db: str, connect: Connect) -> Iterator[Running]:
-    """A gateway without the dev flag, as in production, with the example catalog."""
-    _ensure_gateway_role(pg_cluster)
-    connect(autocommit=True).execute(EXAMPLE_CATALOG.read_bytes())
+    """A gateway without the dev flag, as in production, on the example catalog."""
+    with_example_catalog(pg_cluster, connect)
     with serving(gateway_url(pg_cluster, db)) as running:
         yield running
 
@@ -206,7 +215,8 @@ def test_access_token_is_accepted_on_events_only(plain_gateway: Running) -> None
 
 
 def test_the_access_log_never_shows_the_token() -> None:
-    """uvicorn's access line, as uvicorn formats it, through the filter the widget installs."""
+    """uvicorn's access line, as uvicorn formats it, through the filter every app installs."""
+    create_app("postgresql://nobody@127.0.0.1:1/none", jwt_secret=SECRET)  # connects only when served
     record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
                                ("127.0.0.1:5000", "GET", "/events?access_token=eyJhbGciOi.abc.def&x=1", "1.1", 200),
                                None)

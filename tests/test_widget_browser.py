@@ -25,9 +25,8 @@ from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwrig
 
 from pgcredits.cluster import Cluster, free_port
 from pgcredits.gateway.widget import DEMO_ACCOUNT
-from tests.test_gateway import (GATEWAY_ROLE, Connect, Running, _ensure_gateway_role, gateway_url, serving,
-                                token)
-from tests.test_widget import EXAMPLE_CATALOG, REPO
+from tests.test_gateway import GATEWAY_ROLE, Connect, Running, gateway_url, serving, token
+from tests.test_widget import REPO, dev_gateway, with_example_catalog
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -94,12 +93,9 @@ def pages(browser: Browser, tmp_path: Path) -> Iterator[Pages]:
 
 
 @pytest.fixture
-def demo(pg_cluster: Cluster, db: str, connect: Connect) -> Iterator[Running]:
-    """The gateway of `make run`: dev flag on, the example catalog."""
-    _ensure_gateway_role(pg_cluster)
-    connect(autocommit=True).execute(EXAMPLE_CATALOG.read_bytes())
-    with serving(gateway_url(pg_cluster, db), dev=True) as running:
-        yield running
+def demo(dev_gateway: Running) -> Running:
+    """The gateway of `make run`: dev flag on, the example catalog (tests/test_widget.py's fixture)."""
+    return dev_gateway
 
 
 def backend(db: str, statement: str, *, notify: bool = True) -> None:
@@ -199,7 +195,7 @@ def test_demo_counter_gate_keyboard_live_debit_warnings_and_purchase(demo: Runni
     # Out of credits: the gate says so, and its purchase prompt buys a pack (POST /demo/purchase).
     gate_button(page, "roast").click()
     expect(dialog).to_have_attribute("data-reason", "insufficient_credits", timeout=WAIT_MS)
-    expect(dialog).to_contain_text("Roast costs 1 credits and you have 0.")
+    expect(dialog).to_contain_text("Roast costs 1 credit and you have 0.")
     dialog.get_by_role("button", name="Buy credits").click()
     expect(dialog).to_have_count(0)
     expect(counter(page)).to_have_text("10/16 credits remaining", timeout=WAIT_MS)
@@ -256,8 +252,7 @@ def test_resync_when_the_gateway_asks(demo: Running, db: str, pages: Pages) -> N
 
 def test_reconnect_and_resync_after_the_gateway_restarts(pg_cluster: Cluster, db: str, connect: Connect,
                                                          pages: Pages) -> None:
-    _ensure_gateway_role(pg_cluster)
-    connect(autocommit=True).execute(EXAMPLE_CATALOG.read_bytes())
+    with_example_catalog(pg_cluster, connect)
     port = free_port()
     # The stream cut by the stop, then its retries while the gateway is down.
     pages.expected += ["net::ERR_INCOMPLETE_CHUNKED_ENCODING", "net::ERR_CONNECTION_REFUSED"]
@@ -275,40 +270,6 @@ def test_reconnect_and_resync_after_the_gateway_restarts(pg_cluster: Cluster, db
 
 
 # --- another origin -------------------------------------------------------------------------------------------------
-
-
-CROSS_ORIGIN_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>an app on another origin</title><link rel="icon" href="data:,"></head>
-<body>
-<credits-counter></credits-counter>
-<credits-gate feature="roast" deduct><button type="button">Roast</button></credits-gate>
-<credits-gate feature="voice_clone"><button type="button" id="clone">Clone a voice</button></credits-gate>
-<script type="module">
-  import { createCredits } from "%(gateway)s/widget/pgcredits.js";
-  window.credits = createCredits({ url: "%(gateway)s", token: "%(token)s" });
-  document.querySelector("#clone").addEventListener("click", () => { window.cloned = true; });
-</script>
-</body></html>
-"""
-
-
-class _QuietFiles(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class names it so)
-        """No line per request on stderr."""
-
-
-@contextlib.contextmanager
-def static_site(folder: Path) -> Iterator[str]:
-    """A plain HTTP server for `folder` on its own loopback port: another origin than the gateway's."""
-    handler = functools.partial(_QuietFiles, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_the_widget_calls_a_gateway_on_another_origin(other_origin: Callable[[str], tuple[Running, str]],
@@ -390,9 +351,7 @@ def other_origin(pg_cluster: Cluster, db: str, connect: Connect, tmp_path: Path,
     The factory takes a user (alice: free plan, tess: team, unlimited) and gives the gateway and the URL of
     a page signed in as that user. voice_clone is a feature of no plan but team's.
     """
-    _ensure_gateway_role(pg_cluster)
-    conn = connect(autocommit=True)
-    conn.execute(EXAMPLE_CATALOG.read_bytes())
+    conn = with_example_catalog(pg_cluster, connect)
     conn.execute("select credits.upsert_feature('voice_clone', base_cost => 5)")
     conn.execute("select credits.set_plan_feature('team', 'voice_clone')")
     conn.execute("select credits.open_account('alice')")

@@ -467,7 +467,7 @@ class CreditsGate extends CreditsElement {
     const buy = { label: "Buy credits", name: "purchase", detail, primary: true };
     if (reason === "insufficient_credits") {
       return this._modal(trigger, reason, "Not enough credits", [
-        `${name} costs ${amount.format(check.cost)} credits and you have ${amount.format(check.available)}.`,
+        `${name} costs ${amount.format(check.cost)} ${check.cost === 1 ? "credit" : "credits"} and you have ${amount.format(check.available)}.`,
         reset && `This period ends ${fmtDate(reset)}.`,
         "Buy a pack of credits to go on now."], [buy, upgrade]);
     }
