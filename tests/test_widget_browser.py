@@ -293,6 +293,17 @@ def test_the_widget_calls_a_gateway_on_another_origin(other_origin: Callable[[st
     assert page.evaluate("window.cloned === undefined"), "a refused feature never reaches the app's handler"
 
 
+def test_an_origin_not_allowed_gets_nothing(other_origin: Callable[[str], tuple[Running, str]], tmp_path: Path,
+                                            pages: Pages) -> None:
+    """PGCREDITS_CORS_ORIGINS names the page's origin; the same page from a third origin is refused by the browser."""
+    _, allowed = other_origin("alice")
+    with static_site(tmp_path) as stranger:
+        pages.expected += ["blocked by CORS policy", "net::ERR_FAILED"]
+        page = pages.open(allowed.replace(allowed.split("/")[2], stranger.split("/")[2]))
+        expect(counter(page)).to_have_text("Credits unavailable", timeout=WAIT_MS)
+        assert any("blocked by CORS policy" in err for err in pages.errors), pages.errors
+
+
 def test_unlimited_plans_read_unlimited(other_origin: Callable[[str], tuple[Running, str]], db: str,
                                         pages: Pages) -> None:
     _, url = other_origin("tess")  # plan team: unlimited
