@@ -1,13 +1,13 @@
 # pgcredits: `make run` starts the local ledger, `make test` runs every test.
 
-APT_PACKAGES := postgresql-15 postgresql-15-pgtap postgresql-15-cron pgbouncer python3-venv
+APT_PACKAGES := postgresql-15 postgresql-15-pgtap postgresql-15-cron pgbouncer python3-venv chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 VENV := .venv
 # Re-install only when pyproject.toml changes (the stamp lives in the venv).
 VENV_STAMP := $(VENV)/.installed-pyproject
 PYTEST_ARGS ?=
 
-.PHONY: deps venv run test soak bench bench-quick clean
+.PHONY: deps venv run test screenshots soak bench bench-quick clean
 
 deps:
 	@missing=""; \
@@ -32,6 +32,11 @@ run: deps venv
 
 test: deps venv
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The widget's pictures (docs/widget-*.png) and its gzipped size in docs/widget.md, rewritten from a
+# run of its tests in headless Chromium (the same tests `make test` runs, which only compare).
+screenshots: deps venv
+	PGCREDITS_UPDATE_DOCS=1 $(VENV)/bin/pytest tests/test_widget.py tests/test_widget_browser.py $(PYTEST_ARGS)
 
 # The long fault runs (not part of `make test`): the server killed with
 # SIGKILL under load $(SOAK_KILLS) times, and the model test at more examples.

@@ -88,11 +88,11 @@ def gateway_url(pg_cluster: Cluster, db: str) -> str:
 
 
 @contextlib.contextmanager
-def serving(database_url: str, **options: Any) -> Iterator[Running]:
-    """uvicorn serving create_app(database_url) in a thread on a free loopback port, until the block ends."""
+def serving(database_url: str, *, port: int | None = None, **options: Any) -> Iterator[Running]:
+    """uvicorn serving create_app(database_url) in a thread on `port` (a free loopback one), until the block ends."""
     app = create_app(database_url, **{"jwt_secret": SECRET, "retries": RETRIES, "heartbeat": 0.5,
                                        "probe_interval": 0.5, **options})
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            timeout_graceful_shutdown=1))
     thread = threading.Thread(target=server.run, name="gateway", daemon=True)

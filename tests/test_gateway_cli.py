@@ -130,6 +130,9 @@ def test_up_ends_with_the_gateway_serving(tmp_path: Path, command: list[subproce
         response = httpx.get(f"{url}/rpc/get_balance", params={"account_id": "demo_user"},
                              headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200, response.text
+        assert f"demo:         {url}/demo" in "\n".join(lines), "up prints the demo's URL (dev flag on)"
+        demo = httpx.get(f"{url}/demo")
+        assert demo.status_code == 200 and "<credits-counter" in demo.text
         assert stat.S_IMODE((tmp_path / ".pgcredits" / "gateway_jwt_secret").stat().st_mode) == 0o600
         process.send_signal(signal.SIGINT)
         assert process.wait(15) == 0

@@ -130,6 +130,9 @@ def _parser() -> argparse.ArgumentParser:
     serve_.add_argument("--listen-url", default=os.environ.get("PGCREDITS_LISTEN_URL"),
                         help="PostgreSQL URL for the LISTEN connection of /events when --database-url is a "
                              "transaction pooler (default: $PGCREDITS_LISTEN_URL, else --database-url)")
+    serve_.add_argument("--dev", action="store_true",
+                        help="also serve the widget's demo at /demo, which mints tokens for the sample account "
+                             "(development only: never in production)")
     serve_.set_defaults(handler=_serve)
     return parser
 
@@ -141,9 +144,13 @@ def _serve(args: argparse.Namespace) -> None:
     url = _required_url(args)
     try:
         check_auth_environment()
-        app = create_app(url, listen_url=args.listen_url)  # checks the PGCREDITS_* settings
+        app = create_app(url, listen_url=args.listen_url, dev=args.dev)  # checks the PGCREDITS_* settings
     except (GatewayConfigError, ValueError) as err:
         raise UsageError(str(err)) from None
+    if args.dev:
+        if not os.environ.get("PGCREDITS_JWT_SECRET"):
+            raise UsageError("--dev mints the demo's tokens with PGCREDITS_JWT_SECRET: set it")
+        print(f"demo:         http://{args.host}:{args.port}/demo  (--dev: development only)")
     run(app, args.host, args.port)
 
 

@@ -34,6 +34,7 @@ from starlette.types import Receive, Scope, Send
 from pgcredits.errors import RETRYABLE_SQLSTATES, RetryableConflict, StatementCanceled, error_class
 from pgcredits.gateway.auth import DEFAULT_ROLE, Authenticator, AuthError, Identity
 from pgcredits.gateway.catalog import CATALOG_QUERY, ROLES, SCHEMA, ArgumentError, Catalog, Function, parse_catalog
+from pgcredits.gateway.cors import cors_middleware
 from pgcredits.gateway.events import EventHub, Subscriber, TooManyStreams, stream
 from pgcredits.gateway.limits import (
     MAX_BODY_BYTES,
@@ -249,16 +250,19 @@ class Gateway:
             raise HTTPError(503, "GW503", "the database is unavailable", hint=hint,
                             headers={"Retry-After": RETRY_AFTER_SECONDS}) from None
 
-    async def identify(self, request: Request) -> Identity:
+    async def identify(self, request: Request, *, query_token: bool = False) -> Identity:
+        authorization = request.headers.get("authorization")
+        if authorization is None and query_token and "access_token" in request.query_params:
+            authorization = f"Bearer {request.query_params['access_token']}"  # EventSource sends no headers
         try:
-            return await self.authenticator.identify(request.headers.get("authorization"))
+            return await self.authenticator.identify(authorization)
         except AuthError as err:
             raise HTTPError(401, "GW401", str(err), headers={"WWW-Authenticate": "Bearer"}) from None
 
     async def events(self, request: Request) -> Response:
         """GET /events: the SSE stream of the caller's own account (HEAD: GET's answer, no stream opened)."""
         try:
-            identity = await self.identify(request)
+            identity = await self.identify(request, query_token=True)
             if identity.sub is None:
                 raise HTTPError(403, "42501", "events are per account and the token names none",
                                 hint="send a token with a sub claim")
@@ -336,7 +340,8 @@ def create_app(database_url: str, *, jwt_secret: str | None = None, jwks_url: st
                jwt_audience: str | None = None, jwt_require_exp: bool | None = None, retries: int = 3,
                heartbeat: float = 15.0, pool_size: int = 10, events_pool_size: int = 2, probe_interval: float = 2.0,
                listen_url: str | None = None, streams_per_subject: int | None = None,
-               statement_timeout: str | None = None, service_statement_timeout: str | None = None) -> Starlette:
+               statement_timeout: str | None = None, service_statement_timeout: str | None = None,
+               dev: bool = False) -> Starlette:
     """The gateway app for `database_url` (its login role must be able to SET ROLE to the four roles).
 
     The JWT secret, JWKS URL and audience default to PGCREDITS_JWT_SECRET,
@@ -352,10 +357,14 @@ def create_app(database_url: str, *, jwt_secret: str | None = None, jwks_url: st
     /events streams per token subject. `statement_timeout`
     (PGCREDITS_STATEMENT_TIMEOUT, 5s) for credits_user and
     `service_statement_timeout` (PGCREDITS_SERVICE_STATEMENT_TIMEOUT, 60s)
-    for the other roles: PostgreSQL durations, 0 for none.
+    for the other roles: PostgreSQL durations, 0 for none. `dev`: serve the widget's demo
+    (/demo, docs/widget.md); never in production.
     """
+    from pgcredits.gateway.widget import widget_routes  # widget.py imports this module
+
+    secret = jwt_secret or (None if jwks_url else os.environ.get("PGCREDITS_JWT_SECRET"))
     authenticator = Authenticator(
-        secret=jwt_secret or (None if jwks_url else os.environ.get("PGCREDITS_JWT_SECRET")),
+        secret=secret,
         jwks_url=jwks_url or (None if jwt_secret else os.environ.get("PGCREDITS_JWKS_URL")),
         audience=jwt_audience or os.environ.get("PGCREDITS_JWT_AUDIENCE"),
         require_exp=_env_flag("PGCREDITS_JWT_REQUIRE_EXP") if jwt_require_exp is None else jwt_require_exp,
@@ -397,7 +406,9 @@ def create_app(database_url: str, *, jwt_secret: str | None = None, jwks_url: st
             Route("/live", live, methods=["GET"]),
             Route("/ready", gateway.ready, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            *widget_routes(gateway, dev=dev, secret=secret),
         ],
+        middleware=[cors_middleware()],
         lifespan=lifespan,
     )
     app.state.gateway = gateway

@@ -21,12 +21,13 @@ from psycopg import sql
 
 from pgcredits.gateway.app import serve
 from pgcredits.gateway.catalog import ROLES
+from pgcredits.gateway.widget import DEMO_ACCOUNT
 
 GATEWAY_ROLE = "pgcredits_gateway"
 SECRET_FILE = "gateway_jwt_secret"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
-SAMPLE_ACCOUNT = "demo_user"
+SAMPLE_ACCOUNT = DEMO_ACCOUNT
 SAMPLE_TOKEN_DAYS = 30
 
 
@@ -84,10 +85,11 @@ def serve_locally(superuser_url: str, state_dir: Path) -> None:
                          "exp": int(time.time()) + SAMPLE_TOKEN_DAYS * 86400}, secret, algorithm="HS256")
     base = f"http://{DEFAULT_HOST}:{port}"
     print(f"gateway:      {base}  (OpenAPI: {base}/openapi.json)")
+    print(f"demo:         {base}/demo  (the browser widget, signed in as {SAMPLE_ACCOUNT})")
     print(f"JWT secret:   {state_dir / SECRET_FILE}  (PGCREDITS_JWT_SECRET for `pgcredits serve`)")
     print(f"sample token ({SAMPLE_ACCOUNT}, credits_user, {SAMPLE_TOKEN_DAYS} days):")
     print(f"  TOKEN={sample}")
     print("  curl -s -H \"Authorization: Bearer $TOKEN\" "
           + shlex.quote(f"{base}/rpc/get_balance?account_id={SAMPLE_ACCOUNT}"))
     print("serving until Ctrl-C")
-    serve(as_role(superuser_url, GATEWAY_ROLE), DEFAULT_HOST, port, jwt_secret=secret)
+    serve(as_role(superuser_url, GATEWAY_ROLE), DEFAULT_HOST, port, jwt_secret=secret, dev=True)
