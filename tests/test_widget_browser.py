@@ -244,7 +244,7 @@ def test_resync_when_the_gateway_asks(demo: Running, db: str, pages: Pages) -> N
     with psycopg.connect(db, autocommit=True) as conn:
         dropped = conn.execute("select count(pg_terminate_backend(pid)) from pg_stat_activity"
                                " where datname = current_database() and usename = %s"
-                               " and application_name <> 'pgcredits-gateway'", [GATEWAY_ROLE]).fetchone()
+                               " and application_name = 'pgcredits-gateway-listen'", [GATEWAY_ROLE]).fetchone()
     assert dropped == (1,), "one listening connection"
     expect(counter(page)).to_have_text("5/6 credits remaining", timeout=WAIT_MS)
     assert page.evaluate("window.seen.some((e) => e.kind === 'resync' && e.data.why === 'resync')")

@@ -142,14 +142,14 @@ def _serve(args: argparse.Namespace) -> None:
     from pgcredits.gateway.local import GatewayConfigError, check_auth_environment
 
     url = _required_url(args)
+    if args.dev and not os.environ.get("PGCREDITS_JWT_SECRET"):
+        raise UsageError("--dev mints the demo's tokens with PGCREDITS_JWT_SECRET: set it")
     try:
         check_auth_environment()
         app = create_app(url, listen_url=args.listen_url, dev=args.dev)  # checks the PGCREDITS_* settings
     except (GatewayConfigError, ValueError) as err:
         raise UsageError(str(err)) from None
     if args.dev:
-        if not os.environ.get("PGCREDITS_JWT_SECRET"):
-            raise UsageError("--dev mints the demo's tokens with PGCREDITS_JWT_SECRET: set it")
         print(f"demo:         http://{args.host}:{args.port}/demo  (--dev: development only)")
     run(app, args.host, args.port)
 

@@ -30,6 +30,8 @@ from typing import Any
 import asyncpg
 
 CHANNEL = "credits_events"
+# The application_name of the one LISTEN connection (pg_stat_activity tells it from the pools').
+LISTEN_APPLICATION = "pgcredits-gateway-listen"
 # How many delivered seqs a feed remembers (Feed.delivered).
 DELIVERED_KEPT = 1000
 QUEUE_LIMIT = 1000  # notifications waiting for one account, or deliveries for one stream; beyond, a resync
@@ -234,7 +236,8 @@ class EventHub:
         ever_connected = False
         while True:
             try:
-                conn = await asyncpg.connect(self._url, statement_cache_size=0)
+                conn = await asyncpg.connect(self._url, statement_cache_size=0,
+                                             server_settings={"application_name": LISTEN_APPLICATION})
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as err:
                 log.warning("cannot connect the LISTEN connection (retrying in %.1f s): %s", delay, err)
                 await asyncio.sleep(delay)
