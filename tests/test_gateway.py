@@ -35,9 +35,13 @@ RETRIES = 3
 Connect = Callable[..., psycopg.Connection[Any]]
 
 
-def token(sub: str | None = "alice", role: str | None = None, *, secret: str = SECRET, expires_in: int = 600,
+def token(sub: str | None = "alice", role: str | None = None, *, secret: str = SECRET, expires_in: int = 86400,
           **claims: Any) -> str:
-    """A signed HS256 token; `role` None leaves the claim out (the gateway then uses credits_user)."""
+    """A signed HS256 token; `role` None leaves the claim out (the gateway then uses credits_user).
+
+    Valid a day by default: SERVICE and ADMIN below are minted when the module is imported, and a whole
+    `make test` on a loaded machine has taken more than the 10 minutes they once had.
+    """
     payload: dict[str, Any] = {"exp": int(time.time()) + expires_in, **claims}
     if sub is not None:
         payload["sub"] = sub

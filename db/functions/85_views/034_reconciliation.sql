@@ -25,6 +25,6 @@ create or replace view credits.reconciliation with (security_barrier) as
      or coalesce(b.held, 0) <> coalesce(g.grants_held, 0);
 
 comment on view credits.reconciliation is
-  'Drift check: rows only where the materialized balance, the ledger sum and the grant remainders (or held amounts) disagree. Empty when all agree.';
+  'Drift check: a row only where the materialized balance, the ledger sum and the grant remainders (or held amounts) disagree; empty when all agree.';
 revoke all on credits.reconciliation from public;
 grant select on credits.reconciliation to credits_service, credits_admin, credits_user, credits_auditor;

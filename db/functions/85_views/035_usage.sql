@@ -39,7 +39,7 @@ create or replace view credits.top_consumers with (security_barrier) as
   group by l.account_id, l.credit_type;
 
 comment on view credits.account_usage_daily is
-  'Usage per account, UTC day, feature and credit type: calls (debits and captures) and credits spent net of refunds. A user sees its own rows.';
+  'Usage per account, UTC day, feature and credit type (calls and credits spent net of refunds); a user sees its own rows.';
 comment on view credits.usage_daily is
   'Usage per UTC day, feature and credit type: calls (debits and captures) and credits spent net of refunds.';
 comment on view credits.top_consumers is

@@ -12,7 +12,7 @@ create or replace view credits.gate_events with (security_barrier) as
   where kind = 'feature_gated';
 
 comment on view credits.events is
-  'Event outbox: balance_changed, threshold_crossed, depleted, recovered, feature_gated, plan_changed. NOTIFY credits_events carries account_id, kind and seq (event_id).';
+  'The event outbox (balance_changed, threshold_crossed, depleted, recovered, feature_gated, plan_changed), each also announced by NOTIFY credits_events with account_id, kind and seq.';
 comment on view credits.gate_events is 'Refused debits and holds: the feature, the reason, the cost and what was available.';
 revoke all on credits.events, credits.gate_events from public;
 grant select on credits.events, credits.gate_events to credits_service, credits_admin, credits_user, credits_auditor;

@@ -31,6 +31,6 @@ create or replace view credits.subscriptions with (security_barrier) as
   left join credits_private.subscriptions s on s.account_id OPERATOR(pg_catalog.=) a.account_id;
 
 comment on view credits.subscriptions is
-  'Per account: the plan, the payment provider''s subscription status (null without a running subscription), the plan it moves to at period_end (scheduled_plan), the current period, the last subscription event applied and when a subscription ended.';
+  'Per account: the plan, the provider''s subscription status, the plan scheduled for period_end, the current period and the last subscription event applied.';
 revoke all on credits.subscriptions from public;
 grant select on credits.subscriptions to credits_service, credits_admin, credits_user, credits_auditor;

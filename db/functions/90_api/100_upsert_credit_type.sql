@@ -28,6 +28,6 @@ end
 $$;
 
 comment on function credits.upsert_credit_type(text, text) is
-  'Creates a credit type (a separate currency of credits) or updates its description. Admin only.';
+  'Creates a credit type (a separate currency of credits) or updates its description; admin only.';
 revoke all on function credits.upsert_credit_type(text, text) from public;
 grant execute on function credits.upsert_credit_type(text, text) to credits_admin;

@@ -51,6 +51,6 @@ end
 $$;
 
 comment on function credits.upsert_feature(text, text, numeric, jsonb, text) is
-  'Creates or updates a feature: its credit type and price, base_cost per call plus unit_rates per unit, rounded up to 6 decimals. Admin only.';
+  'Creates or updates a feature: its credit type and its price, base_cost per call plus unit_rates per unit, rounded up to 6 decimals; admin only.';
 revoke all on function credits.upsert_feature(text, text, numeric, jsonb, text) from public;
 grant execute on function credits.upsert_feature(text, text, numeric, jsonb, text) to credits_admin;

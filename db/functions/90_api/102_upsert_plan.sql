@@ -78,6 +78,6 @@ end
 $$;
 
 comment on function credits.upsert_plan(text, jsonb, jsonb, jsonb, boolean, text, boolean) is
-  'Creates or updates a plan: signup grant, monthly and daily allowances keyed by credit type, whether it is unlimited, and (is_default => true) whether it is the default plan a canceled subscription falls back to. Admin only.';
+  'Creates or updates a plan: signup grant, monthly and daily allowances per credit type, unlimited or not, and whether it is the default plan; admin only.';
 revoke all on function credits.upsert_plan(text, jsonb, jsonb, jsonb, boolean, text, boolean) from public;
 grant execute on function credits.upsert_plan(text, jsonb, jsonb, jsonb, boolean, text, boolean) to credits_admin;

@@ -47,6 +47,6 @@ end
 $$;
 
 comment on function credits.set_plan_feature(text, text, boolean, integer, numeric) is
-  'Puts a feature in a plan or takes it out, with an optional per-period count limit and a cost override for that plan. Admin only.';
+  'Puts a feature in a plan or takes it out, with an optional per-period count limit and cost override; admin only.';
 revoke all on function credits.set_plan_feature(text, text, boolean, integer, numeric) from public;
 grant execute on function credits.set_plan_feature(text, text, boolean, integer, numeric) to credits_admin;

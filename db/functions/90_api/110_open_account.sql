@@ -102,6 +102,6 @@ end
 $$;
 
 comment on function credits.open_account(text, text, boolean, text, jsonb) is
-  'Opens an account with its first period, its plan''s signup grant and monthly allowance (opened = true). Opening an existing account changes nothing and returns it (opened = false); differences names the arguments (plan, is_demo, timezone, metadata) it asked for and the account does not have, also said in a NOTICE. Service and admin.';
+  'Opens an account with its first period and its plan''s signup grant and allowances, or returns an existing one unchanged with the differences it was asked for; service and admin.';
 revoke all on function credits.open_account(text, text, boolean, text, jsonb) from public;
 grant execute on function credits.open_account(text, text, boolean, text, jsonb) to credits_service;

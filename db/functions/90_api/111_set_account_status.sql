@@ -29,6 +29,6 @@ end
 $$;
 
 comment on function credits.set_account_status(text, text, text) is
-  'Sets an account active, suspended or closed, with a reason. Suspended and closed accounts are refused debits and holds (account_inactive). Service and admin.';
+  'Sets an account active, suspended or closed (then refused debits and holds), with a reason; service and admin.';
 revoke all on function credits.set_account_status(text, text, text) from public;
 grant execute on function credits.set_account_status(text, text, text) to credits_service;

@@ -49,7 +49,7 @@ end
 $$;
 
 comment on function credits.get_balance(text) is
-  'Balance per credit type: available, held, granted and used this period, period bounds, next reset, plan, unlimited, and the remainder per grant source (buckets). Read-only.';
+  'The balance per credit type as it stands once settled: available, held, granted and used this period, the period, the next reset, the plan and the remainder per grant source; read-only.';
 revoke all on function credits.get_balance(text) from public;
 grant execute on function credits.get_balance(text)
   to credits_service, credits_user, credits_auditor;

@@ -43,7 +43,7 @@ end
 $$;
 
 comment on function credits.get_history(text, integer, bigint) is
-  'The account''s ledger rows, newest first, keyset-paged: pass the last transaction_id as before_id for the next page. Read-only.';
+  'The account''s ledger rows, newest first, keyset-paged with before_id; read-only.';
 revoke all on function credits.get_history(text, integer, bigint) from public;
 grant execute on function credits.get_history(text, integer, bigint)
   to credits_service, credits_user, credits_auditor;

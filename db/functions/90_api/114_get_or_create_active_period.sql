@@ -22,6 +22,6 @@ end
 $$;
 
 comment on function credits.get_or_create_active_period(text) is
-  'The account''s current billing period (period_id, period_start, period_end), opened with its monthly allowance when the last one has ended. Service and admin.';
+  'The account''s current billing period, opened with its allowances when the last one has ended; service and admin.';
 revoke all on function credits.get_or_create_active_period(text) from public;
 grant execute on function credits.get_or_create_active_period(text) to credits_service;

@@ -194,7 +194,7 @@ end
 $$;
 
 comment on function credits.balance_at(text, timestamptz) is
-  'Available credits per credit type at a past moment, from the ledger, as get_balance would have reported them then (grants ended by then not counted even if their expiry was written later; holds running then subtracted). balance_at(id, now) = get_balance. Read-only.';
+  'Available credits per credit type at a past moment, from the ledger, as get_balance would have reported them then; read-only.';
 revoke all on function credits.balance_at(text, timestamptz) from public;
 grant execute on function credits.balance_at(text, timestamptz)
   to credits_service, credits_user, credits_auditor;

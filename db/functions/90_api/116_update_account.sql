@@ -85,6 +85,6 @@ end
 $$;
 
 comment on function credits.update_account(text, text, boolean) is
-  'Changes an account''s plan or demo flag. A higher plan takes effect at once (this period''s allowance becomes the new plan''s less what was used), a lower one at the end of the period; a subscriber''s plan follows its provider''s events and is refused here. Service and admin.';
+  'Changes an account''s plan (a higher one at once, a lower one at the period''s end) or its demo flag; service and admin.';
 revoke all on function credits.update_account(text, text, boolean) from public;
 grant execute on function credits.update_account(text, text, boolean) to credits_service;

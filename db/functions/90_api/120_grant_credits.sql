@@ -46,7 +46,7 @@ end
 $$;
 
 comment on function credits.grant_credits(text, numeric, text, text, timestamptz, integer, text, text) is
-  'Grants credits to an account (a new lot with its own source, priority and expiry). Service and admin; an admin grant needs a reason. Idempotent on idempotency_key.';
+  'Grants a lot of credits with its own source, priority and expiry, idempotent on idempotency_key; service and admin, an admin grant with a reason.';
 revoke all on function credits.grant_credits(text, numeric, text, text, timestamptz, integer, text, text) from public;
 grant execute on function credits.grant_credits(text, numeric, text, text, timestamptz, integer, text, text)
   to credits_service;

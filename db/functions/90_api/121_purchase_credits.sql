@@ -53,6 +53,6 @@ end
 $$;
 
 comment on function credits.purchase_credits(text, numeric, text, text, timestamptz) is
-  'Credits a purchase: a grant that burns after every given credit and never expires unless told. Idempotent on payment_ref. Service and admin.';
+  'Credits a purchase, which burns after every given credit and never expires unless told, idempotent on payment_ref; service and admin.';
 revoke all on function credits.purchase_credits(text, numeric, text, text, timestamptz) from public;
 grant execute on function credits.purchase_credits(text, numeric, text, text, timestamptz) to credits_service;

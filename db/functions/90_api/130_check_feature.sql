@@ -40,7 +40,7 @@ end
 $$;
 
 comment on function credits.check_feature(text, text, jsonb) is
-  'Says whether deduct_credits would allow a call now, its cost, what is available, the period quota left, and which grants would pay (draws). Changes nothing.';
+  'Says whether deduct_credits would allow a call now, what it would cost and which grants would pay; changes nothing.';
 revoke all on function credits.check_feature(text, text, jsonb) from public;
 grant execute on function credits.check_feature(text, text, jsonb)
   to credits_service, credits_user, credits_auditor;

@@ -155,7 +155,7 @@ end
 $$;
 
 comment on function credits.deduct_credits(text, text, jsonb, text, jsonb, numeric) is
-  'Charges a feature in the caller''s transaction. ok = false with reason account_inactive, feature_not_in_plan, period_limit_reached or insufficient_credits refuses (recorded as a feature_gated event, not stored under the key). Idempotent on idempotency_key.';
+  'Charges a feature in the caller''s transaction, idempotent on idempotency_key, or refuses with ok = false and a reason (recorded as a feature_gated event).';
 revoke all on function credits.deduct_credits(text, text, jsonb, text, jsonb, numeric) from public;
 grant execute on function credits.deduct_credits(text, text, jsonb, text, jsonb, numeric)
   to credits_service, credits_user;

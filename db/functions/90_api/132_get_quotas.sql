@@ -44,6 +44,6 @@ end
 $$;
 
 comment on function credits.get_quotas(text) is
-  'One row per feature of the account''s plan: its credit type, the cost of a call without units, whether it is allowed now and why not, the period limit, used and remaining, and when these next renew. What a UI header shows; changes nothing.';
+  'One row per feature of the account''s plan with its cost, whether it is allowed now, and its period limit, use and next reset: what a UI header shows; changes nothing.';
 revoke all on function credits.get_quotas(text) from public;
 grant execute on function credits.get_quotas(text) to credits_service, credits_user, credits_auditor;

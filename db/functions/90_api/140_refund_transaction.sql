@@ -116,6 +116,6 @@ end
 $$;
 
 comment on function credits.refund_transaction(bigint, text, numeric) is
-  'Refunds a debit or capture (all that is left by default) to the grants that paid it, or to a new refund grant where they have ended. Never more than was charged. Admin.';
+  'Refunds a debit or capture, never more than was charged, to the grants that paid it or to a new refund grant where they have ended; admin.';
 revoke all on function credits.refund_transaction(bigint, text, numeric) from public;
 grant execute on function credits.refund_transaction(bigint, text, numeric) to credits_admin;

@@ -40,6 +40,6 @@ end
 $$;
 
 comment on function credits.void_grant(bigint, text) is
-  'Voids what is left of a grant (a void ledger row); a held part stays for its hold. Voiding twice returns 0. Admin.';
+  'Voids what is left of a grant (a held part stays for its hold); admin.';
 revoke all on function credits.void_grant(bigint, text) from public;
 grant execute on function credits.void_grant(bigint, text) to credits_admin;

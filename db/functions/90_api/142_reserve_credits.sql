@@ -136,7 +136,7 @@ end
 $$;
 
 comment on function credits.reserve_credits(text, text, jsonb, text, interval, numeric) is
-  'Holds the cost of work that may fail: the credits are unavailable until capture_hold, release_hold or expires_at, which is clamped to 15 minutes past the earliest end of the given credits it earmarks. Refusals as deduct_credits. Idempotent on idempotency_key.';
+  'Holds the cost of work that may fail until capture_hold, release_hold or expires_at (at most 15 minutes past the given credits it earmarks), idempotent on idempotency_key.';
 revoke all on function credits.reserve_credits(text, text, jsonb, text, interval, numeric) from public;
 grant execute on function credits.reserve_credits(text, text, jsonb, text, interval, numeric)
   to credits_service, credits_user;

@@ -79,6 +79,6 @@ end
 $$;
 
 comment on function credits.capture_hold(bigint, numeric, jsonb) is
-  'Charges a hold (all that is held by default, never more) from the grants it earmarked, releasing the rest. Capturing again with the same arguments returns the first result, with others PT409. A credits_user may capture only holds it made.';
+  'Charges a hold (all that is held by default, never more) from the grants it earmarked and releases the rest; again with the same arguments returns the first result.';
 revoke all on function credits.capture_hold(bigint, numeric, jsonb) from public;
 grant execute on function credits.capture_hold(bigint, numeric, jsonb) to credits_service, credits_user;

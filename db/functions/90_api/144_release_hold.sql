@@ -27,6 +27,6 @@ end
 $$;
 
 comment on function credits.release_hold(bigint) is
-  'Releases a hold: its credits and its per-period use come back. Releasing twice releases 0. A credits_user may release only holds it made.';
+  'Releases a hold, giving back its credits and its per-period use; twice releases 0.';
 revoke all on function credits.release_hold(bigint) from public;
 grant execute on function credits.release_hold(bigint) to credits_service, credits_user;

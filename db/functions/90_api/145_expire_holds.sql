@@ -20,6 +20,6 @@ end
 $$;
 
 comment on function credits.expire_holds() is
-  'Releases every hold past its expires_at (earmarks and per-period use come back). Returns how many. Service; run by pg_cron.';
+  'Releases every hold past its expires_at and returns how many; service, run by pg_cron.';
 revoke all on function credits.expire_holds() from public;
 grant execute on function credits.expire_holds() to credits_service;

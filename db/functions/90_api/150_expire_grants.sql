@@ -20,6 +20,6 @@ end
 $$;
 
 comment on function credits.expire_grants() is
-  'Writes expiry ledger rows for every grant that has ended (balances already leave them out). Returns how many grants expired. Service; run by pg_cron.';
+  'Writes the expiry ledger rows of every grant that has ended and returns how many; service, run by pg_cron.';
 revoke all on function credits.expire_grants() from public;
 grant execute on function credits.expire_grants() to credits_service;

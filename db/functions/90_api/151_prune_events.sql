@@ -29,6 +29,6 @@ end
 $$;
 
 comment on function credits.prune_events() is
-  'Deletes events (credits.events, credits.gate_events) older than the database setting credits.event_retention (90 days when unset). Returns how many. Service; run by pg_cron hourly.';
+  'Deletes events older than the database setting credits.event_retention (90 days) and returns how many; service, run by pg_cron.';
 revoke all on function credits.prune_events() from public;
 grant execute on function credits.prune_events() to credits_service;

@@ -162,6 +162,6 @@ end
 $$;
 
 comment on function credits.grant_daily_credits(date) is
-  'Issues the daily allowances: for every active account whose plan has one, a grant per credit type for the account''s local day (day null: its current local day; a date: only accounts whose current local day it is), ending at its next local midnight. Never twice a day. Returns the number of accounts granted. Service and admin; run hourly by pg_cron.';
+  'Issues the daily allowances, one grant per active account, credit type and local day, ending at its next local midnight, and returns the accounts granted; service, run by pg_cron.';
 revoke all on function credits.grant_daily_credits(date) from public;
 grant execute on function credits.grant_daily_credits(date) to credits_service;

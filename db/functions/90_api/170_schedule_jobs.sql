@@ -72,6 +72,6 @@ end
 $$;
 
 comment on function credits.schedule_jobs() is
-  'Installs or updates the pg_cron jobs by name (daily grants hourly, expire_grants and expire_holds every minute, prune_events hourly, clean-up of cron.job_run_details older than 30 days), as the calling role. A notice, not an error, where pg_cron is absent. Service and admin.';
+  'Installs or updates the pg_cron jobs by name as the calling role (a notice where pg_cron is absent); service and admin.';
 revoke all on function credits.schedule_jobs() from public;
 grant execute on function credits.schedule_jobs() to credits_service;

@@ -191,7 +191,7 @@ end
 $$;
 
 comment on function credits.apply_subscription_event(text, text, text, text, timestamptz, timestamptz) is
-  'Applies a payment provider''s subscription event (status active, trialing, past_due or canceled) and returns the account. Idempotent on event_id; an older event changes nothing newer. A new period_start opens the provider''s period with its allowance; an upgrade takes effect at once (new allowance less what was used this period); a lower plan or a cancellation at the period''s end. Service and admin.';
+  'Applies a payment provider''s subscription event, idempotent on event_id, and returns the account; service and admin.';
 revoke all on function credits.apply_subscription_event(text, text, text, text, timestamptz, timestamptz) from public;
 grant execute on function credits.apply_subscription_event(text, text, text, text, timestamptz, timestamptz)
   to credits_service;

@@ -51,6 +51,6 @@ end
 $$;
 
 comment on function credits.grant_subscriber_monthly_credits(text) is
-  'Issues the plan''s monthly allowance for the account''s current period, once per period (every credit type it lacks), and returns the grant_id (credit type credits first). A second call returns the same grant. Service and admin.';
+  'Issues the plan''s monthly allowance for the account''s current period, once per period, and returns its grant_id; service and admin.';
 revoke all on function credits.grant_subscriber_monthly_credits(text) from public;
 grant execute on function credits.grant_subscriber_monthly_credits(text) to credits_service;

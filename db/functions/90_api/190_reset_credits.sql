@@ -123,6 +123,6 @@ end
 $$;
 
 comment on function credits.reset_credits(text, text) is
-  'Gives an account its current allowances again in full: voids what is left of the running monthly and daily allowance grants and issues the plan''s allowances again for the current period and day; the period''s credit counters start afresh (granted: what is issued, used: 0). Purchased, promo, signup and admin credits are left alone. Reason required. Admin. Returns the balance rows, as get_balance.';
+  'Gives an account its current allowances again in full, its period counters starting afresh, and returns its balance rows; admin, with a reason.';
 revoke all on function credits.reset_credits(text, text) from public;
 grant execute on function credits.reset_credits(text, text) to credits_admin;
