@@ -28,6 +28,7 @@ asserted in a test.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from dataclasses import asdict, dataclass
@@ -37,6 +38,8 @@ from typing import Any
 import psycopg
 from common import APP_ROLE, CATALOG_SETUP, PGBENCH, QUIET_ROLE, Run, bench_database, check_invariants, median_run
 from common import pgbench, write_script
+
+ROOT = Path(__file__).resolve().parent.parent
 
 REFERENCE_SETUP = """
 create schema bench_ref;
@@ -68,6 +71,20 @@ select * from credits.deduct_credits('a' || :aid, 'call',
 
 UNIFORM = "\\set aid random(1, {accounts})\n"
 
+# The anchor ledger, pgledger (../shared/anchors/pgledger/ or PGLEDGER_SQL): 2 x `accounts` accounts, each payer
+# transferring to its own payee, so that a uniform run contends as rarely as deduct_credits over `accounts`.
+PGLEDGER_SQL = Path(os.environ.get("PGLEDGER_SQL", ROOT.parent / "shared" / "anchors" / "pgledger"
+                                   / "pgledger-with-ulid.sql"))
+PGLEDGER_SETUP = """
+create table bench_ref.pgledger_pairs (n integer primary key, payer text not null, payee text not null);
+insert into bench_ref.pgledger_pairs
+select i, (select id from pgledger_create_account('payer ' || i, 'CRD', true, false)),
+          (select id from pgledger_create_account('payee ' || i, 'CRD', false, true))
+from generate_series(1, %(accounts)s) i;
+grant select, insert, update on all tables in schema public to bench_app;
+grant select on bench_ref.pgledger_pairs to bench_app;
+"""
+
 
 @dataclass(frozen=True)
 class Side:
@@ -88,6 +105,9 @@ HOT = "deduct_credits, one hot account"
 HOT_QUIET = "deduct_credits, one hot account, NOTIFY off"
 BARE_HOT = "bare UPDATE+INSERT, one hot row"
 READS = ("check_feature", "get_balance")
+PGLEDGER = "pgledger_create_transfer (anchor)"
+SELECT_ONLY = "pgbench select-only (-S)"
+HOLDS = "reserve_credits + capture_hold"
 
 SIDES = [
     Side(DEDUCT, "uniform", script=UNIFORM + "select * from credits.deduct_credits('a' || :aid, 'call');\n"),
@@ -96,7 +116,10 @@ SIDES = [
     Side(BARE, "uniform", script=UNIFORM + "select bench_ref.debit(:aid, 1);\n", kind="reference"),
     Side("pgbench simple-update (-N)", "uniform", builtin="simple-update", kind="reference"),
     Side("deduct_credits, 15 % retries", "uniform", script=RETRY_SCRIPT),
-    Side("reserve_credits + capture_hold", "uniform", script=UNIFORM
+    Side(PGLEDGER, "uniform", script=UNIFORM + "select t.id from bench_ref.pgledger_pairs p, "
+         "pgledger_create_transfer(p.payer, p.payee, 1) t where p.n = :aid;\n", kind="reference"),
+    Side(SELECT_ONLY, "uniform", builtin="select-only", kind="reference"),
+    Side(HOLDS, "uniform", script=UNIFORM
          + "select hold_id from credits.reserve_credits('a' || :aid, 'call') \\gset\n"
          + "select * from credits.capture_hold(:hold_id);\n"),
     Side("check_feature", "uniform", script=UNIFORM + "select * from credits.check_feature('a' || :aid, 'call');\n",
@@ -112,16 +135,23 @@ REFERENCE_OF = {"uniform": BARE, "hot": BARE_HOT}
 def run(seconds: int, runs: int, clients: list[int], accounts: int) -> dict[str, Any]:
     """Run every side at every client count, `runs` rounds; return the medians as rows of plain data."""
     setup = CATALOG_SETUP % {"accounts": accounts} + REFERENCE_SETUP % {"accounts": accounts}
+    sides = SIDES
+    if PGLEDGER_SQL.is_file():
+        setup += PGLEDGER_SQL.read_text() + PGLEDGER_SETUP % {"accounts": accounts}
+    else:
+        print(f"pgledger is not measured: no {PGLEDGER_SQL} (set PGLEDGER_SQL to its pgledger-with-ulid.sql)",
+              file=sys.stderr)
+        sides = [side for side in SIDES if side.name != PGLEDGER]
     with bench_database(setup) as (cluster, url, base):
         _init_simple_update(cluster.socket_dir, cluster.port, url)
         scripts = {s.name: write_script(base, f"side{i}", s.script.format(accounts=accounts))
-                   for i, s in enumerate(SIDES) if s.script}  # fmt: skip
+                   for i, s in enumerate(sides) if s.script}  # fmt: skip
         measured: dict[tuple[str, int], list[Run]] = {}
         round_no = 0
         for n in clients:
             for _ in range(runs):
                 round_no += 1
-                for side in SIDES:
+                for side in sides:
                     result = pgbench(cluster, base, n, seconds, side.user, scripts.get(side.name), side.builtin,
                                      {"run": round_no, "issued": 0})  # fmt: skip
                     measured.setdefault((side.name, n), []).append(result)
@@ -129,7 +159,7 @@ def run(seconds: int, runs: int, clients: list[int], accounts: int) -> dict[str,
                           f"avg {result.avg_ms:6.2f} ms p99 {result.p99_ms:6.2f} ms", file=sys.stderr)
                 check_invariants(url)
     rows = []
-    for side in SIDES:
+    for side in sides:
         for n in clients:
             median = median_run(measured[(side.name, n)])
             reference = median_run(measured[(REFERENCE_OF[side.shape], n)])
