@@ -70,19 +70,19 @@ SELECT results_eq(
 SELECT is((select count(*)::int from credits.ledger where account_id = 'alice'), 1,
           'opening an existing account grants nothing again');
 
-SELECT throws_ok($$select credits.open_account('ghost', 'platinum')$$, 'PT404', null,
+SELECT throws_ok($$select credits.open_account('ghost', 'platinum')$$, 'PT404', 'unknown plan platinum',
                  'open_account refuses an unknown plan (PT404)');
-SELECT throws_ok($$select credits.open_account('')$$, 'PT422', null,
+SELECT throws_ok($$select credits.open_account('')$$, 'PT422', 'account_id must be 1 to 200 characters, got ''''',
                  'open_account refuses an empty account_id (PT422)');
-SELECT throws_ok($$select credits.open_account(null)$$, 'PT422', null,
+SELECT throws_ok($$select credits.open_account(null)$$, 'PT422', 'account_id must be 1 to 200 characters, got null',
                  'open_account refuses a null account_id (PT422)');
-SELECT throws_ok($$select credits.open_account('ghost', timezone => 'Mars/Olympus_Mons')$$, 'PT422', null,
+SELECT throws_ok($$select credits.open_account('ghost', timezone => 'Mars/Olympus_Mons')$$, 'PT422', 'unknown time zone Mars/Olympus_Mons',
                  'open_account refuses an unknown time zone (PT422)');
-SELECT throws_ok($$select credits.open_account('ghost', timezone => '')$$, 'PT422', null,
+SELECT throws_ok($$select credits.open_account('ghost', timezone => '')$$, 'PT422', 'unknown time zone ',
                  'open_account refuses an empty time zone (PT422)');
-SELECT throws_ok($$select credits.open_account('ghost', metadata => '["vip"]')$$, 'PT422', null,
+SELECT throws_ok($$select credits.open_account('ghost', metadata => '["vip"]')$$, 'PT422', 'metadata must be a JSON object, got ["vip"]',
                  'open_account refuses metadata that is not a JSON object (PT422)');
-SELECT throws_ok($$select credits.open_account('ghost', metadata => null)$$, 'PT422', null,
+SELECT throws_ok($$select credits.open_account('ghost', metadata => null)$$, 'PT422', 'metadata must be a JSON object, got null',
                  'open_account refuses null metadata (PT422)');
 SELECT is((select count(*)::int from credits.accounts where account_id = 'ghost'), 0,
           'no refused open_account left an account behind');
@@ -114,13 +114,13 @@ SELECT results_eq(
   $$select ok, charged, available from credits.deduct_credits('bob', 'roast')$$,
   $$values (true, 1::numeric, 5::numeric)$$,
   'a reactivated account is charged again, from the credits it kept');
-SELECT throws_ok($$select credits.set_account_status('bob', 'frozen', 'why not')$$, 'PT422', null,
+SELECT throws_ok($$select credits.set_account_status('bob', 'frozen', 'why not')$$, 'PT422', 'invalid account status frozen',
                  'set_account_status refuses an unknown status (PT422)');
-SELECT throws_ok($$select credits.set_account_status('bob', 'suspended', null)$$, 'PT422', null,
+SELECT throws_ok($$select credits.set_account_status('bob', 'suspended', null)$$, 'PT422', 'a reason is required to change the status of account bob',
                  'set_account_status refuses a missing reason (PT422)');
-SELECT throws_ok($$select credits.set_account_status('bob', 'suspended', '   ')$$, 'PT422', null,
+SELECT throws_ok($$select credits.set_account_status('bob', 'suspended', '   ')$$, 'PT422', 'a reason is required to change the status of account bob',
                  'set_account_status refuses a blank reason (PT422)');
-SELECT throws_ok($$select credits.set_account_status('ghost', 'suspended', 'fraud')$$, 'PT404', null,
+SELECT throws_ok($$select credits.set_account_status('ghost', 'suspended', 'fraud')$$, 'PT404', 'unknown account ghost',
                  'set_account_status refuses an unknown account (PT404)');
 
 -- get_balance
@@ -158,7 +158,7 @@ SELECT results_eq(
 SELECT is((select next_reset_at from credits.get_balance('dana') where credit_type = 'credits'),
           '2026-01-31 23:00+00'::timestamptz,
           'with a daily allowance, next_reset_at is the next local midnight (Paris: 23:00 UTC)');
-SELECT throws_ok($$select * from credits.get_balance('ghost')$$, 'PT404', null,
+SELECT throws_ok($$select * from credits.get_balance('ghost')$$, 'PT404', 'unknown account ghost',
                  'get_balance refuses an unknown account (PT404)');
 
 -- get_history: alice spends 5 roasts, so her ledger has 6 rows, interleaved with bob's.
@@ -193,31 +193,31 @@ SELECT is_empty(
       (select min(transaction_id) from credits.get_history('alice', 2, current_setting('tw.page2_last')::bigint)))$$,
   'get_history after the last page returns nothing');
 SELECT is((select count(*)::int from credits.get_history('alice', 1000)), 6, 'get_history accepts a page size of 1000');
-SELECT throws_ok($$select * from credits.get_history('alice', 0)$$, 'PT422', null,
+SELECT throws_ok($$select * from credits.get_history('alice', 0)$$, 'PT422', 'page_size must be between 1 and 1000, got 0',
                  'get_history refuses page_size 0 (PT422)');
-SELECT throws_ok($$select * from credits.get_history('alice', 1001)$$, 'PT422', null,
+SELECT throws_ok($$select * from credits.get_history('alice', 1001)$$, 'PT422', 'page_size must be between 1 and 1000, got 1001',
                  'get_history refuses page_size 1001 (PT422)');
-SELECT throws_ok($$select * from credits.get_history('ghost')$$, 'PT404', null,
+SELECT throws_ok($$select * from credits.get_history('ghost')$$, 'PT404', 'unknown account ghost',
                  'get_history refuses an unknown account (PT404)');
 
 -- as user alice -------------------------------------------------------------------
 SELECT tests.act_as('credits_user', 'alice');
-SELECT throws_ok($$select credits.open_account('alice2')$$, '42501', null,
+SELECT throws_ok($$select credits.open_account('alice2')$$, '42501', 'permission denied for function open_account',
                  'a credits_user may not open an account');
-SELECT throws_ok($$select credits.set_account_status('alice', 'active', 'me')$$, '42501', null,
+SELECT throws_ok($$select credits.set_account_status('alice', 'active', 'me')$$, '42501', 'permission denied for function set_account_status',
                  'a credits_user may not change an account''s status');
 SELECT is((select count(*)::int from credits.get_balance('alice')), 2, 'alice reads her own balance');
 SELECT is((select count(*)::int from credits.get_history('alice')), 6, 'alice reads her own history');
-SELECT throws_ok($$select * from credits.get_balance('bob')$$, '42501', null,
+SELECT throws_ok($$select * from credits.get_balance('bob')$$, '42501', 'caller may not act on account bob',
                  'alice may not read bob''s balance');
-SELECT throws_ok($$select * from credits.get_history('bob')$$, '42501', null,
+SELECT throws_ok($$select * from credits.get_history('bob')$$, '42501', 'caller may not act on account bob',
                  'alice may not read bob''s history');
 
 -- as auditor ------------------------------------------------------------------------
 SELECT tests.act_as('credits_auditor');
-SELECT throws_ok($$select credits.open_account('audit_me')$$, '42501', null,
+SELECT throws_ok($$select credits.open_account('audit_me')$$, '42501', 'permission denied for function open_account',
                  'a credits_auditor may not open an account');
-SELECT throws_ok($$select credits.set_account_status('bob', 'closed', 'audit')$$, '42501', null,
+SELECT throws_ok($$select credits.set_account_status('bob', 'closed', 'audit')$$, '42501', 'permission denied for function set_account_status',
                  'a credits_auditor may not change an account''s status');
 SELECT is((select available from credits.get_balance('bob') where credit_type = 'credits'), 4::numeric,
           'a credits_auditor reads any account''s balance');

@@ -35,13 +35,13 @@ SELECT results_eq(
   $$select code, description from credits.credit_types where code = 'tokens'$$,
   $$values ('tokens'::text, 'LLM tokens'::text)$$,
   'upsert_credit_type updates in place: one row in credits.credit_types, new description');
-SELECT throws_ok($$select credits.upsert_credit_type('Tokens')$$, 'PT422', null,
+SELECT throws_ok($$select credits.upsert_credit_type('Tokens')$$, 'PT422', 'invalid credit type code Tokens',
                  'upsert_credit_type refuses an upper-case code (PT422)');
-SELECT throws_ok($$select credits.upsert_credit_type('9lives')$$, 'PT422', null,
+SELECT throws_ok($$select credits.upsert_credit_type('9lives')$$, 'PT422', 'invalid credit type code 9lives',
                  'upsert_credit_type refuses a code starting with a digit (PT422)');
-SELECT throws_ok($$select credits.upsert_credit_type('')$$, 'PT422', null,
+SELECT throws_ok($$select credits.upsert_credit_type('')$$, 'PT422', 'invalid credit type code ',
                  'upsert_credit_type refuses an empty code (PT422)');
-SELECT throws_ok($$select credits.upsert_credit_type(null)$$, 'PT422', null,
+SELECT throws_ok($$select credits.upsert_credit_type(null)$$, 'PT422', 'invalid credit type code null',
                  'upsert_credit_type refuses a null code (PT422)');
 
 -- upsert_feature
@@ -63,29 +63,29 @@ SELECT results_eq(
   $$select credit_type, base_cost, unit_rates, description from credits.features where code = 'summarize'$$,
   $$values ('credits'::text, 2::numeric, '{"pages": 1}'::jsonb, 'Summaries v2'::text)$$,
   'upsert_feature updates in place: one row in credits.features with the new price');
-SELECT throws_ok($$select credits.upsert_feature('Summarize')$$, 'PT422', null,
+SELECT throws_ok($$select credits.upsert_feature('Summarize')$$, 'PT422', 'invalid feature code Summarize',
                  'upsert_feature refuses an upper-case code (PT422)');
-SELECT throws_ok($$select credits.upsert_feature('has space')$$, 'PT422', null,
+SELECT throws_ok($$select credits.upsert_feature('has space')$$, 'PT422', 'invalid feature code has space',
                  'upsert_feature refuses a code with a space (PT422)');
-SELECT throws_ok($$select credits.upsert_feature('orphan', 'gold')$$, 'PT404', null,
+SELECT throws_ok($$select credits.upsert_feature('orphan', 'gold')$$, 'PT404', 'unknown credit type gold',
                  'upsert_feature refuses an unknown credit type (PT404)');
-SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', -1)$$, 'PT422', null,
+SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', -1)$$, 'PT422', 'base_cost must be above 0, got -1',
                  'upsert_feature refuses a negative base_cost (PT422)');
-SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', 0.0000001)$$, 'PT422', null,
+SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', 0.0000001)$$, 'PT422', 'base_cost has more than 6 decimal places: 0.0000001',
                  'upsert_feature refuses a base_cost with 7 decimals (PT422)');
-SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', 'NaN')$$, 'PT422', null,
+SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', 'NaN')$$, 'PT422', 'base_cost must be a finite number, got NaN',
                  'upsert_feature refuses a NaN base_cost (PT422)');
-SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', null)$$, 'PT422', null,
+SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', null)$$, 'PT422', 'base_cost is required',
                  'upsert_feature refuses a null base_cost (PT422)');
-SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', 0, '{"seconds": "fast"}')$$, 'PT422', null,
+SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', 0, '{"seconds": "fast"}')$$, 'PT422', 'unit rate seconds of feature cheap must be a number of 0 or more with a lower-case name: "fast"',
                  'upsert_feature refuses a unit rate that is a string (PT422)');
-SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', 0, '{"seconds": true}')$$, 'PT422', null,
+SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', 0, '{"seconds": true}')$$, 'PT422', 'unit rate seconds of feature cheap must be a number of 0 or more with a lower-case name: true',
                  'upsert_feature refuses a unit rate that is a boolean (PT422)');
-SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', 0, '{"seconds": -0.5}')$$, 'PT422', null,
+SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', 0, '{"seconds": -0.5}')$$, 'PT422', 'unit rate seconds of feature cheap must be a number of 0 or more with a lower-case name: -0.5',
                  'upsert_feature refuses a negative unit rate (PT422)');
-SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', 0, '{"Seconds": 0.5}')$$, 'PT422', null,
+SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', 0, '{"Seconds": 0.5}')$$, 'PT422', 'unit rate Seconds of feature cheap must be a number of 0 or more with a lower-case name: 0.5',
                  'upsert_feature refuses an upper-case unit name (PT422)');
-SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', 0, '[0.5]')$$, 'PT422', null,
+SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', 0, '[0.5]')$$, 'PT422', 'unit_rates must be a JSON object, got [0.5]',
                  'upsert_feature refuses unit_rates that are not a JSON object (PT422)');
 SELECT is((select count(*)::int from credits.features where code = 'cheap'), 0,
           'no refused upsert_feature left a feature behind');
@@ -107,23 +107,23 @@ SELECT results_eq(
   $$select signup_grant, monthly_allowance, daily_allowance, description from credits.plans where code = 'metered'$$,
   $$values ('{"credits": 20}'::jsonb, '{}'::jsonb, '{}'::jsonb, 'Metered v2'::text)$$,
   'upsert_plan updates in place: one row in credits.plans');
-SELECT throws_ok($$select credits.upsert_plan('Gold')$$, 'PT422', null,
+SELECT throws_ok($$select credits.upsert_plan('Gold')$$, 'PT422', 'invalid plan code Gold',
                  'upsert_plan refuses an upper-case code (PT422)');
-SELECT throws_ok($$select credits.upsert_plan('gold', signup_grant => '[6]')$$, 'PT422', null,
+SELECT throws_ok($$select credits.upsert_plan('gold', signup_grant => '[6]')$$, 'PT422', 'signup_grant must be a JSON object keyed by credit type, got [6]',
                  'upsert_plan refuses a signup_grant that is not an object (PT422)');
-SELECT throws_ok($$select credits.upsert_plan('gold', monthly_allowance => '"credits"')$$, 'PT422', null,
+SELECT throws_ok($$select credits.upsert_plan('gold', monthly_allowance => '"credits"')$$, 'PT422', 'monthly_allowance must be a JSON object keyed by credit type, got "credits"',
                  'upsert_plan refuses a monthly_allowance that is not an object (PT422)');
-SELECT throws_ok($$select credits.upsert_plan('gold', daily_allowance => null)$$, 'PT422', null,
+SELECT throws_ok($$select credits.upsert_plan('gold', daily_allowance => null)$$, 'PT422', 'daily_allowance must be a JSON object keyed by credit type, got <NULL>',
                  'upsert_plan refuses a null daily_allowance (PT422)');
-SELECT throws_ok($$select credits.upsert_plan('gold', signup_grant => '{"credits": 0}')$$, 'PT422', null,
+SELECT throws_ok($$select credits.upsert_plan('gold', signup_grant => '{"credits": 0}')$$, 'PT422', 'signup_grant.credits must be above 0, got 0',
                  'upsert_plan refuses an allowance of 0 (PT422)');
-SELECT throws_ok($$select credits.upsert_plan('gold', monthly_allowance => '{"credits": -5}')$$, 'PT422', null,
+SELECT throws_ok($$select credits.upsert_plan('gold', monthly_allowance => '{"credits": -5}')$$, 'PT422', 'monthly_allowance.credits must be above 0, got -5',
                  'upsert_plan refuses a negative allowance (PT422)');
-SELECT throws_ok($$select credits.upsert_plan('gold', daily_allowance => '{"credits": "6"}')$$, 'PT422', null,
+SELECT throws_ok($$select credits.upsert_plan('gold', daily_allowance => '{"credits": "6"}')$$, 'PT422', 'daily_allowance.credits is required',
                  'upsert_plan refuses an allowance given as a string (PT422)');
-SELECT throws_ok($$select credits.upsert_plan('gold', signup_grant => '{"credits": 0.0000001}')$$, 'PT422', null,
+SELECT throws_ok($$select credits.upsert_plan('gold', signup_grant => '{"credits": 0.0000001}')$$, 'PT422', 'signup_grant.credits has more than 6 decimal places: 0.0000001',
                  'upsert_plan refuses an allowance with 7 decimals (PT422)');
-SELECT throws_ok($$select credits.upsert_plan('gold', signup_grant => '{"gold": 6}')$$, 'PT404', null,
+SELECT throws_ok($$select credits.upsert_plan('gold', signup_grant => '{"gold": 6}')$$, 'PT404', 'unknown credit type gold',
                  'upsert_plan refuses an allowance of an unknown credit type (PT404)');
 SELECT is((select count(*)::int from credits.plans where code = 'gold'), 0,
           'no refused upsert_plan left a plan behind');
@@ -167,37 +167,37 @@ SELECT is((select reason from credits.check_feature('acct_m', 'premium')), 'feat
 SELECT set_plan_feature::text FROM credits.set_plan_feature('metered', 'micro', enabled => false);
 SELECT is((select reason from credits.check_feature('acct_m', 'micro')), 'feature_not_in_plan',
           'set_plan_feature(enabled => false) takes the feature out of the plan');
-SELECT throws_ok($$select credits.set_plan_feature('gold', 'micro')$$, 'PT404', null,
+SELECT throws_ok($$select credits.set_plan_feature('gold', 'micro')$$, 'PT404', 'unknown plan gold',
                  'set_plan_feature refuses an unknown plan (PT404)');
-SELECT throws_ok($$select credits.set_plan_feature('metered', 'teleport')$$, 'PT404', null,
+SELECT throws_ok($$select credits.set_plan_feature('metered', 'teleport')$$, 'PT404', 'unknown feature teleport',
                  'set_plan_feature refuses an unknown feature (PT404)');
-SELECT throws_ok($$select credits.set_plan_feature('metered', 'micro', period_limit => -1)$$, 'PT422', null,
+SELECT throws_ok($$select credits.set_plan_feature('metered', 'micro', period_limit => -1)$$, 'PT422', 'period_limit must be 0 or more, got -1',
                  'set_plan_feature refuses a negative period_limit (PT422)');
-SELECT throws_ok($$select credits.set_plan_feature('metered', 'micro', cost_override => -1)$$, 'PT422', null,
+SELECT throws_ok($$select credits.set_plan_feature('metered', 'micro', cost_override => -1)$$, 'PT422', 'cost_override must be above 0, got -1',
                  'set_plan_feature refuses a negative cost_override (PT422)');
-SELECT throws_ok($$select credits.set_plan_feature('metered', 'micro', cost_override => 0.0000001)$$, 'PT422', null,
+SELECT throws_ok($$select credits.set_plan_feature('metered', 'micro', cost_override => 0.0000001)$$, 'PT422', 'cost_override has more than 6 decimal places: 0.0000001',
                  'set_plan_feature refuses a cost_override with 7 decimals (PT422)');
 
 -- as service -------------------------------------------------------------------
 SELECT tests.act_as('credits_service');
-SELECT throws_ok($$select credits.upsert_credit_type('svc')$$, '42501', null,
+SELECT throws_ok($$select credits.upsert_credit_type('svc')$$, '42501', 'permission denied for function upsert_credit_type',
                  'credits_service may not call upsert_credit_type');
-SELECT throws_ok($$select credits.upsert_feature('svc')$$, '42501', null,
+SELECT throws_ok($$select credits.upsert_feature('svc')$$, '42501', 'permission denied for function upsert_feature',
                  'credits_service may not call upsert_feature');
-SELECT throws_ok($$select credits.upsert_plan('svc')$$, '42501', null,
+SELECT throws_ok($$select credits.upsert_plan('svc')$$, '42501', 'permission denied for function upsert_plan',
                  'credits_service may not call upsert_plan');
-SELECT throws_ok($$select credits.set_plan_feature('free', 'premium')$$, '42501', null,
+SELECT throws_ok($$select credits.set_plan_feature('free', 'premium')$$, '42501', 'permission denied for function set_plan_feature',
                  'credits_service may not call set_plan_feature');
 
 -- as user alice -----------------------------------------------------------------
 SELECT tests.act_as('credits_user', 'alice');
-SELECT throws_ok($$select credits.upsert_credit_type('usr')$$, '42501', null,
+SELECT throws_ok($$select credits.upsert_credit_type('usr')$$, '42501', 'permission denied for function upsert_credit_type',
                  'credits_user may not call upsert_credit_type');
-SELECT throws_ok($$select credits.upsert_feature('usr')$$, '42501', null,
+SELECT throws_ok($$select credits.upsert_feature('usr')$$, '42501', 'permission denied for function upsert_feature',
                  'credits_user may not call upsert_feature');
-SELECT throws_ok($$select credits.upsert_plan('usr')$$, '42501', null,
+SELECT throws_ok($$select credits.upsert_plan('usr')$$, '42501', 'permission denied for function upsert_plan',
                  'credits_user may not call upsert_plan');
-SELECT throws_ok($$select credits.set_plan_feature('free', 'premium')$$, '42501', null,
+SELECT throws_ok($$select credits.set_plan_feature('free', 'premium')$$, '42501', 'permission denied for function set_plan_feature',
                  'credits_user may not call set_plan_feature');
 SELECT results_eq(
   $$select base_cost, unit_rates from credits.features where code = 'micro'$$,
@@ -206,13 +206,13 @@ SELECT results_eq(
 
 -- as auditor --------------------------------------------------------------------
 SELECT tests.act_as('credits_auditor');
-SELECT throws_ok($$select credits.upsert_credit_type('aud')$$, '42501', null,
+SELECT throws_ok($$select credits.upsert_credit_type('aud')$$, '42501', 'permission denied for function upsert_credit_type',
                  'credits_auditor may not call upsert_credit_type');
-SELECT throws_ok($$select credits.upsert_feature('aud')$$, '42501', null,
+SELECT throws_ok($$select credits.upsert_feature('aud')$$, '42501', 'permission denied for function upsert_feature',
                  'credits_auditor may not call upsert_feature');
-SELECT throws_ok($$select credits.upsert_plan('aud')$$, '42501', null,
+SELECT throws_ok($$select credits.upsert_plan('aud')$$, '42501', 'permission denied for function upsert_plan',
                  'credits_auditor may not call upsert_plan');
-SELECT throws_ok($$select credits.set_plan_feature('free', 'premium')$$, '42501', null,
+SELECT throws_ok($$select credits.set_plan_feature('free', 'premium')$$, '42501', 'permission denied for function set_plan_feature',
                  'credits_auditor may not call set_plan_feature');
 SELECT is((select enabled from credits.plan_features where plan = 'metered' and feature = 'micro'), false,
           'credits_auditor reads the catalog view credits.plan_features');

@@ -78,7 +78,7 @@ SELECT results_eq($$select grant_id, of_grant_id, amount from pg_temp.draws(pg_t
 SELECT results_eq($$select available, buckets from credits.get_balance('cr_full') where credit_type = 'credits'$$,
                   $$values (8::numeric, '{"promo": 2, "signup": 6}'::jsonb)$$,
                   'full refund: the promo and signup grants are whole again');
-SELECT throws_ok($$select * from credits.refund_transaction(pg_temp.id('full_debit'), 'again')$$, 'PT409', null,
+SELECT throws_ok($$select * from credits.refund_transaction(pg_temp.id('full_debit'), 'again')$$, 'PT409', format('cannot refund 0.000000 of transaction %s: 4.000000 was charged, 0.000000 is still refundable', pg_temp.id('full_debit')),
                  'full refund: refunding the same debit again raises PT409');
 
 -- partial refunds in several steps never exceed the charge
@@ -86,13 +86,13 @@ SELECT results_eq($$select available from credits.refund_transaction(pg_temp.id(
                   $$values (3::numeric)$$, 'partial refund: 2 of 5 back, 3 available');
 SELECT results_eq($$select available from credits.refund_transaction(pg_temp.id('part_debit'), 'partial 2', 2)$$,
                   $$values (5::numeric)$$, 'partial refund: 2 more back, 5 available');
-SELECT throws_ok($$select * from credits.refund_transaction(pg_temp.id('part_debit'), 'partial 3', 2)$$, 'PT409', null,
+SELECT throws_ok($$select * from credits.refund_transaction(pg_temp.id('part_debit'), 'partial 3', 2)$$, 'PT409', format('cannot refund 2 of transaction %s: 5.000000 was charged, 1.000000 is still refundable', pg_temp.id('part_debit')),
                  'partial refund: 2 more when only 1 is left raises PT409');
 INSERT INTO ids SELECT 'part_rest', refund_id FROM credits.refund_transaction(pg_temp.id('part_debit'), 'the rest');
 SELECT results_eq($$select amount, balance_after from credits.ledger where transaction_id = pg_temp.id('part_rest')$$,
                   $$values (1::numeric, 6::numeric)$$,
                   'partial refund: without an amount, what is left (1) is refunded');
-SELECT throws_ok($$select * from credits.refund_transaction(pg_temp.id('part_debit'), 'nothing left')$$, 'PT409', null,
+SELECT throws_ok($$select * from credits.refund_transaction(pg_temp.id('part_debit'), 'nothing left')$$, 'PT409', format('cannot refund 0.000000 of transaction %s: 5.000000 was charged, 0.000000 is still refundable', pg_temp.id('part_debit')),
                  'partial refund: once all is refunded, a default refund raises PT409');
 SELECT results_eq($$select count(*), sum(amount) from credits.ledger where refund_of = pg_temp.id('part_debit')$$,
                   $$values (3::bigint, 5::numeric)$$,
@@ -114,16 +114,16 @@ SELECT results_eq($$select available, buckets from credits.get_balance('cr_void'
 SELECT throws_ok($$select * from credits.refund_transaction(
                      (select transaction_id from credits.ledger where account_id = 'cr_full' and kind = 'grant'
                       and grant_id = pg_temp.signup('cr_full')), 'not a debit')$$,
-                 'PT422', null, 'refund_transaction: a grant row is not refundable (PT422)');
+                 'PT422', format('transaction %s is a grant, not a debit or capture', (select transaction_id from credits.ledger where account_id = 'cr_full' and kind = 'grant' and grant_id = pg_temp.signup('cr_full'))), 'refund_transaction: a grant row is not refundable (PT422)');
 SELECT throws_ok($$select * from credits.refund_transaction(pg_temp.id('full_refund'), 'a refund of a refund')$$,
-                 'PT422', null, 'refund_transaction: a refund row is not refundable (PT422)');
-SELECT throws_ok($$select * from credits.refund_transaction(pg_temp.id('alice_debit'), null)$$, 'PT422', null,
+                 'PT422', format('transaction %s is a refund, not a debit or capture', pg_temp.id('full_refund')), 'refund_transaction: a refund row is not refundable (PT422)');
+SELECT throws_ok($$select * from credits.refund_transaction(pg_temp.id('alice_debit'), null)$$, 'PT422', format('a reason is required to refund transaction %s', pg_temp.id('alice_debit')),
                  'refund_transaction: a missing reason raises PT422');
-SELECT throws_ok($$select * from credits.refund_transaction(pg_temp.id('alice_debit'), '   ')$$, 'PT422', null,
+SELECT throws_ok($$select * from credits.refund_transaction(pg_temp.id('alice_debit'), '   ')$$, 'PT422', format('a reason is required to refund transaction %s', pg_temp.id('alice_debit')),
                  'refund_transaction: a blank reason raises PT422');
-SELECT throws_ok($$select * from credits.refund_transaction(pg_temp.id('alice_debit'), 'zero', 0)$$, 'PT422', null,
+SELECT throws_ok($$select * from credits.refund_transaction(pg_temp.id('alice_debit'), 'zero', 0)$$, 'PT422', 'amount must be above 0, got 0',
                  'refund_transaction: amount 0 raises PT422');
-SELECT throws_ok($$select * from credits.refund_transaction(-1, 'no such transaction')$$, 'PT404', null,
+SELECT throws_ok($$select * from credits.refund_transaction(-1, 'no such transaction')$$, 'PT404', 'unknown transaction -1',
                  'refund_transaction: an unknown transaction raises PT404');
 
 -- as admin: void_grant ----------------------------------------------------------------
@@ -142,25 +142,25 @@ SELECT is((select voided from credits.void_grant(pg_temp.id('vd_promo'), 'again'
           'void_grant: voiding twice returns 0');
 SELECT is((select count(*) from credits.ledger where account_id = 'vd_main' and kind = 'void'), 1::bigint,
           'void_grant: voiding twice writes no second void row');
-SELECT throws_ok($$select * from credits.void_grant(-1, 'no such grant')$$, 'PT404', null,
+SELECT throws_ok($$select * from credits.void_grant(-1, 'no such grant')$$, 'PT404', 'unknown grant -1',
                  'void_grant: an unknown grant raises PT404');
-SELECT throws_ok($$select * from credits.void_grant(pg_temp.signup('vd_main'), null)$$, 'PT422', null,
+SELECT throws_ok($$select * from credits.void_grant(pg_temp.signup('vd_main'), null)$$, 'PT422', format('a reason is required to void grant %s', pg_temp.signup('vd_main')),
                  'void_grant: a missing reason raises PT422');
-SELECT throws_ok($$select * from credits.void_grant(pg_temp.signup('vd_main'), '')$$, 'PT422', null,
+SELECT throws_ok($$select * from credits.void_grant(pg_temp.signup('vd_main'), '')$$, 'PT422', format('a reason is required to void grant %s', pg_temp.signup('vd_main')),
                  'void_grant: an empty reason raises PT422');
 
 -- as service ------------------------------------------------------------------------
 SELECT tests.act_as('credits_service');
-SELECT throws_ok($$select * from credits.refund_transaction(pg_temp.id('alice_debit'), 'service tries')$$, '42501', null,
+SELECT throws_ok($$select * from credits.refund_transaction(pg_temp.id('alice_debit'), 'service tries')$$, '42501', 'permission denied for function refund_transaction',
                  'credits_service may not refund (42501)');
-SELECT throws_ok($$select * from credits.void_grant(pg_temp.signup('alice'), 'service tries')$$, '42501', null,
+SELECT throws_ok($$select * from credits.void_grant(pg_temp.signup('alice'), 'service tries')$$, '42501', 'permission denied for function void_grant',
                  'credits_service may not void a grant (42501)');
 
 -- as user alice -----------------------------------------------------------------------
 SELECT tests.act_as('credits_user', 'alice');
-SELECT throws_ok($$select * from credits.refund_transaction(pg_temp.id('alice_debit'), 'my own debit')$$, '42501', null,
+SELECT throws_ok($$select * from credits.refund_transaction(pg_temp.id('alice_debit'), 'my own debit')$$, '42501', 'permission denied for function refund_transaction',
                  'alice may not refund even her own debit (42501)');
-SELECT throws_ok($$select * from credits.void_grant(pg_temp.signup('alice'), 'my own grant')$$, '42501', null,
+SELECT throws_ok($$select * from credits.void_grant(pg_temp.signup('alice'), 'my own grant')$$, '42501', 'permission denied for function void_grant',
                  'alice may not void even her own grant (42501)');
 
 -- as admin, 2026-03-20: a refund to a grant that has since expired --------------------------

@@ -30,9 +30,9 @@ SELECT results_eq(
   $$values ('grant'::text, 10::numeric, 6::numeric, 16::numeric, current_setting('tw.alice_promo')::bigint,
             'promo'::text)$$,
   'grant_credits writes a grant ledger row naming the grant it returned');
-SELECT throws_ok($$select credits.grant_credits('alice', 5)$$, 'PT422', null,
+SELECT throws_ok($$select credits.grant_credits('alice', 5)$$, 'PT422', 'a reason is required to grant admin credits to account alice',
                  'an admin grant (the default source) without a reason is refused (PT422)');
-SELECT throws_ok($$select credits.grant_credits('alice', 5, 'admin', reason => '  ')$$, 'PT422', null,
+SELECT throws_ok($$select credits.grant_credits('alice', 5, 'admin', reason => '  ')$$, 'PT422', 'a reason is required to grant admin credits to account alice',
                  'an admin grant with a blank reason is refused (PT422)');
 SELECT results_eq(
   $$select available from credits.grant_credits('alice', 5, 'admin', reason => 'support ticket 77')$$,
@@ -40,31 +40,31 @@ SELECT results_eq(
   'an admin grant with a reason is made');
 SELECT is((select reason from credits.ledger where account_id = 'alice' order by transaction_id desc limit 1),
           'support ticket 77', 'the admin grant''s reason is in the ledger');
-SELECT throws_ok($$select credits.grant_credits('alice', 5, 'gift')$$, 'PT422', null,
+SELECT throws_ok($$select credits.grant_credits('alice', 5, 'gift')$$, 'PT422', 'invalid grant source gift',
                  'grant_credits refuses an unknown source (PT422)');
-SELECT throws_ok($$select credits.grant_credits('alice', 5, null)$$, 'PT422', null,
+SELECT throws_ok($$select credits.grant_credits('alice', 5, null)$$, 'PT422', 'invalid grant source null',
                  'grant_credits refuses a null source (PT422)');
-SELECT throws_ok($$select credits.grant_credits('alice', 0, 'promo')$$, 'PT422', null,
+SELECT throws_ok($$select credits.grant_credits('alice', 0, 'promo')$$, 'PT422', 'amount must be above 0, got 0',
                  'grant_credits refuses an amount of 0 (PT422)');
-SELECT throws_ok($$select credits.grant_credits('alice', -5, 'promo')$$, 'PT422', null,
+SELECT throws_ok($$select credits.grant_credits('alice', -5, 'promo')$$, 'PT422', 'amount must be above 0, got -5',
                  'grant_credits refuses a negative amount (PT422)');
-SELECT throws_ok($$select credits.grant_credits('alice', 'NaN', 'promo')$$, 'PT422', null,
+SELECT throws_ok($$select credits.grant_credits('alice', 'NaN', 'promo')$$, 'PT422', 'amount must be a finite number, got NaN',
                  'grant_credits refuses NaN (PT422)');
-SELECT throws_ok($$select credits.grant_credits('alice', 'Infinity', 'promo')$$, 'PT422', null,
+SELECT throws_ok($$select credits.grant_credits('alice', 'Infinity', 'promo')$$, 'PT422', 'amount must be a finite number, got Infinity',
                  'grant_credits refuses Infinity (PT422)');
-SELECT throws_ok($$select credits.grant_credits('alice', 1.0000001, 'promo')$$, 'PT422', null,
+SELECT throws_ok($$select credits.grant_credits('alice', 1.0000001, 'promo')$$, 'PT422', 'amount has more than 6 decimal places: 1.0000001',
                  'grant_credits refuses an amount with 7 decimals (PT422)');
-SELECT throws_ok($$select credits.grant_credits('alice', 1e15, 'promo')$$, 'PT422', null,
+SELECT throws_ok($$select credits.grant_credits('alice', 1e15, 'promo')$$, 'PT422', 'amount is too large: 1000000000000000',
                  'grant_credits refuses an amount of 10^15 (PT422)');
-SELECT throws_ok($$select credits.grant_credits('alice', null, 'promo')$$, 'PT422', null,
+SELECT throws_ok($$select credits.grant_credits('alice', null, 'promo')$$, 'PT422', 'amount is required',
                  'grant_credits refuses a null amount (PT422)');
 SELECT throws_ok($$select credits.grant_credits('alice', 5, 'promo', expires_at => '2026-03-10 11:59+00')$$,
-                 'PT422', null, 'grant_credits refuses an expires_at in the past (PT422)');
+                 'PT422', format('expires_at %s is not in the future', '2026-03-10 11:59+00'::timestamptz), 'grant_credits refuses an expires_at in the past (PT422)');
 SELECT throws_ok($$select credits.grant_credits('alice', 5, 'promo', expires_at => '2026-03-10 12:00+00')$$,
-                 'PT422', null, 'grant_credits refuses an expires_at of now (PT422)');
-SELECT throws_ok($$select credits.grant_credits('alice', 5, 'promo', 'gold')$$, 'PT404', null,
+                 'PT422', format('expires_at %s is not in the future', '2026-03-10 12:00+00'::timestamptz), 'grant_credits refuses an expires_at of now (PT422)');
+SELECT throws_ok($$select credits.grant_credits('alice', 5, 'promo', 'gold')$$, 'PT404', 'unknown credit type gold',
                  'grant_credits refuses an unknown credit type (PT404)');
-SELECT throws_ok($$select credits.grant_credits('ghost', 5, 'promo')$$, 'PT404', null,
+SELECT throws_ok($$select credits.grant_credits('ghost', 5, 'promo')$$, 'PT404', 'unknown account ghost',
                  'grant_credits refuses an unknown account (PT404)');
 SELECT is((select available from credits.get_balance('alice') where credit_type = 'credits'), 21::numeric,
           'no refused grant_credits changed alice''s balance');
@@ -96,12 +96,12 @@ SELECT set_config('timezone', current_setting('tw.timezone'), true);
 SELECT is((select count(*)::int from credits.ledger where account_id = 'alice' and idempotency_key = 'promo-march'), 1,
           'the retries still left one grant under the key');
 SELECT throws_ok($$select credits.grant_credits('alice', 6, 'promo', expires_at => '2026-04-01 00:00+00',
-                                                idempotency_key => 'promo-march')$$, 'PT409', null,
+                                                idempotency_key => 'promo-march')$$, 'PT409', 'idempotency key promo-march of account alice was used with other arguments',
                  'the same key with another amount is refused (PT409)');
 SELECT throws_ok($$select credits.grant_credits('alice', 5, 'daily', expires_at => '2026-04-01 00:00+00',
-                                                idempotency_key => 'promo-march')$$, 'PT409', null,
+                                                idempotency_key => 'promo-march')$$, 'PT409', 'idempotency key promo-march of account alice was used with other arguments',
                  'the same key with another source is refused (PT409)');
-SELECT throws_ok($$select credits.grant_credits('alice', 5, 'promo', idempotency_key => 'promo-march')$$, 'PT409', null,
+SELECT throws_ok($$select credits.grant_credits('alice', 5, 'promo', idempotency_key => 'promo-march')$$, 'PT409', 'idempotency key promo-march of account alice was used with other arguments',
                  'the same key with another expires_at is refused (PT409)');
 SELECT isnt((select grant_id from credits.grant_credits('bob', 5, 'promo', expires_at => '2026-04-01 00:00+00',
                                                         idempotency_key => 'promo-march')),
@@ -127,25 +127,25 @@ SELECT results_eq(
            (select available from credits.get_balance('alice') where credit_type = 'credits')$$,
   $$values (1, 46::numeric)$$,
   'the payment was credited once');
-SELECT throws_ok($$select credits.purchase_credits('alice', 25, 'stripe:pi_1')$$, 'PT409', null,
+SELECT throws_ok($$select credits.purchase_credits('alice', 25, 'stripe:pi_1')$$, 'PT409', 'payment stripe:pi_1 was already credited with other arguments',
                  'the same payment_ref with another amount is refused (PT409)');
-SELECT throws_ok($$select credits.purchase_credits('alice', 20, 'stripe:pi_1', 'analysis')$$, 'PT409', null,
+SELECT throws_ok($$select credits.purchase_credits('alice', 20, 'stripe:pi_1', 'analysis')$$, 'PT409', 'payment stripe:pi_1 was already credited with other arguments',
                  'the same payment_ref with another credit type is refused (PT409)');
 SELECT throws_ok($$select credits.purchase_credits('alice', 20, 'stripe:pi_1', expires_at => '2027-01-01 00:00+00')$$,
-                 'PT409', null, 'the same payment_ref with another expires_at is refused (PT409)');
-SELECT throws_ok($$select credits.purchase_credits('bob', 20, 'stripe:pi_1')$$, 'PT409', null,
+                 'PT409', 'payment stripe:pi_1 was already credited with other arguments', 'the same payment_ref with another expires_at is refused (PT409)');
+SELECT throws_ok($$select credits.purchase_credits('bob', 20, 'stripe:pi_1')$$, 'PT409', 'payment stripe:pi_1 was already credited with other arguments',
                  'the same payment_ref on another account is refused (PT409)');
 SELECT is((select count(*)::int from credits.ledger where account_id = 'bob' and metadata ->> 'source' = 'purchase'), 0,
           'bob was not credited alice''s payment');
-SELECT throws_ok($$select credits.purchase_credits('alice', 20, null)$$, 'PT422', null,
+SELECT throws_ok($$select credits.purchase_credits('alice', 20, null)$$, 'PT422', 'payment_ref must be 1 to 255 characters, got null',
                  'purchase_credits refuses a missing payment_ref (PT422)');
-SELECT throws_ok($$select credits.purchase_credits('alice', 20, '')$$, 'PT422', null,
+SELECT throws_ok($$select credits.purchase_credits('alice', 20, '')$$, 'PT422', 'payment_ref must be 1 to 255 characters, got ''''',
                  'purchase_credits refuses an empty payment_ref (PT422)');
-SELECT throws_ok($$select credits.purchase_credits('alice', 20, '   ')$$, 'PT422', null,
+SELECT throws_ok($$select credits.purchase_credits('alice', 20, '   ')$$, 'PT422', 'payment_ref must be 1 to 255 characters, got ''   ''',
                  'purchase_credits refuses a blank payment_ref (PT422)');
-SELECT throws_ok($$select credits.purchase_credits('alice', 0, 'stripe:pi_2')$$, 'PT422', null,
+SELECT throws_ok($$select credits.purchase_credits('alice', 0, 'stripe:pi_2')$$, 'PT422', 'amount must be above 0, got 0',
                  'purchase_credits refuses an amount of 0 (PT422)');
-SELECT throws_ok($$select credits.purchase_credits('alice', 20, 'stripe:pi_2', 'gold')$$, 'PT404', null,
+SELECT throws_ok($$select credits.purchase_credits('alice', 20, 'stripe:pi_2', 'gold')$$, 'PT404', 'unknown credit type gold',
                  'purchase_credits refuses an unknown credit type (PT404)');
 
 -- Default priorities: every source once on gina, plus an explicit priority.
@@ -226,16 +226,16 @@ SELECT results_eq(
 
 -- as user alice -------------------------------------------------------------------
 SELECT tests.act_as('credits_user', 'alice');
-SELECT throws_ok($$select credits.grant_credits('alice', 5, 'promo')$$, '42501', null,
+SELECT throws_ok($$select credits.grant_credits('alice', 5, 'promo')$$, '42501', 'permission denied for function grant_credits',
                  'a credits_user may not grant credits, even to herself');
-SELECT throws_ok($$select credits.purchase_credits('alice', 5, 'stripe:pi_self')$$, '42501', null,
+SELECT throws_ok($$select credits.purchase_credits('alice', 5, 'stripe:pi_self')$$, '42501', 'permission denied for function purchase_credits',
                  'a credits_user may not credit a purchase');
 
 -- as auditor ------------------------------------------------------------------------
 SELECT tests.act_as('credits_auditor');
-SELECT throws_ok($$select credits.grant_credits('alice', 5, 'promo')$$, '42501', null,
+SELECT throws_ok($$select credits.grant_credits('alice', 5, 'promo')$$, '42501', 'permission denied for function grant_credits',
                  'a credits_auditor may not grant credits');
-SELECT throws_ok($$select credits.purchase_credits('alice', 5, 'stripe:pi_audit')$$, '42501', null,
+SELECT throws_ok($$select credits.purchase_credits('alice', 5, 'stripe:pi_audit')$$, '42501', 'permission denied for function purchase_credits',
                  'a credits_auditor may not credit a purchase');
 
 -- as superuser ------------------------------------------------------------------------

@@ -178,21 +178,21 @@ SELECT results_eq($$select rh.ok, rh.reason, c.period_remaining from rh, credits
                   'period limit: a reserve refused for want of credits does not use the quota');
 
 -- ttl, amount and arguments
-SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'roast', ttl => '0 seconds')$$, 'PT422', null,
+SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'roast', ttl => '0 seconds')$$, 'PT422', format('ttl must be above 0 and at most 30 days, got %s', '0 seconds'::interval),
                  'reserve: a ttl of 0 raises PT422');
-SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'roast', ttl => '-5 minutes')$$, 'PT422', null,
+SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'roast', ttl => '-5 minutes')$$, 'PT422', format('ttl must be above 0 and at most 30 days, got %s', '-5 minutes'::interval),
                  'reserve: a negative ttl raises PT422');
 SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'roast', ttl => '30 days 1 second')$$, 'PT422',
-                 null, 'reserve: a ttl above 30 days raises PT422');
-SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'roast', ttl => null)$$, 'PT422', null,
+                 format('ttl must be above 0 and at most 30 days, got %s', '30 days 1 second'::interval), 'reserve: a ttl above 30 days raises PT422');
+SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'roast', ttl => null)$$, 'PT422', 'ttl must be above 0 and at most 30 days, got <NULL>',
                  'reserve: a null ttl raises PT422');
-SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'roast', amount => 0)$$, 'PT422', null,
+SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'roast', amount => 0)$$, 'PT422', 'amount must be above 0, got 0',
                  'reserve: amount 0 raises PT422');
-SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'video', '{"frames": 3}')$$, 'PT422', null,
+SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'video', '{"frames": 3}')$$, 'PT422', 'unknown unit frames for feature video',
                  'reserve: an unknown unit raises PT422');
-SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'teleport')$$, 'PT404', null,
+SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'teleport')$$, 'PT404', 'unknown feature teleport',
                  'reserve: an unknown feature raises PT404');
-SELECT throws_ok($$select * from credits.reserve_credits('nobody', 'roast')$$, 'PT404', null,
+SELECT throws_ok($$select * from credits.reserve_credits('nobody', 'roast')$$, 'PT404', 'unknown account nobody',
                  'reserve: an unknown account raises PT404');
 INSERT INTO rh SELECT 'month', * FROM credits.reserve_credits('h_keys', 'roast', ttl => '30 days', amount => 0.5);
 SELECT results_eq($$select ok, held, expires_at from rh where label = 'month'$$,
@@ -246,13 +246,13 @@ SELECT results_eq($$select hold_id, expires_at from rh where label = 'key1_later
                   'idempotency: a retry 3 minutes later returns the first hold and its first expires_at');
 SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'chapter', idempotency_key => 'job-1',
                                                          ttl => '10 minutes')$$,
-                 'PT409', null, 'idempotency: the same key for another feature raises PT409');
+                 'PT409', 'idempotency key job-1 of account h_keys was used with other arguments', 'idempotency: the same key for another feature raises PT409');
 SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'roast', idempotency_key => 'job-1',
                                                          ttl => '20 minutes')$$,
-                 'PT409', null, 'idempotency: the same key with another ttl raises PT409');
+                 'PT409', 'idempotency key job-1 of account h_keys was used with other arguments', 'idempotency: the same key with another ttl raises PT409');
 SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'roast', idempotency_key => 'job-1',
                                                          ttl => '10 minutes', amount => 2)$$,
-                 'PT409', null, 'idempotency: the same key with another amount raises PT409');
+                 'PT409', 'idempotency key job-1 of account h_keys was used with other arguments', 'idempotency: the same key with another amount raises PT409');
 SELECT is((select released from credits.release_hold(pg_temp.id('key1'))), 1::numeric,
           'idempotency: the keyed hold is released');
 INSERT INTO rh SELECT 'key1_after_release', *
@@ -304,10 +304,10 @@ SELECT results_eq($$select ok, reason, transaction_id, charged, available, credi
                   $$select ok, reason, transaction_id, charged, available, credit_type from rc
                     where label = 'cap1'$$,
                   'capturing twice with the same arguments returns the first result');
-SELECT throws_ok(format('select * from credits.capture_hold(%s)', pg_temp.id('cap1')), 'PT409', null,
+SELECT throws_ok(format('select * from credits.capture_hold(%s)', pg_temp.id('cap1')), 'PT409', format('hold %s was captured with other arguments: 5.000000 charged, now 6.000000 asked', pg_temp.id('cap1')),
                  'capturing again without an amount (all 6 held, not the 5 charged) is PT409, not a replay');
 SELECT throws_ok(format('select * from credits.capture_hold(%s, 1, %L)', pg_temp.id('cap1'), '{"job": "r1"}'),
-                 'PT409', null, 'capturing again with another amount is PT409, not a replay');
+                 'PT409', format('hold %s was captured with other arguments: 5.000000 charged, now 1.000000 asked', pg_temp.id('cap1')), 'capturing again with another amount is PT409, not a replay');
 INSERT INTO rh SELECT 'cap2', * FROM credits.reserve_credits('h_cap', 'roast', amount => 3);
 INSERT INTO rc SELECT 'cap2', * FROM credits.capture_hold(pg_temp.id('cap2'));
 SELECT results_eq($$select ok, charged, available from rc where label = 'cap2'$$,
@@ -322,14 +322,14 @@ SELECT results_eq($$select kind, amount, balance_before, balance_after, draws fr
                            ('capture', -3, 9, 6, jsonb_build_array(pg_temp.draw('cap_purchase', 3)))$$,
                   'the ledger of h_cap chains: 0 -> 4 -> 14 -> 9 -> 6, and no row for the release of the 1 left');
 INSERT INTO rh SELECT 'cap3', * FROM credits.reserve_credits('h_cap', 'roast', amount => 2);
-SELECT throws_ok(format('select * from credits.capture_hold(%s, 2.000001)', pg_temp.id('cap3')), 'PT422', null,
+SELECT throws_ok(format('select * from credits.capture_hold(%s, 2.000001)', pg_temp.id('cap3')), 'PT422', format('cannot capture 2.000001 from hold %s, which holds 2.000000', pg_temp.id('cap3')),
                  'capture above what is held (2.000001 of 2) raises PT422');
-SELECT throws_ok(format('select * from credits.capture_hold(%s, 0)', pg_temp.id('cap3')), 'PT422', null,
+SELECT throws_ok(format('select * from credits.capture_hold(%s, 0)', pg_temp.id('cap3')), 'PT422', 'amount must be above 0, got 0',
                  'capture of 0 raises PT422');
-SELECT throws_ok(format('select * from credits.capture_hold(%s, -1)', pg_temp.id('cap3')), 'PT422', null,
+SELECT throws_ok(format('select * from credits.capture_hold(%s, -1)', pg_temp.id('cap3')), 'PT422', 'amount must be above 0, got -1',
                  'capture of -1 raises PT422');
 SELECT throws_ok(format('select * from credits.capture_hold(%s, metadata => %L)', pg_temp.id('cap3'), '[1]'), 'PT422',
-                 null, 'capture with metadata that is not an object raises PT422');
+                 'metadata must be a JSON object, got [1]', 'capture with metadata that is not an object raises PT422');
 SELECT results_eq($$select * from pg_temp.bal('h_cap')$$, $$values (4::numeric, 2::numeric)$$,
                   'the refused captures left the hold as it was (2 held)');
 SELECT is((select released from credits.release_hold(pg_temp.id('cap3'))), 2::numeric,
@@ -347,8 +347,8 @@ SELECT results_eq($$select (select count(*) from credits.ledger where account_id
                     from pg_temp.bal('h_cap')$$,
                   $$values (4::bigint, 6::numeric, 0::numeric)$$,
                   'releases and refused captures wrote no ledger row: still 4 rows, 6 available');
-SELECT throws_ok($$select * from credits.capture_hold(-42)$$, 'PT404', null, 'capture of an unknown hold raises PT404');
-SELECT throws_ok($$select * from credits.release_hold(-42)$$, 'PT404', null, 'release of an unknown hold raises PT404');
+SELECT throws_ok($$select * from credits.capture_hold(-42)$$, 'PT404', 'unknown hold -42', 'capture of an unknown hold raises PT404');
+SELECT throws_ok($$select * from credits.release_hold(-42)$$, 'PT404', 'unknown hold -42', 'release of an unknown hold raises PT404');
 
 -- refund_transaction of a capture (admin)
 SELECT tests.act_as('credits_admin');
@@ -363,7 +363,7 @@ SELECT results_eq(
               pg_temp.draw('cap_promo', 4) || jsonb_build_object('of_grant_id', pg_temp.id('cap_promo'))))$$,
   'refund_transaction of a capture: +5 back to the grants that paid (purchase 1, promo 4), 6 -> 11');
 SELECT throws_ok($$select * from credits.refund_transaction(pg_temp.tx('cap1'), 'again')$$,
-                 'PT409', null, 'a capture is never refunded beyond what was charged');
+                 'PT409', format('cannot refund 0.000000 of transaction %s: 5.000000 was charged, 0.000000 is still refundable', pg_temp.tx('cap1')), 'a capture is never refunded beyond what was charged');
 SELECT results_eq($$select * from pg_temp.bal('h_cap')$$, $$values (11::numeric, 0::numeric)$$,
                   'after the refund: 11 available');
 SELECT tests.act_as('credits_service');
@@ -452,19 +452,19 @@ SELECT is((select actor from credits.ledger where transaction_id = pg_temp.tx('a
 INSERT INTO rh SELECT 'alice2', * FROM credits.reserve_credits('alice', 'video', '{"seconds": 2}');
 SELECT is((select released from credits.release_hold(pg_temp.id('alice2'))), 1::numeric,
           'alice releases her own hold');
-SELECT throws_ok(format('select * from credits.capture_hold(%s)', pg_temp.id('bob')), 'PT404', null,
+SELECT throws_ok(format('select * from credits.capture_hold(%s)', pg_temp.id('bob')), 'PT404', format('unknown hold %s', pg_temp.id('bob')),
                  'alice capturing bob''s hold gets PT404 (it is unknown to her)');
-SELECT throws_ok(format('select * from credits.release_hold(%s)', pg_temp.id('bob')), 'PT404', null,
+SELECT throws_ok(format('select * from credits.release_hold(%s)', pg_temp.id('bob')), 'PT404', format('unknown hold %s', pg_temp.id('bob')),
                  'alice releasing bob''s hold gets PT404');
-SELECT throws_ok($$select * from credits.reserve_credits('bob', 'roast')$$, '42501', null,
+SELECT throws_ok($$select * from credits.reserve_credits('bob', 'roast')$$, '42501', 'caller may not act on account bob',
                  'alice may not reserve on bob''s account (42501)');
-SELECT throws_ok($$select * from credits.expire_holds()$$, '42501', null, 'a user may not run expire_holds (42501)');
+SELECT throws_ok($$select * from credits.expire_holds()$$, '42501', 'permission denied for function expire_holds', 'a user may not run expire_holds (42501)');
 SELECT tests.act_as('credits_auditor');
-SELECT throws_ok($$select * from credits.reserve_credits('alice', 'roast')$$, '42501', null,
+SELECT throws_ok($$select * from credits.reserve_credits('alice', 'roast')$$, '42501', 'permission denied for function reserve_credits',
                  'the auditor may not reserve (42501)');
-SELECT throws_ok(format('select * from credits.capture_hold(%s)', pg_temp.id('bob')), '42501', null,
+SELECT throws_ok(format('select * from credits.capture_hold(%s)', pg_temp.id('bob')), '42501', 'permission denied for function capture_hold',
                  'the auditor may not capture (42501)');
-SELECT throws_ok(format('select * from credits.release_hold(%s)', pg_temp.id('bob')), '42501', null,
+SELECT throws_ok(format('select * from credits.release_hold(%s)', pg_temp.id('bob')), '42501', 'permission denied for function release_hold',
                  'the auditor may not release (42501)');
 SELECT tests.act_as('credits_user', 'bob');
 SELECT results_eq($$select * from pg_temp.bal('bob')$$, $$values (5::numeric, 1::numeric)$$,

@@ -52,7 +52,7 @@ SELECT results_eq($$select is_default from credits.upsert_plan('s1_pro', monthly
                                                                is_default => false)$$,
                   $$values (false)$$, 'is_default => false on another plan is no change');
 SELECT tests.act_as_superuser();
-SELECT throws_ok($$update credits_private.plans set is_default = true where code = 'pro'$$, '23505', null,
+SELECT throws_ok($$update credits_private.plans set is_default = true where code = 'pro'$$, '23505', 'duplicate key value violates unique constraint "plans_one_default"',
                  'two default plans are impossible (a unique index)');
 SELECT tests.act_as('credits_service');
 
@@ -166,10 +166,10 @@ SELECT results_eq($$select is_demo from credits.update_account('dot', is_demo =>
 
 -- as user and auditor: not allowed
 SELECT tests.act_as('credits_user', 'dot');
-SELECT throws_ok($$select * from credits.update_account('dot', is_demo => false)$$, '42501', null,
+SELECT throws_ok($$select * from credits.update_account('dot', is_demo => false)$$, '42501', 'permission denied for function update_account',
                  'a user may not update its own account');
 SELECT tests.act_as('credits_auditor');
-SELECT throws_ok($$select * from credits.update_account('dot', is_demo => false)$$, '42501', null,
+SELECT throws_ok($$select * from credits.update_account('dot', is_demo => false)$$, '42501', 'permission denied for function update_account',
                  'the auditor may not update an account');
 
 -- as service: open_account on an existing account -------------------------------------------------

@@ -72,7 +72,7 @@ SELECT tests.travel('2026-03-10 12:00+00');
 
 SELECT throws_ok($$select * from credits.get_quotas('ghost')$$, 'PT404', 'unknown account ghost',
                  'get_quotas: unknown account PT404');
-SELECT throws_ok($$select * from credits.get_quotas('')$$, 'PT422', null, 'get_quotas: empty account id PT422');
+SELECT throws_ok($$select * from credits.get_quotas('')$$, 'PT422', 'account_id is required', 'get_quotas: empty account id PT422');
 SELECT is((select count(*)::int from credits.subscriptions), 5, 'the service sees every account''s subscription row');
 SELECT is((select count(distinct account_id)::int from credits.account_usage_daily), 1,
           'the service sees every account''s usage (only quinn spent)');
@@ -82,7 +82,7 @@ SELECT tests.act_as('credits_user', 'quinn');
 SELECT is((select count(*)::int from credits.get_quotas('quinn')), 5, 'a user reads her own quotas');
 SELECT throws_ok($$select * from credits.get_quotas('rob')$$, '42501', 'caller may not act on account rob',
                  'a user may not read another''s quotas');
-SELECT throws_ok($$select * from credits.get_quotas('ghost')$$, '42501', null,
+SELECT throws_ok($$select * from credits.get_quotas('ghost')$$, '42501', 'caller may not act on account ghost',
                  'nor learn whether an account exists');
 SELECT results_eq($$select account_id, plan, status, scheduled_plan, period_end from credits.subscriptions$$,
                   $$values ('quinn'::text, 'free'::text, null::text, null::text, '2026-04-10 12:00+00'::timestamptz)$$,

@@ -53,13 +53,13 @@ SELECT '' FROM credits.deduct_credits('carol', 'roast', amount => 30.5);
 SELECT status FROM credits.set_account_status('frank', 'suspended', 'chargeback');
 
 -- as service, user and auditor: not allowed ------------------------------------------
-SELECT throws_ok($$select * from credits.reset_credits('carol', 'outage')$$, '42501', null,
+SELECT throws_ok($$select * from credits.reset_credits('carol', 'outage')$$, '42501', 'permission denied for function reset_credits',
                  'the service may not reset credits (admin only)');
 SELECT tests.act_as('credits_user', 'carol');
-SELECT throws_ok($$select * from credits.reset_credits('carol', 'outage')$$, '42501', null,
+SELECT throws_ok($$select * from credits.reset_credits('carol', 'outage')$$, '42501', 'permission denied for function reset_credits',
                  'a user may not reset credits, even her own');
 SELECT tests.act_as('credits_auditor');
-SELECT throws_ok($$select * from credits.reset_credits('carol', 'outage')$$, '42501', null,
+SELECT throws_ok($$select * from credits.reset_credits('carol', 'outage')$$, '42501', 'permission denied for function reset_credits',
                  'the auditor may not reset credits');
 
 -- as admin: reset carol on 03-20 --------------------------------------------------------
@@ -231,15 +231,15 @@ SELECT results_eq($$select credit_type, available, buckets from credits.reset_cr
                   'free plan (signup credits only): a reset leaves the signup grant alone');
 SELECT is_empty($$select * from pg_temp.rows_after('erin', pg_temp.id('erin_before'))$$,
                 'free plan: a reset writes no ledger row');
-SELECT throws_ok($$select * from credits.reset_credits('frank', 'restore')$$, 'PT422', null,
+SELECT throws_ok($$select * from credits.reset_credits('frank', 'restore')$$, 'PT422', 'account frank is suspended: its credits stay as they are',
                  'a suspended account is not reset (its credits stay as they are): PT422');
-SELECT throws_ok($$select * from credits.reset_credits('carol', null)$$, 'PT422', null,
+SELECT throws_ok($$select * from credits.reset_credits('carol', null)$$, 'PT422', 'a reason is required to reset the credits of account carol',
                  'reset_credits: a missing reason raises PT422');
-SELECT throws_ok($$select * from credits.reset_credits('carol', '  ')$$, 'PT422', null,
+SELECT throws_ok($$select * from credits.reset_credits('carol', '  ')$$, 'PT422', 'a reason is required to reset the credits of account carol',
                  'reset_credits: a blank reason raises PT422');
-SELECT throws_ok($$select * from credits.reset_credits('ghost', 'why not')$$, 'PT404', null,
+SELECT throws_ok($$select * from credits.reset_credits('ghost', 'why not')$$, 'PT404', 'unknown account ghost',
                  'reset_credits: an unknown account raises PT404');
-SELECT throws_ok($$select * from credits.reset_credits('', 'why not')$$, 'PT422', null,
+SELECT throws_ok($$select * from credits.reset_credits('', 'why not')$$, 'PT422', 'account_id is required',
                  'reset_credits: an empty account id raises PT422');
 
 -- as superuser ----------------------------------------------------------------------------------

@@ -46,10 +46,10 @@ SELECT throws_ok(format('SELECT credits.void_grant(%s, %L)',
                         (SELECT grant_id FROM credits.ledger WHERE account_id = 'bob' AND reason IS NULL
                          AND kind = 'grant'), 'abuse'),
                  '42501', 'permission denied for function void_grant', 'service may not void a grant');
-SELECT throws_ok($$ SELECT credits.upsert_credit_type('gems') $$, '42501', NULL, 'service may not upsert_credit_type');
-SELECT throws_ok($$ SELECT credits.upsert_feature('dance') $$, '42501', NULL, 'service may not upsert_feature');
-SELECT throws_ok($$ SELECT credits.upsert_plan('gold') $$, '42501', NULL, 'service may not upsert_plan');
-SELECT throws_ok($$ SELECT credits.set_plan_feature('free', 'premium') $$, '42501', NULL,
+SELECT throws_ok($$ SELECT credits.upsert_credit_type('gems') $$, '42501', 'permission denied for function upsert_credit_type', 'service may not upsert_credit_type');
+SELECT throws_ok($$ SELECT credits.upsert_feature('dance') $$, '42501', 'permission denied for function upsert_feature', 'service may not upsert_feature');
+SELECT throws_ok($$ SELECT credits.upsert_plan('gold') $$, '42501', 'permission denied for function upsert_plan', 'service may not upsert_plan');
+SELECT throws_ok($$ SELECT credits.set_plan_feature('free', 'premium') $$, '42501', 'permission denied for function set_plan_feature',
                  'service may not set_plan_feature');
 
 -- as service with a sub --------------------------------------------------------------
@@ -78,13 +78,13 @@ SELECT results_eq($$ SELECT account_id, kind, amount FROM credits.get_history('a
                   $$ VALUES ('alice', 'grant', 6::numeric), ('alice', 'debit', -1::numeric) $$,
                   'alice reads her history: her signup grant and her roast');
 
-SELECT throws_ok($$ SELECT * FROM credits.get_balance('bob') $$, '42501', NULL, 'alice may not read bob''s balance');
-SELECT throws_ok($$ SELECT * FROM credits.get_history('bob') $$, '42501', NULL, 'alice may not read bob''s history');
-SELECT throws_ok($$ SELECT * FROM credits.check_feature('bob', 'roast') $$, '42501', NULL,
+SELECT throws_ok($$ SELECT * FROM credits.get_balance('bob') $$, '42501', 'caller may not act on account bob', 'alice may not read bob''s balance');
+SELECT throws_ok($$ SELECT * FROM credits.get_history('bob') $$, '42501', 'caller may not act on account bob', 'alice may not read bob''s history');
+SELECT throws_ok($$ SELECT * FROM credits.check_feature('bob', 'roast') $$, '42501', 'caller may not act on account bob',
                  'alice may not check a feature on bob''s account');
-SELECT throws_ok($$ SELECT * FROM credits.deduct_credits('bob', 'roast') $$, '42501', NULL,
+SELECT throws_ok($$ SELECT * FROM credits.deduct_credits('bob', 'roast') $$, '42501', 'caller may not act on account bob',
                  'alice may not charge bob''s account');
-SELECT throws_ok($$ SELECT * FROM credits.get_balance('nobody') $$, '42501', NULL,
+SELECT throws_ok($$ SELECT * FROM credits.get_balance('nobody') $$, '42501', 'caller may not act on account nobody',
                  'alice naming an account that does not exist gets 42501, not PT404 (existence does not leak)');
 
 SELECT throws_ok($$ SELECT credits.grant_credits('alice', 5, 'promo') $$, '42501',
@@ -99,14 +99,14 @@ SELECT throws_ok(format('SELECT credits.refund_transaction(%s, %L)',
 SELECT throws_ok(format('SELECT credits.void_grant(%s, %L)',
                         (SELECT min(grant_id) FROM credits.ledger WHERE account_id = 'alice' AND kind = 'grant'), 'x'),
                  '42501', 'permission denied for function void_grant', 'alice may not void her grant');
-SELECT throws_ok($$ SELECT credits.upsert_credit_type('gems') $$, '42501', NULL, 'alice may not upsert_credit_type');
-SELECT throws_ok($$ SELECT credits.upsert_feature('dance') $$, '42501', NULL, 'alice may not upsert_feature');
-SELECT throws_ok($$ SELECT credits.upsert_plan('gold') $$, '42501', NULL, 'alice may not upsert_plan');
-SELECT throws_ok($$ SELECT credits.set_plan_feature('free', 'premium') $$, '42501', NULL,
+SELECT throws_ok($$ SELECT credits.upsert_credit_type('gems') $$, '42501', 'permission denied for function upsert_credit_type', 'alice may not upsert_credit_type');
+SELECT throws_ok($$ SELECT credits.upsert_feature('dance') $$, '42501', 'permission denied for function upsert_feature', 'alice may not upsert_feature');
+SELECT throws_ok($$ SELECT credits.upsert_plan('gold') $$, '42501', 'permission denied for function upsert_plan', 'alice may not upsert_plan');
+SELECT throws_ok($$ SELECT credits.set_plan_feature('free', 'premium') $$, '42501', 'permission denied for function set_plan_feature',
                  'alice may not set_plan_feature');
-SELECT throws_ok($$ SELECT credits.set_account_status('alice', 'active', 'me') $$, '42501', NULL,
+SELECT throws_ok($$ SELECT credits.set_account_status('alice', 'active', 'me') $$, '42501', 'permission denied for function set_account_status',
                  'alice may not set her account''s status');
-SELECT throws_ok($$ SELECT credits.expire_grants() $$, '42501', NULL, 'alice may not run expire_grants');
+SELECT throws_ok($$ SELECT credits.expire_grants() $$, '42501', 'permission denied for function expire_grants', 'alice may not run expire_grants');
 
 SELECT throws_ok($$ SELECT * FROM credits_private.ledger_entries $$, '42501',
                  'permission denied for schema credits_private', 'alice may not read credits_private.ledger_entries');
@@ -122,8 +122,8 @@ SELECT tests.act_as('credits_user', 'bob');
 
 SELECT is((SELECT available FROM credits.get_balance('bob') WHERE credit_type = 'credits'), 12::numeric,
           'bob reads his balance: 16 - 1 - 2 - 1');
-SELECT throws_ok($$ SELECT * FROM credits.get_balance('alice') $$, '42501', NULL, 'bob may not read alice''s balance');
-SELECT throws_ok($$ SELECT * FROM credits.deduct_credits('alice', 'roast') $$, '42501', NULL,
+SELECT throws_ok($$ SELECT * FROM credits.get_balance('alice') $$, '42501', 'caller may not act on account alice', 'bob may not read alice''s balance');
+SELECT throws_ok($$ SELECT * FROM credits.deduct_credits('alice', 'roast') $$, '42501', 'caller may not act on account alice',
                  'bob may not charge alice''s account');
 
 -- as superuser: both balances drift by 1, so credits.reconciliation has a row each
@@ -167,9 +167,9 @@ SELECT tests.act_as('credits_user');
 SELECT is_empty('SELECT * FROM credits.ledger', 'a user without a sub sees no ledger rows');
 SELECT is_empty('SELECT * FROM credits.accounts', 'a user without a sub sees no accounts');
 SELECT is_empty('SELECT * FROM credits.reconciliation', 'a user without a sub sees no reconciliation rows');
-SELECT throws_ok($$ SELECT * FROM credits.get_balance('alice') $$, '42501', NULL,
+SELECT throws_ok($$ SELECT * FROM credits.get_balance('alice') $$, '42501', 'caller may not act on account alice',
                  'a user without a sub may not read any balance');
-SELECT throws_ok($$ SELECT * FROM credits.deduct_credits('alice', 'roast') $$, '42501', NULL,
+SELECT throws_ok($$ SELECT * FROM credits.deduct_credits('alice', 'roast') $$, '42501', 'caller may not act on account alice',
                  'a user without a sub may not charge any account');
 
 -- as auditor -------------------------------------------------------------------------
@@ -229,11 +229,11 @@ SELECT is((SELECT actor FROM credits.ledger WHERE account_id = 'bob' AND kind = 
 -- as superuser: the ledger is append-only --------------------------------------------
 SELECT tests.act_as_superuser();
 
-SELECT throws_ok('UPDATE credits_private.ledger_entries SET amount = 0', '42501', NULL,
+SELECT throws_ok('UPDATE credits_private.ledger_entries SET amount = 0', '42501', 'the ledger is append-only: UPDATE is not allowed on credits ledger rows',
                  'the superuser may not UPDATE the ledger');
-SELECT throws_ok('DELETE FROM credits_private.ledger_entries', '42501', NULL,
+SELECT throws_ok('DELETE FROM credits_private.ledger_entries', '42501', 'the ledger is append-only: DELETE is not allowed on credits ledger rows',
                  'the superuser may not DELETE from the ledger');
-SELECT throws_ok('TRUNCATE credits_private.ledger_entries CASCADE', '42501', NULL,
+SELECT throws_ok('TRUNCATE credits_private.ledger_entries CASCADE', '42501', 'the ledger is append-only: TRUNCATE is not allowed on credits ledger rows',
                  'the superuser may not TRUNCATE the ledger, even with CASCADE past the holds that reference it');
 
 -- as credits_owner: UPDATE and DELETE must change nothing (its policies give
@@ -253,7 +253,7 @@ BEGIN
 EXCEPTION WHEN insufficient_privilege THEN NULL;
 END
 $$;
-SELECT throws_ok('TRUNCATE credits_private.ledger_entries CASCADE', '42501', NULL, 'the owner may not TRUNCATE the ledger');
+SELECT throws_ok('TRUNCATE credits_private.ledger_entries CASCADE', '42501', 'the ledger is append-only: TRUNCATE is not allowed on credits ledger rows', 'the owner may not TRUNCATE the ledger');
 SELECT tests.act_as_superuser();
 SELECT results_eq('SELECT * FROM credits_private.ledger_entries ORDER BY entry_id',
                   'SELECT * FROM ledger_before ORDER BY entry_id',

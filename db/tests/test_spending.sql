@@ -81,11 +81,11 @@ SELECT is((select cost from credits.check_feature('sp_main', 'chat', '{"input_to
           1.182::numeric, 'check_feature: chat is priced per token: 1233 * 0.0005 + 377 * 0.0015 = 1.182');
 SELECT is((select cost from credits.check_feature('sp_main', 'video', '{"seconds": 1.0000001}')),
           0.500001::numeric, 'check_feature: 0.5 * 1.0000001 seconds = 0.50000005 rounds UP to 0.500001');
-SELECT throws_ok($$select * from credits.check_feature('sp_main', 'video', '{"frames": 3}')$$, 'PT422', null,
+SELECT throws_ok($$select * from credits.check_feature('sp_main', 'video', '{"frames": 3}')$$, 'PT422', 'unknown unit frames for feature video',
                  'check_feature: an unknown unit raises PT422');
-SELECT throws_ok($$select * from credits.check_feature('sp_main', 'teleport')$$, 'PT404', null,
+SELECT throws_ok($$select * from credits.check_feature('sp_main', 'teleport')$$, 'PT404', 'unknown feature teleport',
                  'check_feature: an unknown feature raises PT404');
-SELECT throws_ok($$select * from credits.check_feature('nobody', 'roast')$$, 'PT404', null,
+SELECT throws_ok($$select * from credits.check_feature('nobody', 'roast')$$, 'PT404', 'unknown account nobody',
                  'check_feature: an unknown account raises PT404');
 
 SELECT results_eq($$select * from credits.ledger order by transaction_id$$,
@@ -240,23 +240,23 @@ SELECT is((select available from credits.get_balance('sp_pro') where credit_type
           'the pro account''s balance is 100 less exactly what was charged');
 
 -- invalid calls
-SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'video', '{"frames": 3}')$$, 'PT422', null,
+SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'video', '{"frames": 3}')$$, 'PT422', 'unknown unit frames for feature video',
                  'deduct_credits: an unknown unit raises PT422');
-SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'roast', '{"seconds": 1}')$$, 'PT422', null,
+SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'roast', '{"seconds": 1}')$$, 'PT422', 'unknown unit seconds for feature roast',
                  'deduct_credits: a unit for a feature priced per call raises PT422');
-SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'video', '{"seconds": -1}')$$, 'PT422', null,
+SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'video', '{"seconds": -1}')$$, 'PT422', 'unit seconds must be a number of 0 or more, got -1',
                  'deduct_credits: a negative unit raises PT422');
-SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'video', '{"seconds": "8"}')$$, 'PT422', null,
+SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'video', '{"seconds": "8"}')$$, 'PT422', 'unit seconds must be a number of 0 or more, got "8"',
                  'deduct_credits: a unit that is not a JSON number raises PT422');
-SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'video', '[8]')$$, 'PT422', null,
+SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'video', '[8]')$$, 'PT422', 'units must be a JSON object, got [8]',
                  'deduct_credits: units that are not a JSON object raise PT422');
-SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'roast', amount => 0)$$, 'PT422', null,
+SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'roast', amount => 0)$$, 'PT422', 'amount must be above 0, got 0',
                  'deduct_credits: amount 0 raises PT422');
-SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'roast', amount => 1.0000001)$$, 'PT422', null,
+SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'roast', amount => 1.0000001)$$, 'PT422', 'amount has more than 6 decimal places: 1.0000001',
                  'deduct_credits: an amount with 7 decimals raises PT422');
-SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'teleport')$$, 'PT404', null,
+SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'teleport')$$, 'PT404', 'unknown feature teleport',
                  'deduct_credits: an unknown feature raises PT404');
-SELECT throws_ok($$select * from credits.deduct_credits('nobody', 'roast')$$, 'PT404', null,
+SELECT throws_ok($$select * from credits.deduct_credits('nobody', 'roast')$$, 'PT404', 'unknown account nobody',
                  'deduct_credits: an unknown account raises PT404');
 
 -- idempotency
@@ -271,9 +271,9 @@ SELECT results_eq($$select count(*), sum(amount) from credits.ledger where accou
 SELECT is((select available from credits.get_balance('sp_keys') where credit_type = 'credits'), 5::numeric,
           'idempotency: 5 available after a call and its retry');
 SELECT throws_ok($$select * from credits.deduct_credits('sp_keys', 'chat', '{"input_tokens": 10}', idempotency_key => 'order-1')$$,
-                 'PT409', null, 'idempotency: the same key for another feature raises PT409');
+                 'PT409', 'idempotency key order-1 of account sp_keys was used with other arguments', 'idempotency: the same key for another feature raises PT409');
 SELECT throws_ok($$select * from credits.deduct_credits('sp_keys', 'roast', idempotency_key => 'order-1', amount => 2)$$,
-                 'PT409', null, 'idempotency: the same key with another amount raises PT409');
+                 'PT409', 'idempotency key order-1 of account sp_keys was used with other arguments', 'idempotency: the same key with another amount raises PT409');
 INSERT INTO res SELECT 'key2', * FROM credits.deduct_credits('sp_keys', 'video', '{"seconds": 2}', idempotency_key => 'order-2');
 SELECT lives_ok($$insert into res select 'key2_retry', * from credits.deduct_credits('sp_keys', 'video', '{"seconds": 2.0}', idempotency_key => 'order-2')$$,
                 'idempotency: units 2.0 are the same arguments as 2 (JSON numbers are equal by value)');
@@ -327,7 +327,7 @@ INSERT INTO res SELECT 'chapter_next', * FROM credits.deduct_credits('sp_chapter
 SELECT results_eq($$select ok, reason, charged from res where label = 'chapter_next'$$,
                   $$values (true, null::text, 1::numeric)$$,
                   'next period: a chapter is allowed again');
-SELECT throws_ok($$select * from credits.deduct_credits('sp_main', 'roast', metadata => '[1]')$$, 'PT422', null,
+SELECT throws_ok($$select * from credits.deduct_credits('sp_main', 'roast', metadata => '[1]')$$, 'PT422', 'metadata must be a JSON object, got [1]',
                  'deduct_credits: metadata that is not a JSON object raises PT422');
 
 -- as user alice ------------------------------------------------------------------
@@ -341,23 +341,23 @@ SELECT is((select actor from credits.ledger where transaction_id = (select trans
 SELECT results_eq($$select allowed, available from credits.check_feature('alice', 'roast')$$,
                   $$values (true, 5::numeric)$$,
                   'alice checks a feature on her own account');
-SELECT throws_ok($$select * from credits.deduct_credits('bob', 'roast')$$, '42501', null,
+SELECT throws_ok($$select * from credits.deduct_credits('bob', 'roast')$$, '42501', 'caller may not act on account bob',
                  'alice may not deduct from bob''s account (42501)');
-SELECT throws_ok($$select * from credits.check_feature('bob', 'roast')$$, '42501', null,
+SELECT throws_ok($$select * from credits.check_feature('bob', 'roast')$$, '42501', 'caller may not act on account bob',
                  'alice may not check a feature on bob''s account (42501)');
-SELECT throws_ok($$select * from credits.deduct_credits('nobody', 'roast')$$, '42501', null,
+SELECT throws_ok($$select * from credits.deduct_credits('nobody', 'roast')$$, '42501', 'caller may not act on account nobody',
                  'alice naming an account that does not exist gets 42501, not PT404 (existence does not leak)');
 
 -- as user bob --------------------------------------------------------------------
 SELECT tests.act_as('credits_user', 'bob');
-SELECT throws_ok($$select * from credits.deduct_credits('alice', 'roast')$$, '42501', null,
+SELECT throws_ok($$select * from credits.deduct_credits('alice', 'roast')$$, '42501', 'caller may not act on account alice',
                  'bob may not deduct from alice''s account (42501)');
 SELECT is((select charged from credits.deduct_credits('bob', 'video', '{"seconds": 4}')), 2::numeric,
           'bob deducts from his own account');
 
 -- as auditor ---------------------------------------------------------------------
 SELECT tests.act_as('credits_auditor');
-SELECT throws_ok($$select * from credits.deduct_credits('alice', 'roast')$$, '42501', null,
+SELECT throws_ok($$select * from credits.deduct_credits('alice', 'roast')$$, '42501', 'permission denied for function deduct_credits',
                  'the auditor may not deduct (42501)');
 SELECT results_eq($$select allowed, available from credits.check_feature('alice', 'roast')$$,
                   $$values (true, 5::numeric)$$,

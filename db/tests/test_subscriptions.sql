@@ -65,7 +65,7 @@ SELECT account_id FROM credits.open_account('alice');
 
 -- as service: bad calls ---------------------------------------------------------------
 SELECT throws_ok($$select * from credits.apply_subscription_event('e_x', 'ghost', 'pro', 'active',
-                   '2026-03-10 12:00+00', '2026-04-10 12:00+00')$$, 'PT404', null, 'unknown account: PT404');
+                   '2026-03-10 12:00+00', '2026-04-10 12:00+00')$$, 'PT404', 'unknown account ghost', 'unknown account: PT404');
 SELECT throws_ok($$select * from credits.apply_subscription_event('e_x', 'sub_a', 'gold', 'active',
                    '2026-03-10 12:00+00', '2026-04-10 12:00+00')$$, 'PT404', 'unknown plan gold in subscription event e_x',
                  'unknown plan: PT404 naming it');
@@ -73,13 +73,13 @@ SELECT throws_ok($$select * from credits.apply_subscription_event('e_x', 'sub_a'
                    '2026-03-10 12:00+00', '2026-04-10 12:00+00')$$, 'PT422',
                  'invalid subscription status ''paused'' in event e_x', 'unknown status: PT422 naming it');
 SELECT throws_ok($$select * from credits.apply_subscription_event('e_x', 'sub_a', 'pro', 'active',
-                   '2026-04-10 12:00+00', '2026-04-10 12:00+00')$$, 'PT422', null,
+                   '2026-04-10 12:00+00', '2026-04-10 12:00+00')$$, 'PT422', format('subscription period %s to %s of event e_x is empty or unbounded', '2026-04-10 12:00+00'::timestamptz, '2026-04-10 12:00+00'::timestamptz),
                  'period_end equal to period_start: PT422');
 SELECT throws_ok($$select * from credits.apply_subscription_event('e_x', 'sub_a', 'pro', 'active',
-                   '2026-04-10 12:00+00', '2026-03-10 12:00+00')$$, 'PT422', null,
+                   '2026-04-10 12:00+00', '2026-03-10 12:00+00')$$, 'PT422', format('subscription period %s to %s of event e_x is empty or unbounded', '2026-04-10 12:00+00'::timestamptz, '2026-03-10 12:00+00'::timestamptz),
                  'period_end before period_start: PT422');
 SELECT throws_ok($$select * from credits.apply_subscription_event('', 'sub_a', 'pro', 'active',
-                   '2026-03-10 12:00+00', '2026-04-10 12:00+00')$$, 'PT422', null, 'empty event_id: PT422');
+                   '2026-03-10 12:00+00', '2026-04-10 12:00+00')$$, 'PT422', 'event_id must be 1 to 255 characters, got ''''', 'empty event_id: PT422');
 SELECT is_empty($$select * from pg_temp.sub_events('sub_a')$$, 'refused events are not stored');
 
 -- as service: the first event opens the provider's period ------------------------------------
@@ -129,10 +129,10 @@ SELECT throws_ok($$select * from credits.apply_subscription_event('e_a1', 'sub_a
                  'subscription event e_a1 was already applied with other arguments',
                  'the same event_id with another plan: PT409');
 SELECT throws_ok($$select * from credits.apply_subscription_event('e_a1', 'sub_a', 'pro', 'active',
-                   '2026-03-12 08:00+00', '2026-04-13 08:00+00')$$, 'PT409', null,
+                   '2026-03-12 08:00+00', '2026-04-13 08:00+00')$$, 'PT409', 'subscription event e_a1 was already applied with other arguments',
                  'the same event_id with another period_end: PT409');
 SELECT throws_ok($$select * from credits.apply_subscription_event('e_a1', 'sub_b', 'pro', 'active',
-                   '2026-03-12 08:00+00', '2026-04-12 08:00+00')$$, 'PT409', null,
+                   '2026-03-12 08:00+00', '2026-04-12 08:00+00')$$, 'PT409', 'subscription event e_a1 was already applied with other arguments',
                  'the same event_id for another account: PT409');
 
 -- as service: upgrade at once ------------------------------------------------------------
@@ -242,7 +242,7 @@ SELECT results_eq($$select event_id, effect from pg_temp.sub_events('sub_a')$$,
                            ('e_a4', 'opened_period'), ('e_a0', 'ignored')$$,
                   'every event is stored once, with what it did; the late one ignored');
 SELECT throws_ok($$select * from credits.apply_subscription_event('e_a0', 'sub_a', 'pro', 'active',
-                   '2026-03-12 08:00+00', '2026-04-12 08:00+00')$$, 'PT409', null,
+                   '2026-03-12 08:00+00', '2026-04-12 08:00+00')$$, 'PT409', 'subscription event e_a0 was already applied with other arguments',
                  'an ignored event is still kept under its id: other arguments are PT409');
 
 -- as service: cancellation at the period's end ----------------------------------------------------
@@ -395,9 +395,9 @@ SELECT results_eq(
   $$select amount, period_start from pg_temp.monthly('gs_pro') where grant_id = pg_temp.id('gs_pro_2')$$,
   $$values (100::numeric, '2026-04-10 12:00+00'::timestamptz)$$,
   'in the next period: that period''s grant (the call settled it)');
-SELECT throws_ok($$select * from credits.grant_subscriber_monthly_credits('gs_team')$$, 'PT422', null,
+SELECT throws_ok($$select * from credits.grant_subscriber_monthly_credits('gs_team')$$, 'PT422', format('account gs_team has no monthly allowance for its period %s to %s', '2026-04-10 12:00+00'::timestamptz, '2026-05-10 12:00+00'::timestamptz),
                  'a plan without a monthly allowance: PT422');
-SELECT throws_ok($$select * from credits.grant_subscriber_monthly_credits('ghost')$$, 'PT404', null,
+SELECT throws_ok($$select * from credits.grant_subscriber_monthly_credits('ghost')$$, 'PT404', 'unknown account ghost',
                  'unknown account: PT404');
 
 -- as admin -----------------------------------------------------------------------------------
@@ -410,9 +410,9 @@ SELECT results_eq(
 -- as user alice ------------------------------------------------------------------------------
 SELECT tests.act_as('credits_user', 'alice');
 SELECT throws_ok($$select * from credits.apply_subscription_event('e_alice2', 'alice', 'premium', 'active',
-                   '2026-04-11 00:00+00', '2026-05-11 00:00+00')$$, '42501', null,
+                   '2026-04-11 00:00+00', '2026-05-11 00:00+00')$$, '42501', 'permission denied for function apply_subscription_event',
                  'a user may not apply a subscription event, even to her own account');
-SELECT throws_ok($$select * from credits.grant_subscriber_monthly_credits('alice')$$, '42501', null,
+SELECT throws_ok($$select * from credits.grant_subscriber_monthly_credits('alice')$$, '42501', 'permission denied for function grant_subscriber_monthly_credits',
                  'a user may not call grant_subscriber_monthly_credits');
 SELECT results_eq($$select plan, available from credits.get_balance('alice') where credit_type = 'credits'$$,
                   $$values ('pro'::text, 100::numeric)$$, 'alice reads her subscribed balance: pro''s 100 (free''s 10 ended)');
@@ -420,9 +420,9 @@ SELECT results_eq($$select plan, available from credits.get_balance('alice') whe
 -- as auditor ---------------------------------------------------------------------------------
 SELECT tests.act_as('credits_auditor');
 SELECT throws_ok($$select * from credits.apply_subscription_event('e_alice2', 'alice', 'premium', 'active',
-                   '2026-04-11 00:00+00', '2026-05-11 00:00+00')$$, '42501', null,
+                   '2026-04-11 00:00+00', '2026-05-11 00:00+00')$$, '42501', 'permission denied for function apply_subscription_event',
                  'an auditor may not apply a subscription event');
-SELECT throws_ok($$select * from credits.grant_subscriber_monthly_credits('alice')$$, '42501', null,
+SELECT throws_ok($$select * from credits.grant_subscriber_monthly_credits('alice')$$, '42501', 'permission denied for function grant_subscriber_monthly_credits',
                  'an auditor may not call grant_subscriber_monthly_credits');
 
 -- as superuser -------------------------------------------------------------------------------
