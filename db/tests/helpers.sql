@@ -76,3 +76,224 @@ as $$
   select credits.set_plan_feature('pro', 'premium', cost_override => 2);
   select '';
 $$;
+
+-- The label registry ----------------------------------------------------------
+-- A file names what it makes by a label and reads it back by that label:
+--   tests.ids: any id (a grant, a transaction, a hold, a period) or a count
+--     kept to compare with later;
+--   tests.reserved: rows of reserve_credits;
+--   tests.charged: rows of deduct_credits and capture_hold.
+-- Tables in the template, empty: every pgTAP file rolls back what it wrote.
+-- Every caller role may read and write them.
+--   INSERT INTO tests.ids SELECT 'promo', grant_id FROM credits.grant_credits(...);
+--   INSERT INTO tests.reserved SELECT 'h1', * FROM credits.reserve_credits(...);
+--   INSERT INTO tests.charged SELECT 'd1', * FROM credits.deduct_credits(...);
+create table if not exists tests.ids (label text primary key, id bigint);
+create table if not exists tests.reserved (label text primary key, ok boolean, reason text, hold_id bigint,
+                                           held numeric, expires_at timestamptz);
+create table if not exists tests.charged (label text primary key, ok boolean, reason text, transaction_id bigint,
+                                          charged numeric, available numeric, credit_type text);
+grant all on tests.ids, tests.reserved, tests.charged to public;
+
+-- tests.id(label): the id kept under label in tests.ids, else the hold_id of
+-- the reserve kept under it in tests.reserved.
+create or replace function tests.id(label text)
+returns bigint
+language sql
+stable
+as $$
+  select coalesce((select i.id from tests.ids i where i.label = id.label),
+                  (select r.hold_id from tests.reserved r where r.label = id.label))
+$$;
+
+-- tests.tx(label): the ledger row (transaction_id) of the deduct_credits or
+-- capture_hold kept under label in tests.charged.
+create or replace function tests.tx(label text)
+returns bigint
+language sql
+stable
+as $$
+  select c.transaction_id from tests.charged c where c.label = tx.label
+$$;
+
+-- tests.draw(label, amount): one element of a ledger row's or a hold's draws,
+-- {"grant_id": <the grant kept under label>, "amount": amount}.
+create or replace function tests.draw(label text, amount numeric)
+returns jsonb
+language sql
+stable
+as $$
+  select jsonb_build_object('grant_id', tests.id(label), 'amount', amount)
+$$;
+
+-- Reading ----------------------------------------------------------------------
+
+-- tests.bal(account): the account's general credits as get_balance reports them.
+create or replace function tests.bal(account text, out available numeric, out held numeric, out granted numeric,
+                                     out used numeric, out period_start timestamptz, out period_end timestamptz)
+language sql
+stable
+as $$
+  select b.available, b.held, b.granted_this_period, b.used_this_period, b.period_start, b.period_end
+  from credits.get_balance(account) b where b.credit_type = 'credits'
+$$;
+
+-- tests.signup(account): the id of the account's signup grant.
+create or replace function tests.signup(account text)
+returns bigint
+language sql
+stable
+as $$
+  select grant_id from credits.ledger
+  where account_id = account and kind = 'grant' and metadata ->> 'source' = 'signup'
+$$;
+
+-- tests.draws(tx): a ledger row's draws as rows (grant_id, of_grant_id, amount).
+create or replace function tests.draws(tx bigint)
+returns table (grant_id bigint, of_grant_id bigint, amount numeric)
+language sql
+stable
+as $$
+  select (d ->> 'grant_id')::bigint, (d ->> 'of_grant_id')::bigint, (d ->> 'amount')::numeric
+  from credits.ledger l, jsonb_array_elements(l.draws) d where l.transaction_id = tx
+$$;
+
+-- tests.last_tx(account): the account's newest ledger row.
+create or replace function tests.last_tx(account text)
+returns bigint
+language sql
+stable
+as $$
+  select max(transaction_id) from credits.ledger where account_id = account
+$$;
+
+-- tests.rows_after(account, after): the account's ledger rows after transaction `after`, oldest first.
+create or replace function tests.rows_after(account text, after bigint)
+returns table (kind text, amount numeric, grant_id bigint, source text, reason text, actor text)
+language sql
+stable
+as $$
+  select l.kind, l.amount, l.grant_id, l.metadata ->> 'source', l.reason, l.actor from credits.ledger l
+  where l.account_id = account and l.transaction_id > after order by l.transaction_id
+$$;
+
+-- Private rows no caller role may read, read with the owner's rights for every
+-- actor of a file: holds (there is no public view of holds' earmarks), grants
+-- (local_day, remaining, expired_at), accounts (daily_until) and stored
+-- subscription events. A null argument is no filter.
+create or replace function tests.holds(accounts text[] default null)
+returns setof credits_private.holds
+language sql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+  select * from credits_private.holds where accounts is null or account_id = any (accounts)
+$$;
+
+create or replace function tests.grants(account text default null, source text default null)
+returns setof credits_private.grants
+language sql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+  select * from credits_private.grants g
+  where (account is null or g.account_id = account) and (grants.source is null or g.source = grants.source)
+  order by g.grant_id
+$$;
+
+create or replace function tests.accounts(account text default null)
+returns setof credits_private.accounts
+language sql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+  select * from credits_private.accounts a where account is null or a.account_id = account
+$$;
+
+create or replace function tests.sub_events(account text)
+returns table (event_id text, effect text)
+language sql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+  select e.event_id, e.effect from credits_private.subscription_events e where e.account_id = account order by e.seq
+$$;
+
+-- Moments and events -----------------------------------------------------------
+
+-- tests.seen and tests.see(account): what get_balance said of an account at
+-- each moment it was asked, to read back with balance_at later.
+create table if not exists tests.seen (account_id text, at timestamptz, credit_type text, available numeric);
+grant all on tests.seen to public;
+
+create or replace function tests.see(account text)
+returns text
+language sql
+as $$
+  insert into tests.seen select account, credits.now(), b.credit_type, b.available from credits.get_balance(account) b;
+  select ''
+$$;
+
+-- tests.mark() and tests.kinds(account): the account's balance events after
+-- the last mark, as kind or kind:threshold, in order.
+create table if not exists tests.marks (event_id bigint not null);
+grant all on tests.marks to public;
+
+create or replace function tests.mark()
+returns text
+language sql
+as $$
+  delete from tests.marks;
+  insert into tests.marks select coalesce(max(event_id), 0) from credits.events;
+  select ''
+$$;
+
+create or replace function tests.kinds(account text)
+returns text[]
+language sql
+stable
+as $$
+  select coalesce(array_agg(kind || coalesce(':' || (payload ->> 'threshold'), '') order by event_id), '{}')
+  from credits.events
+  where account_id = account and event_id > coalesce((select max(event_id) from tests.marks), 0)
+$$;
+
+-- Invariants, asserted at the end of a file (as the superuser) --------------------
+
+-- tests.ledger_is_chained(): one assertion: every ledger row's balance_before
+-- is the previous row's balance_after, per account and credit type.
+create or replace function tests.ledger_is_chained()
+returns text
+language sql
+as $$
+  select is_empty(
+    $q$select account_id, credit_type, transaction_id, balance_before, prev_after
+       from (select l.*, lag(balance_after) over (partition by account_id, credit_type order by transaction_id)
+                     as prev_after
+             from credits.ledger l) c
+       where balance_before <> coalesce(prev_after, 0)$q$,
+    'ledger chain: every row''s balance_before is the previous row''s balance_after (per account and credit type)')
+$$;
+
+-- tests.holds_are_consistent(): two assertions on every hold and balance.
+create or replace function tests.holds_are_consistent()
+returns setof text
+language plpgsql
+as $$
+begin
+  return next is_empty($q$select b.account_id, b.credit_type, b.held, h.held
+                          from credits_private.balances b
+                          left join (select account_id, credit_type, sum(amount) as held from credits_private.holds
+                                     where status = 'held' group by 1, 2) h using (account_id, credit_type)
+                          where b.held <> coalesce(h.held, 0)$q$,
+                       'every balance holds exactly what its live holds hold');
+  return next is_empty($q$select hold_id from credits_private.holds
+                          where (status = 'captured') <> (capture_entry_id is not null)
+                             or (status = 'held') <> (ended_at is null)$q$,
+                       'every captured hold names its capture row; every ended hold has ended_at');
+end
+$$;

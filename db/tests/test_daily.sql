@@ -25,11 +25,6 @@ SELECT plan(47);
 SELECT '' FROM tests.catalog();
 SELECT tests.travel('2026-03-08 12:00+00');
 
--- The grants and accounts' daily_until, readable by every actor below (read with the superuser's rights).
-CREATE TEMP VIEW dgrants AS
-  SELECT account_id, grant_id, credit_type, source, amount, local_day, expires_at, priority FROM credits_private.grants;
-CREATE TEMP VIEW daccounts AS SELECT account_id, daily_until FROM credits_private.accounts;
-GRANT SELECT ON dgrants, daccounts TO public;
 
 -- as admin (superuser): plans with daily allowances
 SELECT code FROM credits.upsert_plan('drip', signup_grant => '{"credits": 2}',
@@ -65,7 +60,7 @@ SELECT is((select accounts_granted from credits.grant_daily_credits()), 5,
           'the job grants 5 accounts: UTC, Tokyo, Kolkata, New York and the monthly+daily plan');
 SELECT results_eq(
   $$select account_id, credit_type, amount, local_day, expires_at, priority, source
-    from dgrants where source = 'daily' order by account_id, credit_type$$,
+    from tests.grants() where source = 'daily' order by account_id, credit_type$$,
   $$values ('dy_both'::text, 'credits'::text, 5::numeric, '2026-03-08'::date, '2026-03-09 00:00+00'::timestamptz, 100, 'daily'::text),
            ('dy_kolkata', 'analysis', 1, '2026-03-08', '2026-03-08 18:30+00', 100, 'daily'),
            ('dy_kolkata', 'credits', 5, '2026-03-08', '2026-03-08 18:30+00', 100, 'daily'),
@@ -79,11 +74,11 @@ SELECT results_eq(
   'Kolkata 00:00 IST = 18:30 UTC, Tokyo 00:00 JST = 15:00 UTC, New York 00:00 EDT = 04:00 UTC '
   '(Mar 8 has 23 hours there: clocks went forward)');
 SELECT is_empty(
-  $$select account_id from dgrants
+  $$select account_id from tests.grants()
     where source = 'daily' and account_id in ('dy_susp', 'dy_closed', 'dy_free')$$,
   'suspended and closed accounts, and a plan without a daily allowance, get no daily grant');
 SELECT is((select accounts_granted from credits.grant_daily_credits()), 0, 'the job run twice grants nothing');
-SELECT is((select count(*)::integer from dgrants where source = 'daily'), 9,
+SELECT is((select count(*)::integer from tests.grants() where source = 'daily'), 9,
           'still 9 daily grants after the second run');
 SELECT results_eq(
   $$select credit_type, kind, amount, balance_before, balance_after, available_after, reason
@@ -101,7 +96,7 @@ SELECT results_eq(
   $$select ok, charged, available from credits.deduct_credits('dy_utc', 'roast')$$,
   $$values (true, 1::numeric, 6::numeric)$$,
   'a deduct draws from the daily grant');
-SELECT is((select count(*)::integer from dgrants where source = 'daily' and account_id = 'dy_utc'), 2,
+SELECT is((select count(*)::integer from tests.grants() where source = 'daily' and account_id = 'dy_utc'), 2,
           'the deduct after the job issues no second daily grant');
 
 -- Tokyo's midnight: yesterday's grant ends, today's is issued. An hour
@@ -118,7 +113,7 @@ SELECT results_eq(
   'at Tokyo''s midnight the Mar 8 grant no longer counts and the Mar 9 one is reported: 1 and 5, not 2 and 10');
 SELECT is((select accounts_granted from credits.grant_daily_credits()), 1, 'at 15:00 UTC the job grants Tokyo only');
 SELECT results_eq(
-  $$select local_day, expires_at from dgrants
+  $$select local_day, expires_at from tests.grants()
     where account_id = 'dy_tokyo' and source = 'daily' and credit_type = 'credits' order by local_day$$,
   $$values ('2026-03-08'::date, '2026-03-08 15:00+00'::timestamptz), ('2026-03-09', '2026-03-09 15:00+00')$$,
   'Tokyo''s Mar 9 grant ends at the next local midnight, Mar 9 15:00 UTC');
@@ -136,7 +131,7 @@ SELECT results_eq(
 
 SELECT tests.travel('2026-03-08 18:30+00');
 SELECT is((select accounts_granted from credits.grant_daily_credits()), 1, 'at 18:30 UTC the job grants Kolkata only');
-SELECT is((select local_day from dgrants
+SELECT is((select local_day from tests.grants()
            where account_id = 'dy_kolkata' and source = 'daily' and credit_type = 'credits' and expires_at > credits.now()),
           '2026-03-09'::date, 'Kolkata''s new grant is for its local day Mar 9');
 
@@ -164,7 +159,7 @@ SELECT results_eq(
 
 SELECT tests.act_as('credits_service');
 SELECT results_eq(
-  $$select credit_type, local_day, expires_at from dgrants
+  $$select credit_type, local_day, expires_at from tests.grants()
     where account_id = 'dy_utc' and source = 'daily' and local_day = '2026-03-09' order by credit_type$$,
   $$values ('analysis'::text, '2026-03-09'::date, '2026-03-10 00:00+00'::timestamptz),
            ('credits', '2026-03-09', '2026-03-10 00:00+00')$$,
@@ -176,7 +171,7 @@ SELECT results_eq(
   $$values ('expiry'::text, -4::numeric, 6::numeric, 2::numeric, 'dy_utc'::text), ('grant', 5, 2, 7, 'dy_utc'),
            ('debit', -1, 7, 6, 'dy_utc')$$,
   'lazy path ledger: yesterday''s remainder expires, the new daily grant, then the debit; one chain, by the user');
-SELECT is((select daily_until from daccounts where account_id = 'dy_utc'),
+SELECT is((select daily_until from tests.accounts() where account_id = 'dy_utc'),
           '2026-03-10 00:00+00'::timestamptz, 'the account''s daily grants are settled until its next midnight');
 SELECT is((select accounts_granted from credits.grant_daily_credits('2026-03-08')), 0,
           'day => Mar 8 grants nothing: over everywhere but New York, which has it');
@@ -189,7 +184,7 @@ SELECT results_eq(
   $$select ok, available from credits.deduct_credits('dy_susp', 'roast')$$,
   $$values (false, 2::numeric)$$,
   'a suspended account''s deduct is refused and issues no daily grant');
-SELECT is((select count(*)::integer from dgrants where account_id = 'dy_susp' and source = 'daily'), 0,
+SELECT is((select count(*)::integer from tests.grants() where account_id = 'dy_susp' and source = 'daily'), 0,
           'the suspended account still has no daily grant');
 SELECT results_eq(
   $$select ok, available from credits.deduct_credits('dy_free', 'roast')$$,
@@ -208,7 +203,7 @@ SELECT results_eq(
     where account_id = 'dy_ny' and credit_type = 'credits' and reason like '%for 2026-03-09'$$,
   $$values (7::numeric, 12::numeric, 7::numeric)$$,
   'New York''s grant row: balance 12 until the Mar 8 grant''s expiry is written, 7 available');
-SELECT is((select expires_at from dgrants
+SELECT is((select expires_at from tests.grants()
            where account_id = 'dy_ny' and source = 'daily' and credit_type = 'credits' and local_day = '2026-03-09'),
           '2026-03-10 04:00+00'::timestamptz, 'New York''s Mar 9 grant ends at 00:00 EDT Mar 10');
 

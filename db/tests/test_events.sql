@@ -27,73 +27,62 @@ SELECT '' FROM credits.set_plan_feature('bare', 'roast');
 SELECT '' FROM credits.upsert_plan('drip', daily_allowance => '{"credits": 5}');
 SELECT '' FROM credits.set_plan_feature('drip', 'roast');
 
--- pg_temp.kinds(account): the account's events after the last mark, as
--- kind or kind:threshold, in order. pg_temp.mark() sets the mark.
-CREATE TEMP TABLE marks (event_id bigint) ON COMMIT DROP;
-INSERT INTO marks VALUES (0);
-GRANT ALL ON marks TO public;
-CREATE FUNCTION pg_temp.mark() RETURNS text LANGUAGE sql
-  AS $$ update marks set event_id = (select coalesce(max(event_id), 0) from credits.events); select '' $$;
-CREATE FUNCTION pg_temp.kinds(account text) RETURNS text[] LANGUAGE sql STABLE
-  AS $$ select coalesce(array_agg(kind || coalesce(':' || (payload ->> 'threshold'), '') order by event_id), '{}')
-        from credits.events
-        where account_id = account and event_id > (select event_id from marks) $$;
 
 SELECT tests.act_as('credits_service');
 SELECT tests.travel('2026-05-10 12:00+00');
 
 -- Debits on the free plan's 6 signup credits.
 SELECT account_id FROM credits.open_account('ev_free');
-SELECT is(pg_temp.kinds('ev_free'), '{balance_changed}', 'opening with a signup grant: balance_changed, not recovered');
-SELECT pg_temp.mark();
+SELECT is(tests.kinds('ev_free'), '{balance_changed}', 'opening with a signup grant: balance_changed, not recovered');
+SELECT tests.mark();
 SELECT (credits.deduct_credits('ev_free', 'roast')).ok FROM generate_series(1, 4);
-SELECT is(pg_temp.kinds('ev_free'), '{balance_changed,balance_changed,balance_changed,balance_changed}',
+SELECT is(tests.kinds('ev_free'), '{balance_changed,balance_changed,balance_changed,balance_changed}',
           'four debits up to 4 of 6 used (67 %): one balance_changed each');
-SELECT pg_temp.mark();
+SELECT tests.mark();
 SELECT ok FROM credits.deduct_credits('ev_free', 'roast');
-SELECT is(pg_temp.kinds('ev_free'), '{balance_changed,threshold_crossed:80}', '5 of 6 used (83 %): threshold 80');
+SELECT is(tests.kinds('ev_free'), '{balance_changed,threshold_crossed:80}', '5 of 6 used (83 %): threshold 80');
 SELECT results_eq(
   $$select payload from credits.events where account_id = 'ev_free' and kind = 'threshold_crossed'$$,
   $$values ('{"threshold": 80, "available": 1, "held": 0, "used_this_period": 5, "granted_this_period": 6}'::jsonb)$$,
   'the crossing''s payload: threshold, available, held, used and granted this period');
-SELECT pg_temp.mark();
+SELECT tests.mark();
 SELECT ok FROM credits.deduct_credits('ev_free', 'roast');
-SELECT is(pg_temp.kinds('ev_free'), '{balance_changed,threshold_crossed:90,threshold_crossed:100,depleted}',
+SELECT is(tests.kinds('ev_free'), '{balance_changed,threshold_crossed:90,threshold_crossed:100,depleted}',
           '6 of 6 used: threshold 90, 100, then depleted');
-SELECT pg_temp.mark();
+SELECT tests.mark();
 SELECT (credits.deduct_credits('ev_free', 'roast')).ok FROM generate_series(1, 2);
-SELECT is(pg_temp.kinds('ev_free'), '{feature_gated,feature_gated}',
+SELECT is(tests.kinds('ev_free'), '{feature_gated,feature_gated}',
           'refusals: a feature_gated event each, no crossing again');
 
 -- A grant after depletion recovers; the share falls below 80 %, so rising
 -- through it again is a new crossing.
-SELECT pg_temp.mark();
+SELECT tests.mark();
 SELECT grant_id FROM credits.grant_credits('ev_free', 3, 'promo');
-SELECT is(pg_temp.kinds('ev_free'), '{balance_changed,recovered}', 'a grant after depletion: recovered');
-SELECT pg_temp.mark();
+SELECT is(tests.kinds('ev_free'), '{balance_changed,recovered}', 'a grant after depletion: recovered');
+SELECT tests.mark();
 SELECT (credits.deduct_credits('ev_free', 'roast')).ok FROM generate_series(1, 2);
-SELECT is(pg_temp.kinds('ev_free'), '{balance_changed,balance_changed,threshold_crossed:80}',
+SELECT is(tests.kinds('ev_free'), '{balance_changed,balance_changed,threshold_crossed:80}',
           '8 of 9 used (89 %) after the promo: threshold 80 again');
-SELECT pg_temp.mark();
+SELECT tests.mark();
 SELECT ok FROM credits.deduct_credits('ev_free', 'roast');
-SELECT is(pg_temp.kinds('ev_free'), '{balance_changed,threshold_crossed:90,threshold_crossed:100,depleted}',
+SELECT is(tests.kinds('ev_free'), '{balance_changed,threshold_crossed:90,threshold_crossed:100,depleted}',
           '9 of 9: 90, 100, depleted');
 
 -- One debit through both thresholds.
 SELECT account_id FROM credits.open_account('ev_pro', 'pro');
-SELECT pg_temp.mark();
+SELECT tests.mark();
 SELECT ok FROM credits.deduct_credits('ev_pro', 'roast', amount => 95);
-SELECT is(pg_temp.kinds('ev_pro'), '{balance_changed,threshold_crossed:80,threshold_crossed:90}',
+SELECT is(tests.kinds('ev_pro'), '{balance_changed,threshold_crossed:80,threshold_crossed:90}',
           '95 of 100 in one debit: both thresholds, 80 first');
 SELECT is((select count(distinct created_at) from credits.events
-           where account_id = 'ev_pro' and event_id > (select event_id from marks)), 1::bigint,
+           where account_id = 'ev_pro' and event_id > (select event_id from tests.marks)), 1::bigint,
           'all three written at the debit''s time');
 
 -- A new period counts from zero: crossing 80 % again is a new crossing.
 SELECT tests.travel('2026-06-10 13:00+00');
-SELECT pg_temp.mark();
+SELECT tests.mark();
 SELECT ok FROM credits.deduct_credits('ev_pro', 'roast', amount => 80);
-SELECT is(pg_temp.kinds('ev_pro'),
+SELECT is(tests.kinds('ev_pro'),
           '{balance_changed,depleted,balance_changed,recovered,balance_changed,threshold_crossed:80}',
           'next period: the old allowance ends (depleted), the new one is issued (recovered), 80 of 100 crosses 80');
 SELECT tests.travel('2026-05-10 12:00+00');
@@ -102,13 +91,13 @@ SELECT tests.travel('2026-05-10 12:00+00');
 -- period's credits are 99.92 %; the last crumb spent is the crossing.
 SELECT account_id FROM credits.open_account('ev_frac', 'bare');
 SELECT grant_id FROM credits.grant_credits('ev_frac', 1, 'promo');
-SELECT pg_temp.mark();
+SELECT tests.mark();
 SELECT ok FROM credits.deduct_credits('ev_frac', 'roast', amount => 0.9992);
-SELECT is(pg_temp.kinds('ev_frac'), '{balance_changed,threshold_crossed:80,threshold_crossed:90}',
+SELECT is(tests.kinds('ev_frac'), '{balance_changed,threshold_crossed:80,threshold_crossed:90}',
           '0.9992 of 1 used (0.0008 left): 80 and 90, not yet 100, not depleted');
-SELECT pg_temp.mark();
+SELECT tests.mark();
 SELECT ok FROM credits.deduct_credits('ev_frac', 'roast', amount => 0.0008);
-SELECT is(pg_temp.kinds('ev_frac'), '{balance_changed,threshold_crossed:100,depleted}',
+SELECT is(tests.kinds('ev_frac'), '{balance_changed,threshold_crossed:100,depleted}',
           'the last 0.0008: threshold 100, then depleted');
 SELECT results_eq(
   $$select payload from credits.events where account_id = 'ev_frac' and kind = 'threshold_crossed'
@@ -122,9 +111,9 @@ SELECT account_id FROM credits.open_account('ev_left', 'bare');
 SELECT grant_id FROM credits.grant_credits('ev_left', 10, 'promo');
 SELECT tests.travel('2026-06-10 13:00+00');
 SELECT grant_id FROM credits.grant_credits('ev_left', 5, 'promo');
-SELECT pg_temp.mark();
+SELECT tests.mark();
 SELECT ok FROM credits.deduct_credits('ev_left', 'roast', amount => 5);
-SELECT is(pg_temp.kinds('ev_left'),
+SELECT is(tests.kinds('ev_left'),
           '{balance_changed,threshold_crossed:80,threshold_crossed:90,threshold_crossed:100}',
           'a new period''s 5 granted, 5 used, 10 of May left: 80, 90 and 100, not depleted');
 SELECT tests.travel('2026-05-10 12:00+00');
@@ -132,65 +121,65 @@ SELECT tests.travel('2026-05-10 12:00+00');
 -- Expiry depletes, in the sweep's transaction; a second sweep emits nothing.
 SELECT account_id FROM credits.open_account('ev_exp', 'bare');
 SELECT grant_id FROM credits.grant_credits('ev_exp', 5, 'promo', expires_at => '2026-05-10 13:00+00');
-SELECT is(pg_temp.kinds('ev_exp'), '{balance_changed}', 'a first grant to an empty balance is not a recovery');
-SELECT pg_temp.mark();
+SELECT is(tests.kinds('ev_exp'), '{balance_changed}', 'a first grant to an empty balance is not a recovery');
+SELECT tests.mark();
 SELECT tests.travel('2026-05-10 14:00+00');
 SELECT is(grants_expired, 1, 'the sweep expires the grant') FROM credits.expire_grants();
-SELECT is(pg_temp.kinds('ev_exp'), '{balance_changed,depleted}', 'expiry: balance_changed, depleted');
+SELECT is(tests.kinds('ev_exp'), '{balance_changed,depleted}', 'expiry: balance_changed, depleted');
 SELECT is((select max(created_at) from credits.events where account_id = 'ev_exp'), '2026-05-10 14:00+00'::timestamptz,
           'written at the sweep''s time');
-SELECT pg_temp.mark();
+SELECT tests.mark();
 SELECT grants_expired FROM credits.expire_grants();
-SELECT is(pg_temp.kinds('ev_exp'), '{}', 'a second sweep: no event');
+SELECT is(tests.kinds('ev_exp'), '{}', 'a second sweep: no event');
 SELECT tests.travel('2026-05-10 12:00+00');
 
 -- Void depletes.
 SELECT account_id FROM credits.open_account('ev_void', 'bare');
 CREATE TEMP TABLE voided ON COMMIT DROP AS SELECT grant_id FROM credits.grant_credits('ev_void', 4, 'admin', reason => 'goodwill');
 GRANT SELECT ON voided TO public;
-SELECT pg_temp.mark();
+SELECT tests.mark();
 SELECT tests.act_as('credits_admin');
 SELECT voided FROM credits.void_grant((select grant_id from voided), 'mistake');
 SELECT tests.act_as('credits_service');
-SELECT is(pg_temp.kinds('ev_void'), '{balance_changed,depleted}', 'void: balance_changed, depleted');
+SELECT is(tests.kinds('ev_void'), '{balance_changed,depleted}', 'void: balance_changed, depleted');
 
 -- Holds.
 SELECT account_id FROM credits.open_account('ev_hold', 'bare');
 SELECT grant_id FROM credits.grant_credits('ev_hold', 10, 'promo');
-SELECT pg_temp.mark();
+SELECT tests.mark();
 CREATE TEMP TABLE holds ON COMMIT DROP AS SELECT hold_id FROM credits.reserve_credits('ev_hold', 'roast', amount => 10);
 GRANT SELECT ON holds TO public;
-SELECT is(pg_temp.kinds('ev_hold'), '{balance_changed,depleted}', 'reserving everything: depleted');
+SELECT is(tests.kinds('ev_hold'), '{balance_changed,depleted}', 'reserving everything: depleted');
 SELECT results_eq($$select (payload ->> 'available')::numeric, (payload ->> 'held')::numeric from credits.events
                     where account_id = 'ev_hold' and kind = 'depleted'$$,
                   $$values (0::numeric, 10::numeric)$$, 'the payload shows what is held');
-SELECT pg_temp.mark();
+SELECT tests.mark();
 SELECT released FROM credits.release_hold((select hold_id from holds));
-SELECT is(pg_temp.kinds('ev_hold'), '{balance_changed,recovered}', 'releasing it: recovered');
-SELECT pg_temp.mark();
+SELECT is(tests.kinds('ev_hold'), '{balance_changed,recovered}', 'releasing it: recovered');
+SELECT tests.mark();
 SELECT hold_id FROM credits.reserve_credits('ev_hold', 'roast', amount => 4);
 SELECT ok FROM credits.capture_hold((select max(hold_id) from credits.holds where account_id = 'ev_hold'));
-SELECT is(pg_temp.kinds('ev_hold'), '{balance_changed,balance_changed}',
+SELECT is(tests.kinds('ev_hold'), '{balance_changed,balance_changed}',
           'a reserve and its capture: a balance_changed each (held moves, then the balance)');
 
 -- The set-based daily job.
 SELECT tests.travel('2026-05-11 00:10+00');
 SELECT (credits.open_account(a, 'drip')).account_id FROM unnest(array['ev_d1', 'ev_d2']) a;
-SELECT pg_temp.mark();
+SELECT tests.mark();
 SELECT ok(accounts_granted >= 2, 'the daily job grants both') FROM credits.grant_daily_credits();
-SELECT results_eq($$select pg_temp.kinds(a) from unnest(array['ev_d1', 'ev_d2']) a$$,
+SELECT results_eq($$select tests.kinds(a) from unnest(array['ev_d1', 'ev_d2']) a$$,
                   $$values ('{balance_changed}'::text[]), ('{balance_changed}')$$,
                   'the daily job: one balance_changed per account');
 SELECT ok FROM credits.deduct_credits('ev_d1', 'roast', amount => 5);
 SELECT tests.travel('2026-05-12 00:10+00');
-SELECT pg_temp.mark();
+SELECT tests.mark();
 SELECT accounts_granted FROM credits.grant_daily_credits();
-SELECT results_eq($$select pg_temp.kinds(a) from unnest(array['ev_d1', 'ev_d2']) a$$,
+SELECT results_eq($$select tests.kinds(a) from unnest(array['ev_d1', 'ev_d2']) a$$,
                   $$values ('{balance_changed,recovered}'::text[]), ('{balance_changed}')$$,
                   'next day: ev_d1, which had spent all, recovers');
-SELECT pg_temp.mark();
+SELECT tests.mark();
 SELECT accounts_granted FROM credits.grant_daily_credits();
-SELECT results_eq($$select pg_temp.kinds(a) from unnest(array['ev_d1', 'ev_d2']) a$$,
+SELECT results_eq($$select tests.kinds(a) from unnest(array['ev_d1', 'ev_d2']) a$$,
                   $$values ('{}'::text[]), ('{}')$$, 'the job again the same day: no event');
 
 SELECT * FROM finish();

@@ -23,22 +23,11 @@ SELECT code FROM credits.upsert_plan('drip', monthly_allowance => '{"analysis": 
                                      daily_allowance => '{"credits": 5}');
 SELECT feature FROM credits.set_plan_feature('drip', 'roast');
 
-CREATE TEMP TABLE ids (label text PRIMARY KEY, id bigint) ON COMMIT DROP;
 CREATE TEMP TABLE reset_rows (credit_type text, available numeric, held numeric, granted_this_period numeric,
                                used_this_period numeric, period_start timestamptz, period_end timestamptz,
                                next_reset_at timestamptz, plan text, unlimited boolean, buckets jsonb)
   ON COMMIT DROP;
-GRANT ALL ON ids, reset_rows TO public;
-CREATE FUNCTION pg_temp.id(label text) RETURNS bigint LANGUAGE sql STABLE
-  AS $$ select id from ids where ids.label = id.label $$;
--- An account's ledger rows after a given transaction, oldest first.
-CREATE FUNCTION pg_temp.rows_after(account text, after bigint)
-  RETURNS TABLE (kind text, amount numeric, grant_id bigint, source text, reason text, actor text)
-  LANGUAGE sql STABLE
-  AS $$ select l.kind, l.amount, l.grant_id, l.metadata ->> 'source', l.reason, l.actor from credits.ledger l
-        where l.account_id = account and l.transaction_id > after order by l.transaction_id $$;
-CREATE FUNCTION pg_temp.last_tx(account text) RETURNS bigint LANGUAGE sql STABLE
-  AS $$ select max(transaction_id) from credits.ledger where account_id = account $$;
+GRANT ALL ON reset_rows TO public;
 
 -- as service: carol (pro, 100 a month) with a purchase and a promo, 30 spent
 SELECT tests.act_as('credits_service');
@@ -46,7 +35,7 @@ SELECT account_id FROM credits.open_account('carol', 'pro');
 SELECT account_id FROM credits.open_account('dave', 'drip', timezone => 'Europe/Paris');
 SELECT account_id FROM credits.open_account('erin');
 SELECT account_id FROM credits.open_account('frank', 'pro');
-INSERT INTO ids SELECT 'carol_m1', grant_id FROM credits.ledger WHERE account_id = 'carol' AND kind = 'grant';
+INSERT INTO tests.ids SELECT 'carol_m1', grant_id FROM credits.ledger WHERE account_id = 'carol' AND kind = 'grant';
 SELECT '' FROM credits.purchase_credits('carol', 50, 'pay-rs-1');
 SELECT '' FROM credits.grant_credits('carol', 10, 'promo', expires_at => '2026-04-30 00:00+00');
 SELECT '' FROM credits.deduct_credits('carol', 'roast', amount => 30.5);
@@ -65,7 +54,7 @@ SELECT throws_ok($$select * from credits.reset_credits('carol', 'outage')$$, '42
 -- as admin: reset carol on 03-20 --------------------------------------------------------
 SELECT tests.act_as('credits_admin');
 SELECT tests.travel('2026-03-20 10:00+00');
-INSERT INTO ids SELECT 'carol_before', pg_temp.last_tx('carol');
+INSERT INTO tests.ids SELECT 'carol_before', tests.last_tx('carol');
 INSERT INTO reset_rows SELECT * FROM credits.reset_credits('carol', 'outage on 03-19');
 SELECT results_eq($$select credit_type, available, buckets from reset_rows order by credit_type$$,
                   $$values ('analysis'::text, 0::numeric, '{}'::jsonb),
@@ -74,13 +63,13 @@ SELECT results_eq($$select credit_type, available, buckets from reset_rows order
 SELECT results_eq($$select * from reset_rows order by credit_type$$,
                   $$select * from credits.get_balance('carol') order by credit_type$$,
                   'reset returns get_balance''s rows, every column');
-SELECT results_eq($$select * from pg_temp.rows_after('carol', pg_temp.id('carol_before'))$$,
-                  $$values ('void'::text, -69.5::numeric, pg_temp.id('carol_m1'), null::text,
+SELECT results_eq($$select * from tests.rows_after('carol', tests.id('carol_before'))$$,
+                  $$values ('void'::text, -69.5::numeric, tests.id('carol_m1'), null::text,
                             'reset_credits: outage on 03-19'::text, 'credits_admin'::text),
                            ('grant', 100, (select max(grant_id) from credits.ledger where account_id = 'carol'),
                             'monthly', 'reset_credits: outage on 03-19', 'credits_admin')$$,
                   'reset writes a void of what was left of the allowance (69.5), then a grant of 100 (monthly), with the reason and actor');
-INSERT INTO ids SELECT 'carol_m2', max(grant_id) FROM credits.ledger WHERE account_id = 'carol';
+INSERT INTO tests.ids SELECT 'carol_m2', max(grant_id) FROM credits.ledger WHERE account_id = 'carol';
 SELECT results_eq($$select granted_this_period, used_this_period from reset_rows where credit_type = 'credits'$$,
                   $$values (100::numeric, 0::numeric)$$,
                   'reset: the period''s counters start afresh: granted is the new allowance (100), used 0 (30.5 before)');
@@ -90,9 +79,9 @@ SELECT results_eq(
   $$select grant_id, source, amount, remaining, period_start, expires_at, voided_at is not null,
            (metadata -> 'reset' ->> 'period_start')::timestamptz
     from credits_private.grants where account_id = 'carol' and source = 'monthly' order by grant_id$$,
-  $$values (pg_temp.id('carol_m1'), 'monthly'::text, 100::numeric, 0::numeric, null::timestamptz,
+  $$values (tests.id('carol_m1'), 'monthly'::text, 100::numeric, 0::numeric, null::timestamptz,
             '2026-04-10 12:00+00'::timestamptz, true, '2026-03-10 12:00+00'::timestamptz),
-           (pg_temp.id('carol_m2'), 'monthly', 100, 100, '2026-03-10 12:00+00', '2026-04-10 12:00+00', false, null)$$,
+           (tests.id('carol_m2'), 'monthly', 100, 100, '2026-03-10 12:00+00', '2026-04-10 12:00+00', false, null)$$,
   'the voided allowance hands its period to the new one (kept in its metadata); the new one ends with the period');
 SELECT tests.act_as('credits_admin');
 SELECT results_eq($$select * from credits.balance_at('carol', '2026-03-20 09:59:59.999999+00')$$,
@@ -107,11 +96,11 @@ SELECT tests.travel('2026-03-21 10:00+00');
 SELECT tests.act_as('credits_service');
 SELECT '' FROM credits.deduct_credits('carol', 'roast', amount => 1.25);
 SELECT tests.act_as('credits_admin');
-INSERT INTO ids SELECT 'carol_before2', pg_temp.last_tx('carol');
+INSERT INTO tests.ids SELECT 'carol_before2', tests.last_tx('carol');
 SELECT is((select available from credits.reset_credits('carol', 'second outage') where credit_type = 'credits'),
           160::numeric, 'a second reset: 160 again');
-SELECT results_eq($$select kind, amount, grant_id, source from pg_temp.rows_after('carol', pg_temp.id('carol_before2'))$$,
-                  $$values ('void'::text, -98.75::numeric, pg_temp.id('carol_m2'), null::text),
+SELECT results_eq($$select kind, amount, grant_id, source from tests.rows_after('carol', tests.id('carol_before2'))$$,
+                  $$values ('void'::text, -98.75::numeric, tests.id('carol_m2'), null::text),
                            ('grant', 100, (select max(grant_id) from credits.ledger where account_id = 'carol'),
                             'monthly')$$,
                   'a second reset: a void of the first reset''s grant (98.75 left), then a grant of 100');
@@ -131,12 +120,12 @@ SELECT results_eq($$select available, buckets from credits.get_balance('carol') 
 -- a reset in a period not opened yet opens it first
 SELECT tests.travel('2026-05-12 09:00+00');
 SELECT tests.act_as('credits_admin');
-INSERT INTO ids SELECT 'carol_before3', pg_temp.last_tx('carol');
+INSERT INTO tests.ids SELECT 'carol_before3', tests.last_tx('carol');
 SELECT results_eq($$select available, period_start from credits.reset_credits('carol', 'support ticket 17')
                     where credit_type = 'credits'$$,
                   $$values (150::numeric, '2026-05-10 12:00+00'::timestamptz)$$,
                   'a reset past the period''s end: the new period, its allowance in full (100) and the purchase; the promo ended');
-SELECT results_eq($$select kind, amount, source from pg_temp.rows_after('carol', pg_temp.id('carol_before3'))$$,
+SELECT results_eq($$select kind, amount, source from tests.rows_after('carol', tests.id('carol_before3'))$$,
                   $$values ('expiry'::text, -10::numeric, null::text), ('expiry', -100, null),
                            ('grant', 100, 'monthly'), ('void', -100, null), ('grant', 100, 'monthly')$$,
                   'a reset past the period''s end: expiries, the period''s allowance, then its void and the new grant');
@@ -144,7 +133,7 @@ SELECT results_eq($$select kind, amount, source from pg_temp.rows_after('carol',
 -- as admin: daily allowances, in the account's time zone ------------------------------------
 -- 23:30 UTC on 03-20 is 00:30 on 03-21 in Paris
 SELECT tests.travel('2026-03-20 23:30+00');
-INSERT INTO ids SELECT 'dave_before', pg_temp.last_tx('dave');
+INSERT INTO tests.ids SELECT 'dave_before', tests.last_tx('dave');
 SELECT results_eq($$select credit_type, available, buckets from credits.reset_credits('dave', 'drip restart')
                     order by credit_type$$,
                   $$values ('analysis'::text, 10::numeric, '{"monthly": 10}'::jsonb),
@@ -161,10 +150,10 @@ SELECT tests.act_as('credits_service');
 SELECT '' FROM credits.deduct_credits('dave', 'roast', amount => 2);
 SELECT tests.travel('2026-03-21 08:00+00');
 SELECT tests.act_as('credits_admin');
-INSERT INTO ids SELECT 'dave_before2', pg_temp.last_tx('dave');
+INSERT INTO tests.ids SELECT 'dave_before2', tests.last_tx('dave');
 SELECT is((select available from credits.reset_credits('dave', 'again') where credit_type = 'credits'), 5::numeric,
           'a second reset the same local day: the daily allowance is 5 again');
-SELECT results_eq($$select kind, amount, source from pg_temp.rows_after('dave', pg_temp.id('dave_before2'))$$,
+SELECT results_eq($$select kind, amount, source from tests.rows_after('dave', tests.id('dave_before2'))$$,
                   $$values ('void'::text, -10::numeric, null::text), ('grant', 10, 'monthly'),
                            ('void', -3, null), ('grant', 5, 'daily')$$,
                   'a second reset voids the running monthly (10) and daily (3 left) allowances and issues both again');
@@ -182,12 +171,12 @@ SELECT plan FROM credits.apply_subscription_event('evt-rs-1', 'sue', 'pro', 'act
                                                  '2026-03-10 12:00+00', '2026-04-10 12:00+00');
 SELECT tests.travel('2026-04-10 12:05+00');
 SELECT tests.act_as('credits_admin');
-INSERT INTO ids SELECT 'sue_before', pg_temp.last_tx('sue');
+INSERT INTO tests.ids SELECT 'sue_before', tests.last_tx('sue');
 SELECT results_eq($$select available, period_end from credits.reset_credits('sue', 'renewal late')
                     where credit_type = 'credits'$$,
                   $$values (6::numeric, '2026-04-10 12:00+00'::timestamptz)$$,
                   'a subscriber whose period is over, renewal not arrived: the reset issues no monthly allowance (6 signup left)');
-SELECT results_eq($$select kind, amount from pg_temp.rows_after('sue', pg_temp.id('sue_before'))$$,
+SELECT results_eq($$select kind, amount from tests.rows_after('sue', tests.id('sue_before'))$$,
                   $$values ('expiry'::text, -100::numeric)$$,
                   'a subscriber awaiting renewal: only the ended allowance''s expiry is written, no void and no grant');
 
@@ -224,12 +213,12 @@ SELECT tests.act_as('credits_admin');
 SELECT tests.travel('2026-05-12 09:00+00');
 
 -- as admin: nothing to reset, and refusals -----------------------------------------------------
-INSERT INTO ids SELECT 'erin_before', pg_temp.last_tx('erin');
+INSERT INTO tests.ids SELECT 'erin_before', tests.last_tx('erin');
 SELECT results_eq($$select credit_type, available, buckets from credits.reset_credits('erin', 'nothing to do')
                     order by credit_type$$,
                   $$values ('analysis'::text, 0::numeric, '{}'::jsonb), ('credits', 6, '{"signup": 6}')$$,
                   'free plan (signup credits only): a reset leaves the signup grant alone');
-SELECT is_empty($$select * from pg_temp.rows_after('erin', pg_temp.id('erin_before'))$$,
+SELECT is_empty($$select * from tests.rows_after('erin', tests.id('erin_before'))$$,
                 'free plan: a reset writes no ledger row');
 SELECT throws_ok($$select * from credits.reset_credits('frank', 'restore')$$, 'PT422', 'account frank is suspended: its credits stay as they are',
                  'a suspended account is not reset (its credits stay as they are): PT422');

@@ -12,16 +12,13 @@
 -- an unknown feature or account; idempotency (a retry replays, other
 -- arguments PT409, a refusal stores nothing under its key); a second credit
 -- type; users acting on their own account only; the auditor cannot deduct.
--- Results of deduct_credits are kept in the temp table `res` by label.
+-- Results of deduct_credits are kept by label in tests.charged (db/tests/helpers.sql).
 
 BEGIN;
 SELECT plan(92);
 SELECT '' FROM tests.catalog();  -- '' rather than the SQL function's null: TAP lines must be text
 SELECT tests.travel('2026-03-10 12:00+00')::text;
 
-CREATE TEMP TABLE res (label text PRIMARY KEY, ok boolean, reason text, transaction_id bigint,
-                       charged numeric, available numeric, credit_type text) ON COMMIT DROP;
-GRANT ALL ON res TO public;
 
 -- as service ---------------------------------------------------------------------
 SELECT tests.act_as('credits_service');
@@ -99,13 +96,13 @@ SELECT results_eq($$select * from credits.events order by event_id$$,
                   'check_feature records no event, not even for a refusal');
 
 -- deduct_credits: the ok path
-INSERT INTO res SELECT 'ok', * FROM credits.deduct_credits('sp_main', 'roast', metadata => '{"job": "j1"}');
-SELECT results_eq($$select ok, reason, charged, available, credit_type from res where label = 'ok'$$,
+INSERT INTO tests.charged SELECT 'ok', * FROM credits.deduct_credits('sp_main', 'roast', metadata => '{"job": "j1"}');
+SELECT results_eq($$select ok, reason, charged, available, credit_type from tests.charged where label = 'ok'$$,
                   $$values (true, null::text, 1::numeric, 5::numeric, 'credits'::text)$$,
                   'deduct_credits: ok, charged 1, 5 available');
 SELECT results_eq(
   $$select kind, amount, balance_before, balance_after, feature, draws, metadata, actor
-    from credits.ledger where transaction_id = (select transaction_id from res where label = 'ok')$$,
+    from credits.ledger where transaction_id = (select transaction_id from tests.charged where label = 'ok')$$,
   $$values ('debit'::text, -1::numeric, 6::numeric, 5::numeric, 'roast'::text,
             jsonb_build_array(jsonb_build_object('grant_id', (select grant_id from credits.ledger
                                                               where account_id = 'sp_main' and kind = 'grant'),
@@ -116,8 +113,8 @@ SELECT is((select available from credits.get_balance('sp_main') where credit_typ
           'deduct_credits: get_balance shows 5 available after the debit');
 
 -- refusals: nothing charged, a feature_gated event
-INSERT INTO res SELECT 'insufficient', * FROM credits.deduct_credits('sp_main', 'video', '{"seconds": 20}');
-SELECT results_eq($$select ok, reason, transaction_id, charged, available, credit_type from res where label = 'insufficient'$$,
+INSERT INTO tests.charged SELECT 'insufficient', * FROM credits.deduct_credits('sp_main', 'video', '{"seconds": 20}');
+SELECT results_eq($$select ok, reason, transaction_id, charged, available, credit_type from tests.charged where label = 'insufficient'$$,
                   $$values (false, 'insufficient_credits'::text, null::bigint, 0::numeric, 5::numeric, 'credits'::text)$$,
                   'deduct_credits: 10 with 5 available is refused with insufficient_credits, nothing charged');
 SELECT results_eq(
@@ -125,8 +122,8 @@ SELECT results_eq(
     where account_id = 'sp_main' and reason = 'insufficient_credits'$$,
   $$values ('video'::text, 'insufficient_credits'::text, 10::numeric, 5::numeric, 'credits'::text)$$,
   'deduct_credits: the insufficient_credits refusal is a feature_gated event with cost and available');
-INSERT INTO res SELECT 'not_in_plan', * FROM credits.deduct_credits('sp_main', 'premium');
-SELECT results_eq($$select ok, reason, transaction_id, charged, available from res where label = 'not_in_plan'$$,
+INSERT INTO tests.charged SELECT 'not_in_plan', * FROM credits.deduct_credits('sp_main', 'premium');
+SELECT results_eq($$select ok, reason, transaction_id, charged, available from tests.charged where label = 'not_in_plan'$$,
                   $$values (false, 'feature_not_in_plan'::text, null::bigint, 0::numeric, 5::numeric)$$,
                   'deduct_credits: premium on the free plan is refused with feature_not_in_plan');
 SELECT results_eq($$select feature, reason from credits.gate_events
@@ -138,8 +135,8 @@ SELECT results_eq($$select kind, amount from credits.ledger where account_id = '
                   'deduct_credits: the two refusals wrote no ledger row');
 SELECT is((select available from credits.get_balance('sp_main') where credit_type = 'credits'), 5::numeric,
           'deduct_credits: the two refusals left the balance at 5');
-INSERT INTO res SELECT 'inactive', * FROM credits.deduct_credits('sp_susp', 'roast');
-SELECT results_eq($$select ok, reason, transaction_id, charged, available from res where label = 'inactive'$$,
+INSERT INTO tests.charged SELECT 'inactive', * FROM credits.deduct_credits('sp_susp', 'roast');
+SELECT results_eq($$select ok, reason, transaction_id, charged, available from tests.charged where label = 'inactive'$$,
                   $$values (false, 'account_inactive'::text, null::bigint, 0::numeric, 6::numeric)$$,
                   'deduct_credits: a suspended account is refused with account_inactive');
 SELECT results_eq($$select feature, reason from credits.gate_events where account_id = 'sp_susp'$$,
@@ -149,21 +146,21 @@ SELECT is((select count(*) from credits.ledger where account_id = 'sp_susp' and 
           'deduct_credits: a suspended account is never debited');
 
 -- period_limit_reached: chapter is limited to 3 a period on the free plan
-INSERT INTO res SELECT 'chapter1', * FROM credits.deduct_credits('sp_chapter', 'chapter');
+INSERT INTO tests.charged SELECT 'chapter1', * FROM credits.deduct_credits('sp_chapter', 'chapter');
 SELECT is((select period_remaining from credits.check_feature('sp_chapter', 'chapter')), 2,
           'period limit: 2 chapters left after the first');
-INSERT INTO res SELECT 'chapter2', * FROM credits.deduct_credits('sp_chapter', 'chapter');
+INSERT INTO tests.charged SELECT 'chapter2', * FROM credits.deduct_credits('sp_chapter', 'chapter');
 SELECT is((select period_remaining from credits.check_feature('sp_chapter', 'chapter')), 1,
           'period limit: 1 chapter left after the second');
-INSERT INTO res SELECT 'chapter3', * FROM credits.deduct_credits('sp_chapter', 'chapter');
+INSERT INTO tests.charged SELECT 'chapter3', * FROM credits.deduct_credits('sp_chapter', 'chapter');
 SELECT results_eq($$select allowed, reason, period_remaining, draws from credits.check_feature('sp_chapter', 'chapter')$$,
                   $$values (false, 'period_limit_reached'::text, 0, '[]'::jsonb)$$,
                   'period limit: after the third, check_feature says period_limit_reached, 0 left');
-SELECT results_eq($$select ok, charged, available from res where label like 'chapter_' order by label$$,
+SELECT results_eq($$select ok, charged, available from tests.charged where label like 'chapter_' order by label$$,
                   $$values (true, 1::numeric, 5::numeric), (true, 1, 4), (true, 1, 3)$$,
                   'period limit: the first three chapters are charged 1 each');
-INSERT INTO res SELECT 'chapter4', * FROM credits.deduct_credits('sp_chapter', 'chapter');
-SELECT results_eq($$select ok, reason, transaction_id, charged, available from res where label = 'chapter4'$$,
+INSERT INTO tests.charged SELECT 'chapter4', * FROM credits.deduct_credits('sp_chapter', 'chapter');
+SELECT results_eq($$select ok, reason, transaction_id, charged, available from tests.charged where label = 'chapter4'$$,
                   $$values (false, 'period_limit_reached'::text, null::bigint, 0::numeric, 3::numeric)$$,
                   'period limit: the fourth chapter is refused with period_limit_reached');
 SELECT results_eq($$select feature, reason from credits.gate_events where account_id = 'sp_chapter'$$,
@@ -173,22 +170,22 @@ SELECT is((select count(*) from credits.ledger where account_id = 'sp_chapter' a
           'period limit: exactly three chapter debits in the ledger');
 SELECT is((select period_remaining from credits.check_feature('sp_main', 'chapter')), 3,
           'period limit: counted per account: another free account still has 3 chapters');
-INSERT INTO res SELECT 'broke', * FROM credits.deduct_credits('sp_broke', 'roast', amount => 6);
-INSERT INTO res SELECT 'broke_chapter', * FROM credits.deduct_credits('sp_broke', 'chapter');
-SELECT results_eq($$select ok, reason from res where label = 'broke_chapter'$$,
+INSERT INTO tests.charged SELECT 'broke', * FROM credits.deduct_credits('sp_broke', 'roast', amount => 6);
+INSERT INTO tests.charged SELECT 'broke_chapter', * FROM credits.deduct_credits('sp_broke', 'chapter');
+SELECT results_eq($$select ok, reason from tests.charged where label = 'broke_chapter'$$,
                   $$values (false, 'insufficient_credits'::text)$$,
                   'period limit: a chapter with no credits left is refused with insufficient_credits');
 SELECT is((select period_remaining from credits.check_feature('sp_broke', 'chapter')), 3,
           'period limit: a refused chapter does not use up the period''s quota');
 
 -- unlimited plan: ok, charged 0, a 0-amount debit row
-INSERT INTO res SELECT 'team', * FROM credits.deduct_credits('sp_team', 'premium');
-SELECT results_eq($$select ok, reason, transaction_id is not null, charged, available from res where label = 'team'$$,
+INSERT INTO tests.charged SELECT 'team', * FROM credits.deduct_credits('sp_team', 'premium');
+SELECT results_eq($$select ok, reason, transaction_id is not null, charged, available from tests.charged where label = 'team'$$,
                   $$values (true, null::text, true, 0::numeric, 0::numeric)$$,
                   'unlimited plan: ok, charged 0, with a transaction_id');
 SELECT results_eq(
   $$select kind, amount, balance_before, balance_after, feature from credits.ledger
-    where transaction_id = (select transaction_id from res where label = 'team')$$,
+    where transaction_id = (select transaction_id from tests.charged where label = 'team')$$,
   $$values ('debit'::text, 0::numeric, 0::numeric, 0::numeric, 'premium'::text)$$,
   'unlimited plan: the usage is a 0-amount debit ledger row');
 
@@ -196,8 +193,8 @@ SELECT results_eq(
 CREATE TEMP TABLE demo_before ON COMMIT DROP AS
   SELECT (SELECT count(*) FROM credits.ledger WHERE account_id = 'sp_demo') AS ledger_rows,
          (SELECT count(*) FROM credits.events WHERE account_id = 'sp_demo') AS events;
-INSERT INTO res SELECT 'demo', * FROM credits.deduct_credits('sp_demo', 'video', '{"seconds": 100}');
-SELECT results_eq($$select ok, reason, transaction_id, charged, available from res where label = 'demo'$$,
+INSERT INTO tests.charged SELECT 'demo', * FROM credits.deduct_credits('sp_demo', 'video', '{"seconds": 100}');
+SELECT results_eq($$select ok, reason, transaction_id, charged, available from tests.charged where label = 'demo'$$,
                   $$values (true, null::text, null::bigint, 0::numeric, 6::numeric)$$,
                   'demo account: ok, charged 0, no transaction');
 SELECT is((select count(*) from credits.ledger where account_id = 'sp_demo'), (select ledger_rows from demo_before),
@@ -206,34 +203,34 @@ SELECT is((select count(*) from credits.events where account_id = 'sp_demo'), (s
           'demo account: no event');
 
 -- amount, cost_override and unit pricing (pro plan: 100 monthly credits)
-INSERT INTO res SELECT 'amount', * FROM credits.deduct_credits('sp_pro', 'roast', amount => 7.5);
-SELECT results_eq($$select ok, charged, available from res where label = 'amount'$$,
+INSERT INTO tests.charged SELECT 'amount', * FROM credits.deduct_credits('sp_pro', 'roast', amount => 7.5);
+SELECT results_eq($$select ok, charged, available from tests.charged where label = 'amount'$$,
                   $$values (true, 7.5::numeric, 92.5::numeric)$$,
                   'amount: 7.5 replaces roast''s computed cost of 1');
-SELECT is((select amount from credits.ledger where transaction_id = (select transaction_id from res where label = 'amount')),
+SELECT is((select amount from credits.ledger where transaction_id = (select transaction_id from tests.charged where label = 'amount')),
           -7.5::numeric, 'amount: the ledger row is -7.5');
-INSERT INTO res SELECT 'amount_units', * FROM credits.deduct_credits('sp_pro', 'video', '{"seconds": 8}', amount => 0.25);
-SELECT is((select charged from res where label = 'amount_units'), 0.25::numeric,
+INSERT INTO tests.charged SELECT 'amount_units', * FROM credits.deduct_credits('sp_pro', 'video', '{"seconds": 8}', amount => 0.25);
+SELECT is((select charged from tests.charged where label = 'amount_units'), 0.25::numeric,
           'amount: 0.25 replaces the 4 that 8 seconds of video would cost');
-INSERT INTO res SELECT 'override', * FROM credits.deduct_credits('sp_pro', 'premium');
-SELECT is((select charged from res where label = 'override'), 2::numeric,
+INSERT INTO tests.charged SELECT 'override', * FROM credits.deduct_credits('sp_pro', 'premium');
+SELECT is((select charged from tests.charged where label = 'override'), 2::numeric,
           'cost_override: premium is charged 2 on the pro plan');
-INSERT INTO res SELECT 'override_amount', * FROM credits.deduct_credits('sp_pro', 'premium', amount => 5);
-SELECT is((select charged from res where label = 'override_amount'), 5::numeric,
+INSERT INTO tests.charged SELECT 'override_amount', * FROM credits.deduct_credits('sp_pro', 'premium', amount => 5);
+SELECT is((select charged from tests.charged where label = 'override_amount'), 5::numeric,
           'cost_override: an explicit amount wins over the plan''s cost_override');
-INSERT INTO res SELECT 'tokens', * FROM credits.deduct_credits('sp_pro', 'chat', '{"input_tokens": 1233, "output_tokens": 377}');
-SELECT is((select charged from res where label = 'tokens'), 1.182::numeric,
+INSERT INTO tests.charged SELECT 'tokens', * FROM credits.deduct_credits('sp_pro', 'chat', '{"input_tokens": 1233, "output_tokens": 377}');
+SELECT is((select charged from tests.charged where label = 'tokens'), 1.182::numeric,
           'per-token pricing: 1233 input and 377 output tokens are charged 1.182');
-INSERT INTO res SELECT 'seconds', * FROM credits.deduct_credits('sp_pro', 'video', '{"seconds": 8}');
+INSERT INTO tests.charged SELECT 'seconds', * FROM credits.deduct_credits('sp_pro', 'video', '{"seconds": 8}');
 SELECT results_eq(
-  $$select amount, units from credits.ledger where transaction_id = (select transaction_id from res where label = 'seconds')$$,
+  $$select amount, units from credits.ledger where transaction_id = (select transaction_id from tests.charged where label = 'seconds')$$,
   $$values (-4::numeric, '{"seconds": 8}'::jsonb)$$,
   'per-second pricing: 8 seconds of video is a -4 ledger row carrying its units');
-INSERT INTO res SELECT 'round_seconds', * FROM credits.deduct_credits('sp_pro', 'video', '{"seconds": 1.0000001}');
-SELECT is((select charged from res where label = 'round_seconds'), 0.500001::numeric,
+INSERT INTO tests.charged SELECT 'round_seconds', * FROM credits.deduct_credits('sp_pro', 'video', '{"seconds": 1.0000001}');
+SELECT is((select charged from tests.charged where label = 'round_seconds'), 0.500001::numeric,
           'rounding: 1.0000001 seconds (0.50000005) is charged 0.500001, rounded up');
-INSERT INTO res SELECT 'round_tokens', * FROM credits.deduct_credits('sp_pro', 'chat', '{"input_tokens": 1, "output_tokens": 0.0000007}');
-SELECT is((select charged from res where label = 'round_tokens'), 0.000501::numeric,
+INSERT INTO tests.charged SELECT 'round_tokens', * FROM credits.deduct_credits('sp_pro', 'chat', '{"input_tokens": 1, "output_tokens": 0.0000007}');
+SELECT is((select charged from tests.charged where label = 'round_tokens'), 0.000501::numeric,
           'rounding: 0.00050000105 of tokens is charged 0.000501, rounded up');
 SELECT is((select available from credits.get_balance('sp_pro') where credit_type = 'credits'),
           (100 - 7.5 - 0.25 - 2 - 5 - 1.182 - 4 - 0.500001 - 0.000501)::numeric,
@@ -260,10 +257,10 @@ SELECT throws_ok($$select * from credits.deduct_credits('nobody', 'roast')$$, 'P
                  'deduct_credits: an unknown account raises PT404');
 
 -- idempotency
-INSERT INTO res SELECT 'key1', * FROM credits.deduct_credits('sp_keys', 'roast', idempotency_key => 'order-1');
-INSERT INTO res SELECT 'key1_retry', * FROM credits.deduct_credits('sp_keys', 'roast', idempotency_key => 'order-1');
-SELECT results_eq($$select ok, transaction_id, charged, available from res where label = 'key1_retry'$$,
-                  $$select ok, transaction_id, charged, available from res where label = 'key1'$$,
+INSERT INTO tests.charged SELECT 'key1', * FROM credits.deduct_credits('sp_keys', 'roast', idempotency_key => 'order-1');
+INSERT INTO tests.charged SELECT 'key1_retry', * FROM credits.deduct_credits('sp_keys', 'roast', idempotency_key => 'order-1');
+SELECT results_eq($$select ok, transaction_id, charged, available from tests.charged where label = 'key1_retry'$$,
+                  $$select ok, transaction_id, charged, available from tests.charged where label = 'key1'$$,
                   'idempotency: a retry with the same key returns the first transaction');
 SELECT results_eq($$select count(*), sum(amount) from credits.ledger where account_id = 'sp_keys' and kind = 'debit'$$,
                   $$values (1::bigint, -1::numeric)$$,
@@ -274,26 +271,26 @@ SELECT throws_ok($$select * from credits.deduct_credits('sp_keys', 'chat', '{"in
                  'PT409', 'idempotency key order-1 of account sp_keys was used with other arguments', 'idempotency: the same key for another feature raises PT409');
 SELECT throws_ok($$select * from credits.deduct_credits('sp_keys', 'roast', idempotency_key => 'order-1', amount => 2)$$,
                  'PT409', 'idempotency key order-1 of account sp_keys was used with other arguments', 'idempotency: the same key with another amount raises PT409');
-INSERT INTO res SELECT 'key2', * FROM credits.deduct_credits('sp_keys', 'video', '{"seconds": 2}', idempotency_key => 'order-2');
-SELECT lives_ok($$insert into res select 'key2_retry', * from credits.deduct_credits('sp_keys', 'video', '{"seconds": 2.0}', idempotency_key => 'order-2')$$,
+INSERT INTO tests.charged SELECT 'key2', * FROM credits.deduct_credits('sp_keys', 'video', '{"seconds": 2}', idempotency_key => 'order-2');
+SELECT lives_ok($$insert into tests.charged select 'key2_retry', * from credits.deduct_credits('sp_keys', 'video', '{"seconds": 2.0}', idempotency_key => 'order-2')$$,
                 'idempotency: units 2.0 are the same arguments as 2 (JSON numbers are equal by value)');
-SELECT results_eq($$select transaction_id from res where label = 'key2_retry'$$,
-                  $$select transaction_id from res where label = 'key2'$$,
+SELECT results_eq($$select transaction_id from tests.charged where label = 'key2_retry'$$,
+                  $$select transaction_id from tests.charged where label = 'key2'$$,
                   'idempotency: the retry with units 2.0 replays the first transaction');
-INSERT INTO res SELECT 'poor1', * FROM credits.deduct_credits('sp_poor', 'video', '{"seconds": 20}', idempotency_key => 'render-9');
-SELECT results_eq($$select ok, reason from res where label = 'poor1'$$,
+INSERT INTO tests.charged SELECT 'poor1', * FROM credits.deduct_credits('sp_poor', 'video', '{"seconds": 20}', idempotency_key => 'render-9');
+SELECT results_eq($$select ok, reason from tests.charged where label = 'poor1'$$,
                   $$values (false, 'insufficient_credits'::text)$$,
                   'idempotency: a call with a key can be refused (10 with 6 available)');
 SELECT is((select count(*) from credits.ledger where account_id = 'sp_poor' and idempotency_key = 'render-9'), 0::bigint,
           'idempotency: a refusal stores nothing under its key');
 SELECT grant_id::text FROM credits.purchase_credits('sp_poor', 10, 'pay-sp-1');
-INSERT INTO res SELECT 'poor2', * FROM credits.deduct_credits('sp_poor', 'video', '{"seconds": 20}', idempotency_key => 'render-9');
-SELECT results_eq($$select ok, reason, charged, available from res where label = 'poor2'$$,
+INSERT INTO tests.charged SELECT 'poor2', * FROM credits.deduct_credits('sp_poor', 'video', '{"seconds": 20}', idempotency_key => 'render-9');
+SELECT results_eq($$select ok, reason, charged, available from tests.charged where label = 'poor2'$$,
                   $$values (true, null::text, 10::numeric, 6::numeric)$$,
                   'idempotency: after a purchase the same key succeeds');
 SELECT results_eq(
   $$select transaction_id, draws from credits.ledger where account_id = 'sp_poor' and idempotency_key = 'render-9'$$,
-  $$select (select transaction_id from res where label = 'poor2'),
+  $$select (select transaction_id from tests.charged where label = 'poor2'),
            jsonb_build_array(
              jsonb_build_object('grant_id', (select grant_id from credits.ledger where account_id = 'sp_poor'
                                              and kind = 'grant' and metadata ->> 'source' = 'signup'), 'amount', 6),
@@ -302,16 +299,16 @@ SELECT results_eq(
   'idempotency: the key now names the successful debit, drawn from the signup grant before the purchase');
 
 -- another credit type: analysis_run costs 2 analysis credits
-INSERT INTO res SELECT 'analysis1', * FROM credits.deduct_credits('sp_main', 'analysis_run');
-SELECT results_eq($$select ok, reason, charged, available, credit_type from res where label = 'analysis1'$$,
+INSERT INTO tests.charged SELECT 'analysis1', * FROM credits.deduct_credits('sp_main', 'analysis_run');
+SELECT results_eq($$select ok, reason, charged, available, credit_type from tests.charged where label = 'analysis1'$$,
                   $$values (false, 'insufficient_credits'::text, 0::numeric, 0::numeric, 'analysis'::text)$$,
                   'credit types: analysis_run is refused with 5 general credits and no analysis credits');
 SELECT grant_id::text FROM credits.grant_credits('sp_main', 4, 'promo', credit_type => 'analysis');
 SELECT results_eq($$select allowed, cost, available from credits.check_feature('sp_main', 'analysis_run')$$,
                   $$values (true, 2::numeric, 4::numeric)$$,
                   'credit types: check_feature counts the analysis credits only');
-INSERT INTO res SELECT 'analysis2', * FROM credits.deduct_credits('sp_main', 'analysis_run');
-SELECT results_eq($$select ok, reason, charged, available, credit_type from res where label = 'analysis2'$$,
+INSERT INTO tests.charged SELECT 'analysis2', * FROM credits.deduct_credits('sp_main', 'analysis_run');
+SELECT results_eq($$select ok, reason, charged, available, credit_type from tests.charged where label = 'analysis2'$$,
                   $$values (true, null::text, 2::numeric, 2::numeric, 'analysis'::text)$$,
                   'credit types: once analysis credits are granted, analysis_run is charged 2 of them');
 SELECT results_eq($$select credit_type, available from credits.get_balance('sp_main') order by credit_type$$,
@@ -323,8 +320,8 @@ SELECT tests.travel('2026-04-11 12:00+00')::text;
 SELECT results_eq($$select allowed, reason, period_remaining from credits.check_feature('sp_chapter', 'chapter')$$,
                   $$values (true, null::text, 3)$$,
                   'next period: check_feature reports a fresh quota of 3 chapters (periods settle lazily)');
-INSERT INTO res SELECT 'chapter_next', * FROM credits.deduct_credits('sp_chapter', 'chapter');
-SELECT results_eq($$select ok, reason, charged from res where label = 'chapter_next'$$,
+INSERT INTO tests.charged SELECT 'chapter_next', * FROM credits.deduct_credits('sp_chapter', 'chapter');
+SELECT results_eq($$select ok, reason, charged from tests.charged where label = 'chapter_next'$$,
                   $$values (true, null::text, 1::numeric)$$,
                   'next period: a chapter is allowed again');
 SELECT throws_ok($$select * from credits.deduct_credits('sp_main', 'roast', metadata => '[1]')$$, 'PT422', 'metadata must be a JSON object, got [1]',
@@ -332,11 +329,11 @@ SELECT throws_ok($$select * from credits.deduct_credits('sp_main', 'roast', meta
 
 -- as user alice ------------------------------------------------------------------
 SELECT tests.act_as('credits_user', 'alice');
-INSERT INTO res SELECT 'alice', * FROM credits.deduct_credits('alice', 'roast');
-SELECT results_eq($$select ok, charged, available from res where label = 'alice'$$,
+INSERT INTO tests.charged SELECT 'alice', * FROM credits.deduct_credits('alice', 'roast');
+SELECT results_eq($$select ok, charged, available from tests.charged where label = 'alice'$$,
                   $$values (true, 1::numeric, 5::numeric)$$,
                   'alice deducts from her own account');
-SELECT is((select actor from credits.ledger where transaction_id = (select transaction_id from res where label = 'alice')),
+SELECT is((select actor from credits.ledger where transaction_id = (select transaction_id from tests.charged where label = 'alice')),
           'alice', 'the ledger row''s actor is alice''s JWT sub');
 SELECT results_eq($$select allowed, available from credits.check_feature('alice', 'roast')$$,
                   $$values (true, 5::numeric)$$,

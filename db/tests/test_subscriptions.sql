@@ -36,22 +36,6 @@ SELECT '' FROM credits.upsert_plan('premium', monthly_allowance => '{"credits": 
 SELECT '' FROM unnest(array['roast', 'premium']) f, credits.set_plan_feature('premium', f);
 SELECT '' FROM credits.upsert_plan('dripper', monthly_allowance => '{"credits": 10}', daily_allowance => '{"credits": 2}');
 
-CREATE TEMP TABLE ids (label text PRIMARY KEY, id bigint) ON COMMIT DROP;
-GRANT ALL ON ids TO public;
-CREATE FUNCTION pg_temp.id(label text) RETURNS bigint LANGUAGE sql STABLE
-  AS $$ select id from ids where ids.label = id.label $$;
--- There is no public view of the stored events: read them as the owner.
-CREATE FUNCTION pg_temp.sub_events(account text) RETURNS TABLE (event_id text, effect text)
-  LANGUAGE sql STABLE SECURITY DEFINER
-  AS $$ select event_id, effect from credits_private.subscription_events where account_id = account order by seq $$;
-CREATE FUNCTION pg_temp.monthly(account text, kind text DEFAULT 'monthly') RETURNS SETOF credits_private.grants
-  LANGUAGE sql STABLE SECURITY DEFINER
-  AS $$ select * from credits_private.grants where account_id = account and source = kind order by grant_id $$;
--- available, granted and used this period of an account's general credits, as get_balance reports them.
-CREATE FUNCTION pg_temp.bal(account text, out available numeric, out granted numeric, out used numeric,
-                            out period_start timestamptz, out period_end timestamptz) LANGUAGE sql STABLE
-  AS $$ select available, granted_this_period, used_this_period, period_start, period_end
-        from credits.get_balance(account) where credit_type = 'credits' $$;
 
 SELECT tests.act_as('credits_service');
 SELECT tests.travel('2026-03-10 12:00+00');
@@ -80,7 +64,7 @@ SELECT throws_ok($$select * from credits.apply_subscription_event('e_x', 'sub_a'
                  'period_end before period_start: PT422');
 SELECT throws_ok($$select * from credits.apply_subscription_event('', 'sub_a', 'pro', 'active',
                    '2026-03-10 12:00+00', '2026-04-10 12:00+00')$$, 'PT422', 'event_id must be 1 to 255 characters, got ''''', 'empty event_id: PT422');
-SELECT is_empty($$select * from pg_temp.sub_events('sub_a')$$, 'refused events are not stored');
+SELECT is_empty($$select * from tests.sub_events('sub_a')$$, 'refused events are not stored');
 
 -- as service: the first event opens the provider's period ------------------------------------
 SELECT tests.travel('2026-03-12 09:00+00');
@@ -95,10 +79,10 @@ SELECT results_eq(
   $$values ('grant'::text, 10::numeric, 10::numeric), ('expiry', -10, 0), ('grant', 100, 100)$$,
   'the free period''s allowance (10) ends at once, pro''s 100 is granted');
 SELECT results_eq(
-  $$select amount, remaining, expires_at, period_start from pg_temp.monthly('sub_a') where expired_at is null$$,
+  $$select amount, remaining, expires_at, period_start from tests.grants('sub_a', 'monthly') where expired_at is null$$,
   $$values (100::numeric, 100::numeric, '2026-04-12 08:00+00'::timestamptz, '2026-03-12 08:00+00'::timestamptz)$$,
   'the monthly grant ends with the provider''s period');
-INSERT INTO ids SELECT 'a_monthly', grant_id FROM pg_temp.monthly('sub_a') WHERE expired_at IS NULL;
+INSERT INTO tests.ids SELECT 'a_monthly', grant_id FROM tests.grants('sub_a', 'monthly') WHERE expired_at IS NULL;
 SELECT results_eq(
   $$select payload ->> 'from', payload ->> 'to', payload ->> 'cause' from credits.events
     where account_id = 'sub_a' and kind = 'plan_changed'$$,
@@ -106,7 +90,7 @@ SELECT results_eq(
   'plan_changed free -> pro');
 
 -- idempotency
-INSERT INTO ids SELECT 'a_events', count(*) FROM credits.events WHERE account_id = 'sub_a';
+INSERT INTO tests.ids SELECT 'a_events', count(*) FROM credits.events WHERE account_id = 'sub_a';
 SELECT tests.travel('2026-03-12 10:00+00');
 SELECT results_eq(
   $$select plan, period_start, period_end
@@ -116,8 +100,8 @@ SELECT results_eq(
 SELECT results_eq(
   $$select (select count(*) from credits.ledger where account_id = 'sub_a'),
            (select count(*) from credits.events where account_id = 'sub_a'),
-           (select count(*) from pg_temp.sub_events('sub_a'))$$,
-  $$values (3::bigint, pg_temp.id('a_events'), 1::bigint)$$,
+           (select count(*) from tests.sub_events('sub_a'))$$,
+  $$values (3::bigint, tests.id('a_events'), 1::bigint)$$,
   'the retry wrote nothing: no ledger row, no event, the event stored once');
 SELECT results_eq(
   $$select plan, period_start, period_end
@@ -150,13 +134,13 @@ SELECT results_eq(
   $$values ('analysis'::text, 20::numeric, 20::numeric, 0::numeric), ('credits', 470, 500, 30)$$,
   'upgrade arithmetic: premium''s 500 less the 30 used is 470; analysis (new to the plan) 20 in full');
 SELECT results_eq(
-  $$select credit_type, kind, amount, balance_before, balance_after, grant_id = pg_temp.id('a_monthly')
+  $$select credit_type, kind, amount, balance_before, balance_after, grant_id = tests.id('a_monthly')
     from credits.ledger where account_id = 'sub_a' and created_at = '2026-03-20 12:00+00' order by transaction_id$$,
   $$values ('analysis'::text, 'grant'::text, 20::numeric, 0::numeric, 20::numeric, false),
            ('credits', 'adjustment', 400, 70, 470, true)$$,
   'the upgrade is a grant of analysis credits and one adjustment of +400 on the period''s monthly grant');
 SELECT results_eq(
-  $$select amount, remaining, expires_at from pg_temp.monthly('sub_a') where grant_id = pg_temp.id('a_monthly')$$,
+  $$select amount, remaining, expires_at from tests.grants('sub_a', 'monthly') where grant_id = tests.id('a_monthly')$$,
   $$values (500::numeric, 470::numeric, '2026-04-12 08:00+00'::timestamptz)$$,
   'the period''s monthly grant now holds premium''s allowance: amount 500, 470 left, same end');
 SELECT results_eq(
@@ -172,14 +156,14 @@ SELECT results_eq(
     from credits.apply_subscription_event('e_a3', 'sub_a', 'pro', 'active', '2026-03-12 08:00+00', '2026-04-12 08:00+00')$$,
   $$values ('premium'::text, '2026-03-12 08:00+00'::timestamptz, '2026-04-12 08:00+00'::timestamptz)$$,
   'a downgrade to pro in the period: the account keeps premium until the period ends');
-SELECT results_eq($$select available, granted, used from pg_temp.bal('sub_a')$$,
+SELECT results_eq($$select available, granted, used from tests.bal('sub_a')$$,
                   $$values (470::numeric, 500::numeric, 30::numeric)$$,
                   'the downgrade takes nothing back before the period ends');
 SELECT results_eq($$select ok, available from credits.deduct_credits('sub_a', 'premium')$$,
                   $$values (true, 467::numeric)$$, 'premium''s features still work until the period ends');
 SELECT tests.travel('2026-04-12 09:00+00');
 SELECT results_eq(
-  $$select available, granted, used, period_start, period_end from pg_temp.bal('sub_a')$$,
+  $$select available, granted, used, period_start, period_end from tests.bal('sub_a')$$,
   $$values (0::numeric, 500::numeric, 33::numeric, '2026-03-12 08:00+00'::timestamptz, '2026-04-12 08:00+00'::timestamptz)$$,
   'past the end, before the renewal: reads report the ended provider period, its counters and no new allowance');
 SELECT results_eq(
@@ -214,13 +198,13 @@ SELECT results_eq(
   $$values ('pro'::text, '2026-04-12 08:00+00'::timestamptz, '2026-05-12 08:00+00'::timestamptz)$$,
   'renewal: the new period is exactly the provider''s, Apr 12 08:00 -> May 12 08:00');
 SELECT results_eq(
-  $$select available, granted, used, period_start, period_end from pg_temp.bal('sub_a')$$,
+  $$select available, granted, used, period_start, period_end from tests.bal('sub_a')$$,
   $$values (100::numeric, 100::numeric, 0::numeric, '2026-04-12 08:00+00'::timestamptz, '2026-05-12 08:00+00'::timestamptz)$$,
   'renewal issues pro''s allowance; get_balance reports the provider''s period');
 SELECT isnt((select period_start from credits.get_balance('sub_a') where credit_type = 'credits'),
             '2026-04-10 12:00+00'::timestamptz, 'not the period of the monthly billing anchor (Apr 10 12:00)');
 SELECT results_eq(
-  $$select amount, expires_at, period_start from pg_temp.monthly('sub_a') order by grant_id desc limit 1$$,
+  $$select amount, expires_at, period_start from tests.grants('sub_a', 'monthly') order by grant_id desc limit 1$$,
   $$values (100::numeric, '2026-05-12 08:00+00'::timestamptz, '2026-04-12 08:00+00'::timestamptz)$$,
   'the renewal''s monthly grant ends at the provider''s period_end');
 SELECT results_eq(
@@ -229,15 +213,15 @@ SELECT results_eq(
 
 -- as service: an older event arriving late -----------------------------------------------------------
 SELECT tests.travel('2026-04-13 12:00+00');
-INSERT INTO ids SELECT 'a_ledger', count(*) FROM credits.ledger WHERE account_id = 'sub_a';
+INSERT INTO tests.ids SELECT 'a_ledger', count(*) FROM credits.ledger WHERE account_id = 'sub_a';
 SELECT results_eq(
   $$select plan, period_start, period_end
     from credits.apply_subscription_event('e_a0', 'sub_a', 'premium', 'active', '2026-03-12 08:00+00', '2026-04-12 08:00+00')$$,
   $$values ('pro'::text, '2026-04-12 08:00+00'::timestamptz, '2026-05-12 08:00+00'::timestamptz)$$,
   'a late event for the previous period changes nothing newer: still pro, still the renewed period');
-SELECT is((select count(*) from credits.ledger where account_id = 'sub_a'), pg_temp.id('a_ledger'),
+SELECT is((select count(*) from credits.ledger where account_id = 'sub_a'), tests.id('a_ledger'),
           'the late event wrote no ledger row');
-SELECT results_eq($$select event_id, effect from pg_temp.sub_events('sub_a')$$,
+SELECT results_eq($$select event_id, effect from tests.sub_events('sub_a')$$,
                   $$values ('e_a1'::text, 'opened_period'::text), ('e_a2', 'upgraded'), ('e_a3', 'scheduled'),
                            ('e_a4', 'opened_period'), ('e_a0', 'ignored')$$,
                   'every event is stored once, with what it did; the late one ignored');
@@ -256,7 +240,7 @@ SELECT results_eq($$select ok, available from credits.deduct_credits('sub_a', 'r
                   $$values (true, 99::numeric)$$, 'the canceled subscription still spends until its period ends');
 SELECT tests.travel('2026-05-13 08:00+00');
 SELECT results_eq(
-  $$select available, granted, used, period_start, period_end from pg_temp.bal('sub_a')$$,
+  $$select available, granted, used, period_start, period_end from tests.bal('sub_a')$$,
   $$values (10::numeric, 10::numeric, 0::numeric, '2026-05-12 08:00+00'::timestamptz, '2026-06-12 08:00+00'::timestamptz)$$,
   'past the end, reads report plan free''s period anchored at the subscription''s end, with its pending allowance');
 SELECT results_eq($$select plan, period_start from credits.accounts where account_id = 'sub_a'$$,
@@ -273,7 +257,7 @@ SELECT results_eq(
   $$select payload ->> 'from', payload ->> 'to', payload ->> 'cause' from credits.events
     where account_id = 'sub_a' and kind = 'plan_changed' order by event_id desc limit 1$$,
   $$values ('pro'::text, 'free'::text, 'cancellation'::text)$$, 'plan_changed pro -> free (cancellation)');
-SELECT results_eq($$select available, granted from pg_temp.bal('sub_a')$$, $$values (10::numeric, 10::numeric)$$,
+SELECT results_eq($$select available, granted from tests.bal('sub_a')$$, $$values (10::numeric, 10::numeric)$$,
                   'free''s allowance is issued for its period');
 SELECT tests.travel('2026-06-12 09:00+00');
 SELECT results_eq(
@@ -318,26 +302,26 @@ SELECT results_eq(
     from credits.apply_subscription_event('e_b4', 'sub_b', 'pro', 'past_due', '2026-04-10 12:00+00', '2026-05-10 12:00+00')$$,
   $$values ('pro'::text, '2026-04-10 12:00+00'::timestamptz, '2026-05-10 12:00+00'::timestamptz)$$,
   'a past_due renewal opens the provider''s period');
-SELECT results_eq($$select available, granted from pg_temp.bal('sub_b')$$, $$values (0::numeric, 0::numeric)$$,
+SELECT results_eq($$select available, granted from tests.bal('sub_b')$$, $$values (0::numeric, 0::numeric)$$,
                   'past_due: no allowance issued for the unpaid period');
-INSERT INTO ids SELECT 'b_grant', grant_id FROM credits.grant_subscriber_monthly_credits('sub_b');
+INSERT INTO tests.ids SELECT 'b_grant', grant_id FROM credits.grant_subscriber_monthly_credits('sub_b');
 SELECT results_eq(
-  $$select grant_id, amount, expires_at, period_start from pg_temp.monthly('sub_b')
+  $$select grant_id, amount, expires_at, period_start from tests.grants('sub_b', 'monthly')
     where period_start = '2026-04-10 12:00+00'$$,
-  $$values (pg_temp.id('b_grant'), 100::numeric, '2026-05-10 12:00+00'::timestamptz, '2026-04-10 12:00+00'::timestamptz)$$,
+  $$values (tests.id('b_grant'), 100::numeric, '2026-05-10 12:00+00'::timestamptz, '2026-04-10 12:00+00'::timestamptz)$$,
   'grant_subscriber_monthly_credits issues the period''s allowance, ending with the period');
-SELECT is((select grant_id from credits.grant_subscriber_monthly_credits('sub_b')), pg_temp.id('b_grant'),
+SELECT is((select grant_id from credits.grant_subscriber_monthly_credits('sub_b')), tests.id('b_grant'),
           'a second call returns the same grant');
 SELECT results_eq(
   $$select plan from credits.apply_subscription_event('e_b5', 'sub_b', 'pro', 'active',
                                                       '2026-04-10 12:00+00', '2026-05-10 12:00+00')$$,
   $$values ('pro'::text)$$, 'the payment arrives: active for the same period');
 SELECT results_eq(
-  $$select (select count(*) from pg_temp.monthly('sub_b') where period_start = '2026-04-10 12:00+00'), b.available
-    from pg_temp.bal('sub_b') b$$,
+  $$select (select count(*) from tests.grants('sub_b', 'monthly') where period_start = '2026-04-10 12:00+00'), b.available
+    from tests.bal('sub_b') b$$,
   $$values (1::bigint, 100::numeric)$$,
   'once per period: the active event issued nothing more');
-SELECT results_eq($$select event_id, effect from pg_temp.sub_events('sub_b')$$,
+SELECT results_eq($$select event_id, effect from tests.sub_events('sub_b')$$,
                   $$values ('e_b1'::text, 'upgraded'::text), ('e_b2', 'scheduled'), ('e_b3', 'updated'),
                            ('e_b4', 'opened_period'), ('e_b5', 'updated')$$,
                   'sub_b''s events and what each did');
@@ -353,11 +337,11 @@ SELECT results_eq(
   'same period_start, later period_end: the period is extended to the provider''s end');
 SELECT tests.travel('2026-04-15 12:00+00');
 SELECT results_eq(
-  $$select available, period_start, period_end from pg_temp.bal('sub_c')$$,
+  $$select available, period_start, period_end from tests.bal('sub_c')$$,
   $$values (100::numeric, '2026-03-10 12:00+00'::timestamptz, '2026-04-20 12:00+00'::timestamptz)$$,
   'on Apr 15 the monthly allowance still runs: it ends with the moved period');
 SELECT results_eq(
-  $$select amount, expires_at from pg_temp.monthly('sub_c') where expired_at is null$$,
+  $$select amount, expires_at from tests.grants('sub_c', 'monthly') where expired_at is null$$,
   $$values (100::numeric, '2026-04-20 12:00+00'::timestamptz)$$, 'the monthly grant ends at the new period_end');
 
 -- as service: upgrade to an unlimited plan, downgrade from it ---------------------------------------
@@ -378,21 +362,21 @@ SELECT results_eq(
                                                       '2026-03-10 12:00+00', '2026-04-10 12:00+00')$$,
   $$values ('dripper'::text)$$, 'free -> dripper (the same 10 a month, and 2 a day) is an upgrade');
 SELECT results_eq(
-  $$select amount, local_day, expires_at from pg_temp.monthly('sub_d', 'daily')$$,
+  $$select amount, local_day, expires_at from tests.grants('sub_d', 'daily')$$,
   $$values (2::numeric, '2026-03-20'::date, '2026-03-21 00:00+00'::timestamptz)$$,
   'the new plan''s daily allowance for today is issued with the upgrade, ending at midnight');
 
 -- as service: grant_subscriber_monthly_credits ---------------------------------------------------------
 SELECT tests.travel('2026-03-20 12:00+00');
 SELECT is((select grant_id from credits.grant_subscriber_monthly_credits('gs_pro')),
-          (select grant_id from pg_temp.monthly('gs_pro')),
+          (select grant_id from tests.grants('gs_pro', 'monthly')),
           'an account whose period issued its allowance: the existing grant, nothing new');
 SELECT is((select count(*) from credits.ledger where account_id = 'gs_pro'), 1::bigint,
           'grant_subscriber_monthly_credits wrote nothing for gs_pro');
 SELECT tests.travel('2026-04-11 12:00+00');
-INSERT INTO ids SELECT 'gs_pro_2', grant_id FROM credits.grant_subscriber_monthly_credits('gs_pro');
+INSERT INTO tests.ids SELECT 'gs_pro_2', grant_id FROM credits.grant_subscriber_monthly_credits('gs_pro');
 SELECT results_eq(
-  $$select amount, period_start from pg_temp.monthly('gs_pro') where grant_id = pg_temp.id('gs_pro_2')$$,
+  $$select amount, period_start from tests.grants('gs_pro', 'monthly') where grant_id = tests.id('gs_pro_2')$$,
   $$values (100::numeric, '2026-04-10 12:00+00'::timestamptz)$$,
   'in the next period: that period''s grant (the call settled it)');
 SELECT throws_ok($$select * from credits.grant_subscriber_monthly_credits('gs_team')$$, 'PT422', format('account gs_team has no monthly allowance for its period %s to %s', '2026-04-10 12:00+00'::timestamptz, '2026-05-10 12:00+00'::timestamptz),
