@@ -297,3 +297,19 @@ begin
                        'every captured hold names its capture row; every ended hold has ended_at');
 end
 $$;
+
+-- Catalogs beside tests.catalog() -----------------------------------------------
+
+-- tests.app_plans(s0_free_default): an app's own plans, named otherwise than
+-- the test catalog's: s0_free (3 credits at signup) and s1_pro (100 a month),
+-- both with roast; s0_free is made the default plan when asked (free stays
+-- the default otherwise). Run as the superuser.
+create or replace function tests.app_plans(s0_free_default boolean default false)
+returns text
+language sql
+as $$
+  select credits.upsert_plan('s0_free', signup_grant => '{"credits": 3}', is_default => nullif(s0_free_default, false));
+  select credits.upsert_plan('s1_pro', monthly_allowance => '{"credits": 100}');
+  select credits.set_plan_feature(p, 'roast') from unnest(array['s0_free', 's1_pro']) p;
+  select '';
+$$;
