@@ -313,3 +313,31 @@ as $$
   select credits.set_plan_feature(p, 'roast') from unnest(array['s0_free', 's1_pro']) p;
   select '';
 $$;
+
+-- tests.daily_accounts(): the plans and accounts of grant_daily_credits/:
+-- drip (2 credits at signup; 5 credits and 1 analysis credit a day) and
+-- drip_pro (100 credits a month, 5 a day), both with roast, video and
+-- analysis_run; opened now by the service: dy_utc, dy_tokyo (Asia/Tokyo),
+-- dy_kolkata (Asia/Kolkata), dy_ny (America/New_York), dy_susp (suspended)
+-- and dy_closed (closed) on drip, dy_free on free, dy_both on drip_pro. Run
+-- as the superuser, which it is again at the end.
+create or replace function tests.daily_accounts()
+returns text
+language plpgsql
+as $$
+begin
+  perform credits.upsert_plan('drip', signup_grant => '{"credits": 2}', daily_allowance => '{"credits": 5, "analysis": 1}');
+  perform credits.upsert_plan('drip_pro', monthly_allowance => '{"credits": 100}', daily_allowance => '{"credits": 5}');
+  perform credits.set_plan_feature(p, f)
+  from unnest(array['drip', 'drip_pro']) p, unnest(array['roast', 'video', 'analysis_run']) f;
+  perform tests.act_as('credits_service');
+  perform credits.open_account(v.account_id, v.plan, timezone => v.timezone)
+  from (values ('dy_utc', 'drip', 'UTC'), ('dy_tokyo', 'drip', 'Asia/Tokyo'), ('dy_kolkata', 'drip', 'Asia/Kolkata'),
+               ('dy_ny', 'drip', 'America/New_York'), ('dy_susp', 'drip', 'UTC'), ('dy_closed', 'drip', 'UTC'),
+               ('dy_free', 'free', 'UTC'), ('dy_both', 'drip_pro', 'UTC')) v (account_id, plan, timezone);
+  perform credits.set_account_status('dy_susp', 'suspended', 'chargeback 8812');
+  perform credits.set_account_status('dy_closed', 'closed', 'user left');
+  perform tests.act_as_superuser();
+  return '';
+end
+$$;
