@@ -341,3 +341,33 @@ begin
   return '';
 end
 $$;
+
+-- tests.alice_and_bob(alice_calls): the two accounts of security/, opened on
+-- free by the service, and what was done to them: bob granted a promo of 10,
+-- charged a roast (idempotency_key bob-1) and a 4-second video and refused
+-- premium by the service, charged a roast (bob-2) by the service with the sub
+-- backend-7; then, with alice_calls, alice's own roast (alice-1) and her
+-- refused premium. Bob has 12 credits, alice 5 (6 without alice_calls). Run
+-- as the superuser, which it is again at the end.
+create or replace function tests.alice_and_bob(alice_calls boolean default true)
+returns text
+language plpgsql
+as $$
+begin
+  perform tests.act_as('credits_service');
+  perform credits.open_account(a) from unnest(array['alice', 'bob']) a;
+  perform credits.grant_credits('bob', 10, 'promo');
+  perform credits.deduct_credits('bob', 'roast', idempotency_key => 'bob-1');
+  perform credits.deduct_credits('bob', 'video', '{"seconds": 4}');
+  perform credits.deduct_credits('bob', 'premium');
+  perform tests.act_as('credits_service', 'backend-7');
+  perform credits.deduct_credits('bob', 'roast', idempotency_key => 'bob-2');
+  if alice_calls then
+    perform tests.act_as('credits_user', 'alice');
+    perform credits.deduct_credits('alice', 'roast', idempotency_key => 'alice-1');
+    perform credits.deduct_credits('alice', 'premium');
+  end if;
+  perform tests.act_as_superuser();
+  return '';
+end
+$$;
