@@ -371,3 +371,19 @@ begin
   return '';
 end
 $$;
+
+-- tests.subscription_plans(): the plans of the subscription files: free with
+-- a monthly allowance of 10 and no signup grant (it replaces tests.catalog's
+-- free), premium (500 credits and 20 analysis credits a month, roast and
+-- premium), dripper (10 a month and 2 a day); pro (tests.catalog) has 100
+-- credits a month. Run as the superuser.
+create or replace function tests.subscription_plans()
+returns text
+language sql
+as $$
+  select credits.upsert_plan('free', monthly_allowance => '{"credits": 10}');
+  select credits.upsert_plan('premium', monthly_allowance => '{"credits": 500, "analysis": 20}');
+  select credits.set_plan_feature('premium', f) from unnest(array['roast', 'premium']) f;
+  select credits.upsert_plan('dripper', monthly_allowance => '{"credits": 10}', daily_allowance => '{"credits": 2}');
+  select '';
+$$;
