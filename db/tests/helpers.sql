@@ -387,3 +387,81 @@ as $$
   select credits.upsert_plan('dripper', monthly_allowance => '{"credits": 10}', daily_allowance => '{"credits": 2}');
   select '';
 $$;
+
+-- tests.alice_march(first, last): steps first to last (first alone when last
+-- is null) of alice's March in balance_at/, each at its moment and ending with
+-- tests.see('alice'), so that balance_at can be read back at every moment
+-- get_balance was asked. alice is on pro (100 credits a month from Mar 10
+-- 12:00); amounts to the micro-credit. The service acts, the admin where a
+-- correction needs one; the role is the service's after every step.
+--   1  Mar 10 12:00  alice (pro) and bob (free) open
+--   2  Mar 11 09:00  a promo of 20.5 until Mar 20 00:00 (label promo), a purchase of 50, 5 analysis credits
+--   3  Mar 12 10:00  a debit of 25.123456 (d1)
+--   4  Mar 13 10:00  an admin grant of 10 at priority 50 (admin), a debit of 3.000001 (d2), analysis_run (2)
+--   5  Mar 14 10:00  the admin grant voided (6.999999 of it left)
+--   6  Mar 15 10:00  d1 refunded 8.000001, d2 refunded in full (to a new refund grant: its grant was voided)
+--   7  Mar 18 10:00  a debit of 2
+--   8  Mar 22 10:00  nothing: the promo ended on Mar 20 with 3.376545 left, its expiry not yet written
+--   9  Mar 23 10:00  a debit of 1 (the promo's expiry written first)
+--  10  Apr 12 09:00  nothing: the period ended Apr 10 12:00, not opened yet
+--  11  Apr 13 09:00  a debit of 4 (opening April first)
+create or replace function tests.alice_march(first integer, last integer default null)
+returns text
+language plpgsql
+as $$
+declare
+  step integer;
+begin
+  for step in first .. coalesce(last, first) loop
+    perform tests.act_as('credits_service');
+    case step
+      when 1 then
+        perform tests.travel('2026-03-10 12:00+00');
+        perform credits.open_account('alice', 'pro');
+        perform credits.open_account('bob');
+      when 2 then
+        perform tests.travel('2026-03-11 09:00+00');
+        insert into tests.ids
+        select 'promo', grant_id from credits.grant_credits('alice', 20.5, 'promo', expires_at => '2026-03-20 00:00+00');
+        perform credits.purchase_credits('alice', 50, 'pay-ba-1');
+        perform credits.grant_credits('alice', 5, 'promo', 'analysis');
+      when 3 then
+        perform tests.travel('2026-03-12 10:00+00');
+        insert into tests.ids select 'd1', transaction_id from credits.deduct_credits('alice', 'roast', amount => 25.123456);
+      when 4 then
+        perform tests.travel('2026-03-13 10:00+00');
+        perform tests.act_as('credits_admin');
+        insert into tests.ids
+        select 'admin', grant_id from credits.grant_credits('alice', 10, 'admin', priority => 50, reason => 'goodwill');
+        perform tests.act_as('credits_service');
+        insert into tests.ids select 'd2', transaction_id from credits.deduct_credits('alice', 'roast', amount => 3.000001);
+        perform credits.deduct_credits('alice', 'analysis_run');
+      when 5 then
+        perform tests.travel('2026-03-14 10:00+00');
+        perform tests.act_as('credits_admin');
+        perform credits.void_grant(tests.id('admin'), 'goodwill withdrawn');
+      when 6 then
+        perform tests.travel('2026-03-15 10:00+00');
+        perform tests.act_as('credits_admin');
+        perform credits.refund_transaction(tests.id('d1'), 'render failed', 8.000001);
+        perform credits.refund_transaction(tests.id('d2'), 'job lost');
+      when 7 then
+        perform tests.travel('2026-03-18 10:00+00');
+        perform credits.deduct_credits('alice', 'roast', amount => 2);
+      when 8 then
+        perform tests.travel('2026-03-22 10:00+00');
+      when 9 then
+        perform tests.travel('2026-03-23 10:00+00');
+        perform credits.deduct_credits('alice', 'roast', amount => 1);
+      when 10 then
+        perform tests.travel('2026-04-12 09:00+00');
+      when 11 then
+        perform tests.travel('2026-04-13 09:00+00');
+        perform credits.deduct_credits('alice', 'roast', amount => 4);
+    end case;
+    perform tests.see('alice');
+    perform tests.act_as('credits_service');
+  end loop;
+  return '';
+end
+$$;
