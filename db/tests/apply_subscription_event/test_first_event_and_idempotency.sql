@@ -64,10 +64,12 @@ SELECT throws_ok($$select * from credits.apply_subscription_event('e_a1', 'sub_a
                  'subscription event e_a1 was already applied with other arguments',
                  'the same event_id with another plan: PT409');
 SELECT throws_ok($$select * from credits.apply_subscription_event('e_a1', 'sub_a', 'pro', 'active',
-                   '2026-03-12 08:00+00', '2026-04-13 08:00+00')$$, 'PT409', 'subscription event e_a1 was already applied with other arguments',
+                   '2026-03-12 08:00+00', '2026-04-13 08:00+00')$$, 'PT409',
+                 'subscription event e_a1 was already applied with other arguments',
                  'the same event_id with another period_end: PT409');
 SELECT throws_ok($$select * from credits.apply_subscription_event('e_a1', 'sub_b', 'pro', 'active',
-                   '2026-03-12 08:00+00', '2026-04-12 08:00+00')$$, 'PT409', 'subscription event e_a1 was already applied with other arguments',
+                   '2026-03-12 08:00+00', '2026-04-12 08:00+00')$$, 'PT409',
+                 'subscription event e_a1 was already applied with other arguments',
                  'the same event_id for another account: PT409');
 
 -- as superuser -------------------------------------------------------------------------------

@@ -48,7 +48,8 @@ SELECT results_eq($$select event_id, effect from tests.sub_events('sub_a')$$,
                            ('e_a4', 'opened_period'), ('e_a0', 'ignored')$$,
                   'every event is stored once, with what it did; the late one ignored');
 SELECT throws_ok($$select * from credits.apply_subscription_event('e_a0', 'sub_a', 'pro', 'active',
-                   '2026-03-12 08:00+00', '2026-04-12 08:00+00')$$, 'PT409', 'subscription event e_a0 was already applied with other arguments',
+                   '2026-03-12 08:00+00', '2026-04-12 08:00+00')$$, 'PT409',
+                 'subscription event e_a0 was already applied with other arguments',
                  'an ignored event is still kept under its id: other arguments are PT409');
 
 -- as service: cancellation at the period's end ----------------------------------------------------

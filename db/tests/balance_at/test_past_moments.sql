@@ -69,7 +69,10 @@ SELECT throws_ok($$select * from credits.balance_at('', '2026-03-01 00:00+00')$$
                  'balance_at: an empty account id raises PT422');
 SELECT throws_ok($$select * from credits.balance_at('alice', null)$$, 'PT422', 'at is required',
                  'balance_at: a null moment raises PT422');
-SELECT throws_ok($$select * from credits.balance_at('alice', '2026-06-20 12:00:00.000001+00')$$, 'PT422', format('at %s is in the future (now is %s)', '2026-06-20 12:00:00.000001+00'::timestamptz, credits.now()),
+SELECT throws_ok($$select * from credits.balance_at('alice', '2026-06-20 12:00:00.000001+00')$$, 'PT422',
+                 format('at %s is in the future (now is %s)',
+                        '2026-06-20 12:00:00.000001+00'::timestamptz,
+                        credits.now()),
                  'balance_at: a moment after now raises PT422');
 
 -- as user alice -------------------------------------------------------------------------------
@@ -77,15 +80,16 @@ SELECT tests.act_as('credits_user', 'alice');
 SELECT results_eq($$select * from credits.balance_at('alice', '2026-03-20 00:00+00')$$,
                   $$values ('analysis'::text, 3::numeric), ('credits', 151.000001)$$,
                   'alice reads her own past balance');
-SELECT throws_ok($$select * from credits.balance_at('bob', '2026-03-20 00:00+00')$$, '42501', 'caller may not act on account bob',
-                 'alice may not read bob''s past balance');
-SELECT throws_ok($$select * from credits.balance_at('nobody', '2026-03-20 00:00+00')$$, '42501', 'caller may not act on account nobody',
+SELECT throws_ok($$select * from credits.balance_at('bob', '2026-03-20 00:00+00')$$, '42501',
+                 'caller may not act on account bob', 'alice may not read bob''s past balance');
+SELECT throws_ok($$select * from credits.balance_at('nobody', '2026-03-20 00:00+00')$$, '42501',
+                 'caller may not act on account nobody',
                  'alice naming an account that does not exist gets 42501, not PT404');
 
 -- as credits_user without a sub ---------------------------------------------------------------
 SELECT tests.act_as('credits_user');
-SELECT throws_ok($$select * from credits.balance_at('alice', '2026-03-20 00:00+00')$$, '42501', 'caller may not act on account alice',
-                 'a credits_user without a sub claim reads nobody''s balance');
+SELECT throws_ok($$select * from credits.balance_at('alice', '2026-03-20 00:00+00')$$, '42501',
+                 'caller may not act on account alice', 'a credits_user without a sub claim reads nobody''s balance');
 
 -- as auditor ------------------------------------------------------------------------------------
 SELECT tests.act_as('credits_auditor');

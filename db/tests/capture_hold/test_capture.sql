@@ -49,10 +49,14 @@ SELECT results_eq($$select ok, reason, transaction_id, charged, available, credi
                   $$select ok, reason, transaction_id, charged, available, credit_type from tests.charged
                     where label = 'cap1'$$,
                   'capturing twice with the same arguments returns the first result');
-SELECT throws_ok(format('select * from credits.capture_hold(%s)', tests.id('cap1')), 'PT409', format('hold %s was captured with other arguments: 5.000000 charged, now 6.000000 asked', tests.id('cap1')),
+SELECT throws_ok(format('select * from credits.capture_hold(%s)', tests.id('cap1')), 'PT409',
+                 format('hold %s was captured with other arguments: 5.000000 charged, now 6.000000 asked',
+                        tests.id('cap1')),
                  'capturing again without an amount (all 6 held, not the 5 charged) is PT409, not a replay');
-SELECT throws_ok(format('select * from credits.capture_hold(%s, 1, %L)', tests.id('cap1'), '{"job": "r1"}'),
-                 'PT409', format('hold %s was captured with other arguments: 5.000000 charged, now 1.000000 asked', tests.id('cap1')), 'capturing again with another amount is PT409, not a replay');
+SELECT throws_ok(format('select * from credits.capture_hold(%s, 1, %L)', tests.id('cap1'), '{"job": "r1"}'), 'PT409',
+                 format('hold %s was captured with other arguments: 5.000000 charged, now 1.000000 asked',
+                        tests.id('cap1')),
+                 'capturing again with another amount is PT409, not a replay');
 INSERT INTO tests.reserved SELECT 'cap2', * FROM credits.reserve_credits('h_cap', 'roast', amount => 3);
 INSERT INTO tests.charged SELECT 'cap2', * FROM credits.capture_hold(tests.id('cap2'));
 SELECT results_eq($$select ok, charged, available from tests.charged where label = 'cap2'$$,
@@ -67,12 +71,13 @@ SELECT results_eq($$select kind, amount, balance_before, balance_after, draws fr
                            ('capture', -3, 9, 6, jsonb_build_array(tests.draw('cap_purchase', 3)))$$,
                   'the ledger of h_cap chains: 0 -> 4 -> 14 -> 9 -> 6, and no row for the release of the 1 left');
 INSERT INTO tests.reserved SELECT 'cap3', * FROM credits.reserve_credits('h_cap', 'roast', amount => 2);
-SELECT throws_ok(format('select * from credits.capture_hold(%s, 2.000001)', tests.id('cap3')), 'PT422', format('cannot capture 2.000001 from hold %s, which holds 2.000000', tests.id('cap3')),
+SELECT throws_ok(format('select * from credits.capture_hold(%s, 2.000001)', tests.id('cap3')), 'PT422',
+                 format('cannot capture 2.000001 from hold %s, which holds 2.000000', tests.id('cap3')),
                  'capture above what is held (2.000001 of 2) raises PT422');
-SELECT throws_ok(format('select * from credits.capture_hold(%s, 0)', tests.id('cap3')), 'PT422', 'amount must be above 0, got 0',
-                 'capture of 0 raises PT422');
-SELECT throws_ok(format('select * from credits.capture_hold(%s, -1)', tests.id('cap3')), 'PT422', 'amount must be above 0, got -1',
-                 'capture of -1 raises PT422');
+SELECT throws_ok(format('select * from credits.capture_hold(%s, 0)', tests.id('cap3')), 'PT422',
+                 'amount must be above 0, got 0', 'capture of 0 raises PT422');
+SELECT throws_ok(format('select * from credits.capture_hold(%s, -1)', tests.id('cap3')), 'PT422',
+                 'amount must be above 0, got -1', 'capture of -1 raises PT422');
 SELECT throws_ok(format('select * from credits.capture_hold(%s, metadata => %L)', tests.id('cap3'), '[1]'), 'PT422',
                  'metadata must be a JSON object, got [1]', 'capture with metadata that is not an object raises PT422');
 SELECT results_eq($$select available, held from tests.bal('h_cap')$$, $$values (4::numeric, 2::numeric)$$,
@@ -92,8 +97,10 @@ SELECT results_eq($$select (select count(*) from credits.ledger where account_id
                     from tests.bal('h_cap')$$,
                   $$values (4::bigint, 6::numeric, 0::numeric)$$,
                   'releases and refused captures wrote no ledger row: still 4 rows, 6 available');
-SELECT throws_ok($$select * from credits.capture_hold(-42)$$, 'PT404', 'unknown hold -42', 'capture of an unknown hold raises PT404');
-SELECT throws_ok($$select * from credits.release_hold(-42)$$, 'PT404', 'unknown hold -42', 'release of an unknown hold raises PT404');
+SELECT throws_ok($$select * from credits.capture_hold(-42)$$, 'PT404',
+                 'unknown hold -42', 'capture of an unknown hold raises PT404');
+SELECT throws_ok($$select * from credits.release_hold(-42)$$, 'PT404',
+                 'unknown hold -42', 'release of an unknown hold raises PT404');
 
 -- refund_transaction of a capture (admin)
 SELECT tests.act_as('credits_admin');
@@ -107,8 +114,10 @@ SELECT results_eq(
               tests.draw('cap_purchase', 1) || jsonb_build_object('of_grant_id', tests.id('cap_purchase')),
               tests.draw('cap_promo', 4) || jsonb_build_object('of_grant_id', tests.id('cap_promo'))))$$,
   'refund_transaction of a capture: +5 back to the grants that paid (purchase 1, promo 4), 6 -> 11');
-SELECT throws_ok($$select * from credits.refund_transaction(tests.tx('cap1'), 'again')$$,
-                 'PT409', format('cannot refund 0.000000 of transaction %s: 5.000000 was charged, 0.000000 is still refundable', tests.tx('cap1')), 'a capture is never refunded beyond what was charged');
+SELECT throws_ok($$select * from credits.refund_transaction(tests.tx('cap1'), 'again')$$, 'PT409',
+                 format('cannot refund 0.000000 of transaction %s: 5.000000 was charged, 0.000000 is still refundable',
+                        tests.tx('cap1')),
+                 'a capture is never refunded beyond what was charged');
 SELECT results_eq($$select available, held from tests.bal('h_cap')$$, $$values (11::numeric, 0::numeric)$$,
                   'after the refund: 11 available');
 

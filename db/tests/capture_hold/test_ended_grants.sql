@@ -18,7 +18,6 @@ SELECT o.account_id
 FROM (values ('h_exp', 'hold_empty', false), ('h_void', 'hold_empty', false)) v (account_id, plan, is_demo),
      credits.open_account(v.account_id, v.plan, v.is_demo) o;
 
-
 -- a hold draws from the grants it earmarked even if they EXPIRED meanwhile -----------------------
 INSERT INTO tests.ids SELECT 'exp_grant', grant_id
   FROM credits.grant_credits('h_exp', 5, 'promo', expires_at => '2026-03-10 12:05+00');

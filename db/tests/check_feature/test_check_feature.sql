@@ -14,7 +14,8 @@ SELECT tests.travel('2026-03-10 12:00+00')::text;
 -- as service ---------------------------------------------------------------------
 SELECT tests.act_as('credits_service');
 SELECT o.account_id
-FROM (values ('sp_main', 'free', false), ('sp_chapter', 'free', false), ('sp_susp', 'free', false), ('sp_team', 'team', false), ('sp_demo', 'free', true), ('sp_pro', 'pro', false)) v (account_id, plan, is_demo),
+FROM (values ('sp_main', 'free', false), ('sp_chapter', 'free', false), ('sp_susp', 'free', false),
+             ('sp_team', 'team', false), ('sp_demo', 'free', true), ('sp_pro', 'pro', false)) v (account_id, plan, is_demo),
      credits.open_account(v.account_id, v.plan, v.is_demo) o;
 SELECT account_id FROM credits.set_account_status('sp_susp', 'suspended', 'chargeback 8812');
 
@@ -66,8 +67,8 @@ SELECT is((select cost from credits.check_feature('sp_main', 'chat', '{"input_to
           1.182::numeric, 'check_feature: chat is priced per token: 1233 * 0.0005 + 377 * 0.0015 = 1.182');
 SELECT is((select cost from credits.check_feature('sp_main', 'video', '{"seconds": 1.0000001}')),
           0.500001::numeric, 'check_feature: 0.5 * 1.0000001 seconds = 0.50000005 rounds UP to 0.500001');
-SELECT throws_ok($$select * from credits.check_feature('sp_main', 'video', '{"frames": 3}')$$, 'PT422', 'unknown unit frames for feature video',
-                 'check_feature: an unknown unit raises PT422');
+SELECT throws_ok($$select * from credits.check_feature('sp_main', 'video', '{"frames": 3}')$$, 'PT422',
+                 'unknown unit frames for feature video', 'check_feature: an unknown unit raises PT422');
 SELECT throws_ok($$select * from credits.check_feature('sp_main', 'teleport')$$, 'PT404', 'unknown feature teleport',
                  'check_feature: an unknown feature raises PT404');
 SELECT throws_ok($$select * from credits.check_feature('nobody', 'roast')$$, 'PT404', 'unknown account nobody',

@@ -28,9 +28,13 @@ SELECT results_eq($$select count(*), sum(amount) from credits.ledger where accou
 SELECT is((select available from credits.get_balance('sp_keys') where credit_type = 'credits'), 5::numeric,
           'idempotency: 5 available after a call and its retry');
 SELECT throws_ok($$select * from credits.deduct_credits('sp_keys', 'chat', '{"input_tokens": 10}', idempotency_key => 'order-1')$$,
-                 'PT409', 'idempotency key order-1 of account sp_keys was used with other arguments', 'idempotency: the same key for another feature raises PT409');
+                 'PT409',
+                 'idempotency key order-1 of account sp_keys was used with other arguments',
+                 'idempotency: the same key for another feature raises PT409');
 SELECT throws_ok($$select * from credits.deduct_credits('sp_keys', 'roast', idempotency_key => 'order-1', amount => 2)$$,
-                 'PT409', 'idempotency key order-1 of account sp_keys was used with other arguments', 'idempotency: the same key with another amount raises PT409');
+                 'PT409',
+                 'idempotency key order-1 of account sp_keys was used with other arguments',
+                 'idempotency: the same key with another amount raises PT409');
 INSERT INTO tests.charged SELECT 'key2', * FROM credits.deduct_credits('sp_keys', 'video', '{"seconds": 2}', idempotency_key => 'order-2');
 SELECT lives_ok($$insert into tests.charged select 'key2_retry', * from credits.deduct_credits('sp_keys', 'video', '{"seconds": 2.0}', idempotency_key => 'order-2')$$,
                 'idempotency: units 2.0 are the same arguments as 2 (JSON numbers are equal by value)');

@@ -84,7 +84,8 @@ SELECT results_eq($$select ok, reason, charged, available, credit_type from test
 SELECT results_eq($$select credit_type, available from credits.get_balance('sp_main') order by credit_type$$,
                   $$values ('analysis'::text, 2::numeric), ('credits', 5)$$,
                   'credit types: the general credits are untouched by analysis_run');
-SELECT throws_ok($$select * from credits.deduct_credits('sp_main', 'roast', metadata => '[1]')$$, 'PT422', 'metadata must be a JSON object, got [1]',
+SELECT throws_ok($$select * from credits.deduct_credits('sp_main', 'roast', metadata => '[1]')$$, 'PT422',
+                 'metadata must be a JSON object, got [1]',
                  'deduct_credits: metadata that is not a JSON object raises PT422');
 
 -- as superuser -------------------------------------------------------------------

@@ -51,19 +51,23 @@ SELECT is((select available from credits.get_balance('sp_pro') where credit_type
           'the pro account''s balance is 100 less exactly what was charged');
 
 -- invalid calls
-SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'video', '{"frames": 3}')$$, 'PT422', 'unknown unit frames for feature video',
-                 'deduct_credits: an unknown unit raises PT422');
-SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'roast', '{"seconds": 1}')$$, 'PT422', 'unknown unit seconds for feature roast',
+SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'video', '{"frames": 3}')$$, 'PT422',
+                 'unknown unit frames for feature video', 'deduct_credits: an unknown unit raises PT422');
+SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'roast', '{"seconds": 1}')$$, 'PT422',
+                 'unknown unit seconds for feature roast',
                  'deduct_credits: a unit for a feature priced per call raises PT422');
-SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'video', '{"seconds": -1}')$$, 'PT422', 'unit seconds must be a number of 0 or more, got -1',
-                 'deduct_credits: a negative unit raises PT422');
-SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'video', '{"seconds": "8"}')$$, 'PT422', 'unit seconds must be a number of 0 or more, got "8"',
+SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'video', '{"seconds": -1}')$$, 'PT422',
+                 'unit seconds must be a number of 0 or more, got -1', 'deduct_credits: a negative unit raises PT422');
+SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'video', '{"seconds": "8"}')$$, 'PT422',
+                 'unit seconds must be a number of 0 or more, got "8"',
                  'deduct_credits: a unit that is not a JSON number raises PT422');
-SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'video', '[8]')$$, 'PT422', 'units must be a JSON object, got [8]',
+SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'video', '[8]')$$, 'PT422',
+                 'units must be a JSON object, got [8]',
                  'deduct_credits: units that are not a JSON object raise PT422');
-SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'roast', amount => 0)$$, 'PT422', 'amount must be above 0, got 0',
-                 'deduct_credits: amount 0 raises PT422');
-SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'roast', amount => 1.0000001)$$, 'PT422', 'amount has more than 6 decimal places: 1.0000001',
+SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'roast', amount => 0)$$, 'PT422',
+                 'amount must be above 0, got 0', 'deduct_credits: amount 0 raises PT422');
+SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'roast', amount => 1.0000001)$$, 'PT422',
+                 'amount has more than 6 decimal places: 1.0000001',
                  'deduct_credits: an amount with 7 decimals raises PT422');
 SELECT throws_ok($$select * from credits.deduct_credits('sp_pro', 'teleport')$$, 'PT404', 'unknown feature teleport',
                  'deduct_credits: an unknown feature raises PT404');

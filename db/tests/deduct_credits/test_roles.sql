@@ -30,20 +30,21 @@ SELECT throws_ok($$select * from credits.deduct_credits('bob', 'roast')$$, '4250
                  'alice may not deduct from bob''s account (42501)');
 SELECT throws_ok($$select * from credits.check_feature('bob', 'roast')$$, '42501', 'caller may not act on account bob',
                  'alice may not check a feature on bob''s account (42501)');
-SELECT throws_ok($$select * from credits.deduct_credits('nobody', 'roast')$$, '42501', 'caller may not act on account nobody',
+SELECT throws_ok($$select * from credits.deduct_credits('nobody', 'roast')$$, '42501',
+                 'caller may not act on account nobody',
                  'alice naming an account that does not exist gets 42501, not PT404 (existence does not leak)');
 
 -- as user bob --------------------------------------------------------------------
 SELECT tests.act_as('credits_user', 'bob');
-SELECT throws_ok($$select * from credits.deduct_credits('alice', 'roast')$$, '42501', 'caller may not act on account alice',
-                 'bob may not deduct from alice''s account (42501)');
+SELECT throws_ok($$select * from credits.deduct_credits('alice', 'roast')$$, '42501',
+                 'caller may not act on account alice', 'bob may not deduct from alice''s account (42501)');
 SELECT is((select charged from credits.deduct_credits('bob', 'video', '{"seconds": 4}')), 2::numeric,
           'bob deducts from his own account');
 
 -- as auditor ---------------------------------------------------------------------
 SELECT tests.act_as('credits_auditor');
-SELECT throws_ok($$select * from credits.deduct_credits('alice', 'roast')$$, '42501', 'permission denied for function deduct_credits',
-                 'the auditor may not deduct (42501)');
+SELECT throws_ok($$select * from credits.deduct_credits('alice', 'roast')$$, '42501',
+                 'permission denied for function deduct_credits', 'the auditor may not deduct (42501)');
 SELECT results_eq($$select allowed, available from credits.check_feature('alice', 'roast')$$,
                   $$values (true, 5::numeric)$$,
                   'the auditor may check a feature on any account');

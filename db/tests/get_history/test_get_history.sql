@@ -44,10 +44,10 @@ SELECT is_empty(
       (select min(transaction_id) from credits.get_history('alice', 2, current_setting('tw.page2_last')::bigint)))$$,
   'get_history after the last page returns nothing');
 SELECT is((select count(*)::int from credits.get_history('alice', 1000)), 6, 'get_history accepts a page size of 1000');
-SELECT throws_ok($$select * from credits.get_history('alice', 0)$$, 'PT422', 'page_size must be between 1 and 1000, got 0',
-                 'get_history refuses page_size 0 (PT422)');
-SELECT throws_ok($$select * from credits.get_history('alice', 1001)$$, 'PT422', 'page_size must be between 1 and 1000, got 1001',
-                 'get_history refuses page_size 1001 (PT422)');
+SELECT throws_ok($$select * from credits.get_history('alice', 0)$$, 'PT422',
+                 'page_size must be between 1 and 1000, got 0', 'get_history refuses page_size 0 (PT422)');
+SELECT throws_ok($$select * from credits.get_history('alice', 1001)$$, 'PT422',
+                 'page_size must be between 1 and 1000, got 1001', 'get_history refuses page_size 1001 (PT422)');
 SELECT throws_ok($$select * from credits.get_history('ghost')$$, 'PT404', 'unknown account ghost',
                  'get_history refuses an unknown account (PT404)');
 

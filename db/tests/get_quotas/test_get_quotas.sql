@@ -72,7 +72,8 @@ SELECT tests.travel('2026-03-10 12:00+00');
 
 SELECT throws_ok($$select * from credits.get_quotas('ghost')$$, 'PT404', 'unknown account ghost',
                  'get_quotas: unknown account PT404');
-SELECT throws_ok($$select * from credits.get_quotas('')$$, 'PT422', 'account_id is required', 'get_quotas: empty account id PT422');
+SELECT throws_ok($$select * from credits.get_quotas('')$$, 'PT422',
+                 'account_id is required', 'get_quotas: empty account id PT422');
 SELECT is((select count(*)::int from credits.subscriptions), 5, 'the service sees every account''s subscription row');
 SELECT is((select count(distinct account_id)::int from credits.account_usage_daily), 1,
           'the service sees every account''s usage (only quinn spent)');

@@ -25,9 +25,11 @@ SELECT results_eq(
   $$values ('grant'::text, 10::numeric, 6::numeric, 16::numeric, current_setting('tw.alice_promo')::bigint,
             'promo'::text)$$,
   'grant_credits writes a grant ledger row naming the grant it returned');
-SELECT throws_ok($$select credits.grant_credits('alice', 5)$$, 'PT422', 'a reason is required to grant admin credits to account alice',
+SELECT throws_ok($$select credits.grant_credits('alice', 5)$$, 'PT422',
+                 'a reason is required to grant admin credits to account alice',
                  'an admin grant (the default source) without a reason is refused (PT422)');
-SELECT throws_ok($$select credits.grant_credits('alice', 5, 'admin', reason => '  ')$$, 'PT422', 'a reason is required to grant admin credits to account alice',
+SELECT throws_ok($$select credits.grant_credits('alice', 5, 'admin', reason => '  ')$$, 'PT422',
+                 'a reason is required to grant admin credits to account alice',
                  'an admin grant with a blank reason is refused (PT422)');
 SELECT results_eq(
   $$select available from credits.grant_credits('alice', 5, 'admin', reason => 'support ticket 77')$$,
@@ -43,20 +45,23 @@ SELECT throws_ok($$select credits.grant_credits('alice', 0, 'promo')$$, 'PT422',
                  'grant_credits refuses an amount of 0 (PT422)');
 SELECT throws_ok($$select credits.grant_credits('alice', -5, 'promo')$$, 'PT422', 'amount must be above 0, got -5',
                  'grant_credits refuses a negative amount (PT422)');
-SELECT throws_ok($$select credits.grant_credits('alice', 'NaN', 'promo')$$, 'PT422', 'amount must be a finite number, got NaN',
-                 'grant_credits refuses NaN (PT422)');
-SELECT throws_ok($$select credits.grant_credits('alice', 'Infinity', 'promo')$$, 'PT422', 'amount must be a finite number, got Infinity',
-                 'grant_credits refuses Infinity (PT422)');
-SELECT throws_ok($$select credits.grant_credits('alice', 1.0000001, 'promo')$$, 'PT422', 'amount has more than 6 decimal places: 1.0000001',
+SELECT throws_ok($$select credits.grant_credits('alice', 'NaN', 'promo')$$, 'PT422',
+                 'amount must be a finite number, got NaN', 'grant_credits refuses NaN (PT422)');
+SELECT throws_ok($$select credits.grant_credits('alice', 'Infinity', 'promo')$$, 'PT422',
+                 'amount must be a finite number, got Infinity', 'grant_credits refuses Infinity (PT422)');
+SELECT throws_ok($$select credits.grant_credits('alice', 1.0000001, 'promo')$$, 'PT422',
+                 'amount has more than 6 decimal places: 1.0000001',
                  'grant_credits refuses an amount with 7 decimals (PT422)');
-SELECT throws_ok($$select credits.grant_credits('alice', 1e15, 'promo')$$, 'PT422', 'amount is too large: 1000000000000000',
-                 'grant_credits refuses an amount of 10^15 (PT422)');
+SELECT throws_ok($$select credits.grant_credits('alice', 1e15, 'promo')$$, 'PT422',
+                 'amount is too large: 1000000000000000', 'grant_credits refuses an amount of 10^15 (PT422)');
 SELECT throws_ok($$select credits.grant_credits('alice', null, 'promo')$$, 'PT422', 'amount is required',
                  'grant_credits refuses a null amount (PT422)');
-SELECT throws_ok($$select credits.grant_credits('alice', 5, 'promo', expires_at => '2026-03-10 11:59+00')$$,
-                 'PT422', format('expires_at %s is not in the future', '2026-03-10 11:59+00'::timestamptz), 'grant_credits refuses an expires_at in the past (PT422)');
-SELECT throws_ok($$select credits.grant_credits('alice', 5, 'promo', expires_at => '2026-03-10 12:00+00')$$,
-                 'PT422', format('expires_at %s is not in the future', '2026-03-10 12:00+00'::timestamptz), 'grant_credits refuses an expires_at of now (PT422)');
+SELECT throws_ok($$select credits.grant_credits('alice', 5, 'promo', expires_at => '2026-03-10 11:59+00')$$, 'PT422',
+                 format('expires_at %s is not in the future', '2026-03-10 11:59+00'::timestamptz),
+                 'grant_credits refuses an expires_at in the past (PT422)');
+SELECT throws_ok($$select credits.grant_credits('alice', 5, 'promo', expires_at => '2026-03-10 12:00+00')$$, 'PT422',
+                 format('expires_at %s is not in the future', '2026-03-10 12:00+00'::timestamptz),
+                 'grant_credits refuses an expires_at of now (PT422)');
 SELECT throws_ok($$select credits.grant_credits('alice', 5, 'promo', 'gold')$$, 'PT404', 'unknown credit type gold',
                  'grant_credits refuses an unknown credit type (PT404)');
 SELECT throws_ok($$select credits.grant_credits('ghost', 5, 'promo')$$, 'PT404', 'unknown account ghost',
@@ -66,11 +71,12 @@ SELECT is((select available from credits.get_balance('alice') where credit_type 
 
 -- as user alice and auditor: not allowed -------------------------------------------
 SELECT tests.act_as('credits_user', 'alice');
-SELECT throws_ok($$select credits.grant_credits('alice', 5, 'promo')$$, '42501', 'permission denied for function grant_credits',
+SELECT throws_ok($$select credits.grant_credits('alice', 5, 'promo')$$, '42501',
+                 'permission denied for function grant_credits',
                  'a credits_user may not grant credits, even to herself');
 SELECT tests.act_as('credits_auditor');
-SELECT throws_ok($$select credits.grant_credits('alice', 5, 'promo')$$, '42501', 'permission denied for function grant_credits',
-                 'a credits_auditor may not grant credits');
+SELECT throws_ok($$select credits.grant_credits('alice', 5, 'promo')$$, '42501',
+                 'permission denied for function grant_credits', 'a credits_auditor may not grant credits');
 
 -- as superuser ------------------------------------------------------------------------
 SELECT tests.act_as_superuser();

@@ -41,12 +41,15 @@ SELECT set_config('timezone', current_setting('tw.timezone'), true);
 SELECT is((select count(*)::int from credits.ledger where account_id = 'alice' and idempotency_key = 'promo-march'), 1,
           'the retries still left one grant under the key');
 SELECT throws_ok($$select credits.grant_credits('alice', 6, 'promo', expires_at => '2026-04-01 00:00+00',
-                                                idempotency_key => 'promo-march')$$, 'PT409', 'idempotency key promo-march of account alice was used with other arguments',
+                                                idempotency_key => 'promo-march')$$, 'PT409',
+                 'idempotency key promo-march of account alice was used with other arguments',
                  'the same key with another amount is refused (PT409)');
 SELECT throws_ok($$select credits.grant_credits('alice', 5, 'daily', expires_at => '2026-04-01 00:00+00',
-                                                idempotency_key => 'promo-march')$$, 'PT409', 'idempotency key promo-march of account alice was used with other arguments',
+                                                idempotency_key => 'promo-march')$$, 'PT409',
+                 'idempotency key promo-march of account alice was used with other arguments',
                  'the same key with another source is refused (PT409)');
-SELECT throws_ok($$select credits.grant_credits('alice', 5, 'promo', idempotency_key => 'promo-march')$$, 'PT409', 'idempotency key promo-march of account alice was used with other arguments',
+SELECT throws_ok($$select credits.grant_credits('alice', 5, 'promo', idempotency_key => 'promo-march')$$, 'PT409',
+                 'idempotency key promo-march of account alice was used with other arguments',
                  'the same key with another expires_at is refused (PT409)');
 SELECT isnt((select grant_id from credits.grant_credits('bob', 5, 'promo', expires_at => '2026-04-01 00:00+00',
                                                         idempotency_key => 'promo-march')),

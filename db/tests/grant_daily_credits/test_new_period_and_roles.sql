@@ -49,11 +49,11 @@ SELECT results_eq(
 
 -- as user and auditor: may not -----------------------------------------------------------
 SELECT tests.act_as('credits_user', 'dy_utc');
-SELECT throws_ok($$select * from credits.grant_daily_credits()$$, '42501', 'permission denied for function grant_daily_credits',
-                 'a user may not run grant_daily_credits');
+SELECT throws_ok($$select * from credits.grant_daily_credits()$$, '42501',
+                 'permission denied for function grant_daily_credits', 'a user may not run grant_daily_credits');
 SELECT tests.act_as('credits_auditor');
-SELECT throws_ok($$select * from credits.grant_daily_credits()$$, '42501', 'permission denied for function grant_daily_credits',
-                 'the auditor may not run grant_daily_credits');
+SELECT throws_ok($$select * from credits.grant_daily_credits()$$, '42501',
+                 'permission denied for function grant_daily_credits', 'the auditor may not run grant_daily_credits');
 
 SELECT tests.act_as_superuser();
 SELECT is_empty($$select * from credits.reconciliation$$, 'reconciliation is empty');

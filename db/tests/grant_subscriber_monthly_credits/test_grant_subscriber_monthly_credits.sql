@@ -28,19 +28,24 @@ SELECT results_eq(
   $$select amount, period_start from tests.grants('gs_pro', 'monthly') where grant_id = tests.id('gs_pro_2')$$,
   $$values (100::numeric, '2026-04-10 12:00+00'::timestamptz)$$,
   'in the next period: that period''s grant (the call settled it)');
-SELECT throws_ok($$select * from credits.grant_subscriber_monthly_credits('gs_team')$$, 'PT422', format('account gs_team has no monthly allowance for its period %s to %s', '2026-04-10 12:00+00'::timestamptz, '2026-05-10 12:00+00'::timestamptz),
+SELECT throws_ok($$select * from credits.grant_subscriber_monthly_credits('gs_team')$$, 'PT422',
+                 format('account gs_team has no monthly allowance for its period %s to %s',
+                        '2026-04-10 12:00+00'::timestamptz,
+                        '2026-05-10 12:00+00'::timestamptz),
                  'a plan without a monthly allowance: PT422');
 SELECT throws_ok($$select * from credits.grant_subscriber_monthly_credits('ghost')$$, 'PT404', 'unknown account ghost',
                  'unknown account: PT404');
 
 -- as user alice ------------------------------------------------------------------------------
 SELECT tests.act_as('credits_user', 'alice');
-SELECT throws_ok($$select * from credits.grant_subscriber_monthly_credits('alice')$$, '42501', 'permission denied for function grant_subscriber_monthly_credits',
+SELECT throws_ok($$select * from credits.grant_subscriber_monthly_credits('alice')$$, '42501',
+                 'permission denied for function grant_subscriber_monthly_credits',
                  'a user may not call grant_subscriber_monthly_credits');
 
 -- as auditor ---------------------------------------------------------------------------------
 SELECT tests.act_as('credits_auditor');
-SELECT throws_ok($$select * from credits.grant_subscriber_monthly_credits('alice')$$, '42501', 'permission denied for function grant_subscriber_monthly_credits',
+SELECT throws_ok($$select * from credits.grant_subscriber_monthly_credits('alice')$$, '42501',
+                 'permission denied for function grant_subscriber_monthly_credits',
                  'an auditor may not call grant_subscriber_monthly_credits');
 
 -- as superuser -------------------------------------------------------------------------------

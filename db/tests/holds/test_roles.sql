@@ -30,20 +30,22 @@ SELECT is((select actor from credits.ledger where transaction_id = tests.tx('ali
 INSERT INTO tests.reserved SELECT 'alice2', * FROM credits.reserve_credits('alice', 'video', '{"seconds": 2}');
 SELECT is((select released from credits.release_hold(tests.id('alice2'))), 1::numeric,
           'alice releases her own hold');
-SELECT throws_ok(format('select * from credits.capture_hold(%s)', tests.id('bob')), 'PT404', format('unknown hold %s', tests.id('bob')),
+SELECT throws_ok(format('select * from credits.capture_hold(%s)', tests.id('bob')), 'PT404',
+                 format('unknown hold %s', tests.id('bob')),
                  'alice capturing bob''s hold gets PT404 (it is unknown to her)');
-SELECT throws_ok(format('select * from credits.release_hold(%s)', tests.id('bob')), 'PT404', format('unknown hold %s', tests.id('bob')),
-                 'alice releasing bob''s hold gets PT404');
-SELECT throws_ok($$select * from credits.reserve_credits('bob', 'roast')$$, '42501', 'caller may not act on account bob',
-                 'alice may not reserve on bob''s account (42501)');
-SELECT throws_ok($$select * from credits.expire_holds()$$, '42501', 'permission denied for function expire_holds', 'a user may not run expire_holds (42501)');
+SELECT throws_ok(format('select * from credits.release_hold(%s)', tests.id('bob')), 'PT404',
+                 format('unknown hold %s', tests.id('bob')), 'alice releasing bob''s hold gets PT404');
+SELECT throws_ok($$select * from credits.reserve_credits('bob', 'roast')$$, '42501',
+                 'caller may not act on account bob', 'alice may not reserve on bob''s account (42501)');
+SELECT throws_ok($$select * from credits.expire_holds()$$, '42501',
+                 'permission denied for function expire_holds', 'a user may not run expire_holds (42501)');
 SELECT tests.act_as('credits_auditor');
-SELECT throws_ok($$select * from credits.reserve_credits('alice', 'roast')$$, '42501', 'permission denied for function reserve_credits',
-                 'the auditor may not reserve (42501)');
-SELECT throws_ok(format('select * from credits.capture_hold(%s)', tests.id('bob')), '42501', 'permission denied for function capture_hold',
-                 'the auditor may not capture (42501)');
-SELECT throws_ok(format('select * from credits.release_hold(%s)', tests.id('bob')), '42501', 'permission denied for function release_hold',
-                 'the auditor may not release (42501)');
+SELECT throws_ok($$select * from credits.reserve_credits('alice', 'roast')$$, '42501',
+                 'permission denied for function reserve_credits', 'the auditor may not reserve (42501)');
+SELECT throws_ok(format('select * from credits.capture_hold(%s)', tests.id('bob')), '42501',
+                 'permission denied for function capture_hold', 'the auditor may not capture (42501)');
+SELECT throws_ok(format('select * from credits.release_hold(%s)', tests.id('bob')), '42501',
+                 'permission denied for function release_hold', 'the auditor may not release (42501)');
 SELECT tests.act_as('credits_user', 'bob');
 SELECT results_eq($$select available, held from tests.bal('bob')$$, $$values (5::numeric, 1::numeric)$$,
                   'bob''s hold is untouched by alice''s attempts (1 held)');

@@ -34,8 +34,8 @@ SELECT tests.act_as('credits_user', 'alice');
 SELECT set_config('credits.allow_clock_override', 'on', true);
 SELECT tests.travel('2001-02-03 04:05+00');
 SELECT is(credits.now(), now(), 'a user cannot turn the override on for itself with set_config');
-SELECT throws_ok(format('ALTER DATABASE %I SET credits.allow_clock_override = on', current_database()),
-                 '42501', format('must be owner of database %s', current_database()), 'a user cannot set the database setting');
+SELECT throws_ok(format('ALTER DATABASE %I SET credits.allow_clock_override = on', current_database()), '42501',
+                 format('must be owner of database %s', current_database()), 'a user cannot set the database setting');
 
 -- as superuser: a role-level setting is not the database setting
 SELECT tests.act_as_superuser();

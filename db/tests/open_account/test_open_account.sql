@@ -57,14 +57,15 @@ SELECT throws_ok($$select credits.open_account('')$$, 'PT422', 'account_id must 
                  'open_account refuses an empty account_id (PT422)');
 SELECT throws_ok($$select credits.open_account(null)$$, 'PT422', 'account_id must be 1 to 200 characters, got null',
                  'open_account refuses a null account_id (PT422)');
-SELECT throws_ok($$select credits.open_account('ghost', timezone => 'Mars/Olympus_Mons')$$, 'PT422', 'unknown time zone Mars/Olympus_Mons',
-                 'open_account refuses an unknown time zone (PT422)');
+SELECT throws_ok($$select credits.open_account('ghost', timezone => 'Mars/Olympus_Mons')$$, 'PT422',
+                 'unknown time zone Mars/Olympus_Mons', 'open_account refuses an unknown time zone (PT422)');
 SELECT throws_ok($$select credits.open_account('ghost', timezone => '')$$, 'PT422', 'unknown time zone ',
                  'open_account refuses an empty time zone (PT422)');
-SELECT throws_ok($$select credits.open_account('ghost', metadata => '["vip"]')$$, 'PT422', 'metadata must be a JSON object, got ["vip"]',
+SELECT throws_ok($$select credits.open_account('ghost', metadata => '["vip"]')$$, 'PT422',
+                 'metadata must be a JSON object, got ["vip"]',
                  'open_account refuses metadata that is not a JSON object (PT422)');
-SELECT throws_ok($$select credits.open_account('ghost', metadata => null)$$, 'PT422', 'metadata must be a JSON object, got null',
-                 'open_account refuses null metadata (PT422)');
+SELECT throws_ok($$select credits.open_account('ghost', metadata => null)$$, 'PT422',
+                 'metadata must be a JSON object, got null', 'open_account refuses null metadata (PT422)');
 SELECT is((select count(*)::int from credits.accounts where account_id = 'ghost'), 0,
           'no refused open_account left an account behind');
 

@@ -29,16 +29,19 @@ SELECT results_eq(
     from credits.get_balance('alice') where credit_type = 'credits'$$,
   $$values (100::numeric, 100::numeric, 0::numeric, '2026-04-10 12:00+00'::timestamptz, '2026-05-10 12:00+00'::timestamptz)$$,
   'alice''s get_balance shows her rolled period with its allowance');
-SELECT throws_ok($$select * from credits.get_or_create_active_period('alice')$$, '42501', 'permission denied for function get_or_create_active_period',
+SELECT throws_ok($$select * from credits.get_or_create_active_period('alice')$$, '42501',
+                 'permission denied for function get_or_create_active_period',
                  'alice may not call get_or_create_active_period, even for her own account (service and admin only)');
-SELECT throws_ok($$select * from credits.get_or_create_active_period('bob')$$, '42501', 'permission denied for function get_or_create_active_period',
+SELECT throws_ok($$select * from credits.get_or_create_active_period('bob')$$, '42501',
+                 'permission denied for function get_or_create_active_period',
                  'alice may not call get_or_create_active_period for bob');
 SELECT throws_ok($$select * from credits.get_balance('bob')$$, '42501', 'caller may not act on account bob',
                  'alice may not read bob''s rolled balance');
 
 -- as auditor --------------------------------------------------------------------------
 SELECT tests.act_as('credits_auditor');
-SELECT throws_ok($$select * from credits.get_or_create_active_period('alice')$$, '42501', 'permission denied for function get_or_create_active_period',
+SELECT throws_ok($$select * from credits.get_or_create_active_period('alice')$$, '42501',
+                 'permission denied for function get_or_create_active_period',
                  'a credits_auditor may not call get_or_create_active_period');
 SELECT is((select period_start from credits.get_balance('alice') where credit_type = 'credits'),
           '2026-04-10 12:00+00'::timestamptz, 'the auditor reads alice''s rolled period');

@@ -36,34 +36,42 @@ SELECT results_eq(
            (select available from credits.get_balance('alice') where credit_type = 'credits')$$,
   $$values (1, 46::numeric)$$,
   'the payment was credited once');
-SELECT throws_ok($$select credits.purchase_credits('alice', 25, 'stripe:pi_1')$$, 'PT409', 'payment stripe:pi_1 was already credited with other arguments',
+SELECT throws_ok($$select credits.purchase_credits('alice', 25, 'stripe:pi_1')$$, 'PT409',
+                 'payment stripe:pi_1 was already credited with other arguments',
                  'the same payment_ref with another amount is refused (PT409)');
-SELECT throws_ok($$select credits.purchase_credits('alice', 20, 'stripe:pi_1', 'analysis')$$, 'PT409', 'payment stripe:pi_1 was already credited with other arguments',
+SELECT throws_ok($$select credits.purchase_credits('alice', 20, 'stripe:pi_1', 'analysis')$$, 'PT409',
+                 'payment stripe:pi_1 was already credited with other arguments',
                  'the same payment_ref with another credit type is refused (PT409)');
 SELECT throws_ok($$select credits.purchase_credits('alice', 20, 'stripe:pi_1', expires_at => '2027-01-01 00:00+00')$$,
-                 'PT409', 'payment stripe:pi_1 was already credited with other arguments', 'the same payment_ref with another expires_at is refused (PT409)');
-SELECT throws_ok($$select credits.purchase_credits('bob', 20, 'stripe:pi_1')$$, 'PT409', 'payment stripe:pi_1 was already credited with other arguments',
+                 'PT409',
+                 'payment stripe:pi_1 was already credited with other arguments',
+                 'the same payment_ref with another expires_at is refused (PT409)');
+SELECT throws_ok($$select credits.purchase_credits('bob', 20, 'stripe:pi_1')$$, 'PT409',
+                 'payment stripe:pi_1 was already credited with other arguments',
                  'the same payment_ref on another account is refused (PT409)');
 SELECT is((select count(*)::int from credits.ledger where account_id = 'bob' and metadata ->> 'source' = 'purchase'), 0,
           'bob was not credited alice''s payment');
-SELECT throws_ok($$select credits.purchase_credits('alice', 20, null)$$, 'PT422', 'payment_ref must be 1 to 255 characters, got null',
+SELECT throws_ok($$select credits.purchase_credits('alice', 20, null)$$, 'PT422',
+                 'payment_ref must be 1 to 255 characters, got null',
                  'purchase_credits refuses a missing payment_ref (PT422)');
-SELECT throws_ok($$select credits.purchase_credits('alice', 20, '')$$, 'PT422', 'payment_ref must be 1 to 255 characters, got ''''',
+SELECT throws_ok($$select credits.purchase_credits('alice', 20, '')$$, 'PT422',
+                 'payment_ref must be 1 to 255 characters, got ''''',
                  'purchase_credits refuses an empty payment_ref (PT422)');
-SELECT throws_ok($$select credits.purchase_credits('alice', 20, '   ')$$, 'PT422', 'payment_ref must be 1 to 255 characters, got ''   ''',
+SELECT throws_ok($$select credits.purchase_credits('alice', 20, '   ')$$, 'PT422',
+                 'payment_ref must be 1 to 255 characters, got ''   ''',
                  'purchase_credits refuses a blank payment_ref (PT422)');
-SELECT throws_ok($$select credits.purchase_credits('alice', 0, 'stripe:pi_2')$$, 'PT422', 'amount must be above 0, got 0',
-                 'purchase_credits refuses an amount of 0 (PT422)');
-SELECT throws_ok($$select credits.purchase_credits('alice', 20, 'stripe:pi_2', 'gold')$$, 'PT404', 'unknown credit type gold',
-                 'purchase_credits refuses an unknown credit type (PT404)');
+SELECT throws_ok($$select credits.purchase_credits('alice', 0, 'stripe:pi_2')$$, 'PT422',
+                 'amount must be above 0, got 0', 'purchase_credits refuses an amount of 0 (PT422)');
+SELECT throws_ok($$select credits.purchase_credits('alice', 20, 'stripe:pi_2', 'gold')$$, 'PT404',
+                 'unknown credit type gold', 'purchase_credits refuses an unknown credit type (PT404)');
 
 -- as user alice and auditor: not allowed -------------------------------------------
 SELECT tests.act_as('credits_user', 'alice');
-SELECT throws_ok($$select credits.purchase_credits('alice', 5, 'stripe:pi_self')$$, '42501', 'permission denied for function purchase_credits',
-                 'a credits_user may not credit a purchase');
+SELECT throws_ok($$select credits.purchase_credits('alice', 5, 'stripe:pi_self')$$, '42501',
+                 'permission denied for function purchase_credits', 'a credits_user may not credit a purchase');
 SELECT tests.act_as('credits_auditor');
-SELECT throws_ok($$select credits.purchase_credits('alice', 5, 'stripe:pi_audit')$$, '42501', 'permission denied for function purchase_credits',
-                 'a credits_auditor may not credit a purchase');
+SELECT throws_ok($$select credits.purchase_credits('alice', 5, 'stripe:pi_audit')$$, '42501',
+                 'permission denied for function purchase_credits', 'a credits_auditor may not credit a purchase');
 
 -- as superuser ------------------------------------------------------------------------
 SELECT tests.act_as_superuser();

@@ -38,7 +38,9 @@ SELECT results_eq($$select grant_id, of_grant_id, amount from tests.draws(tests.
 SELECT results_eq($$select available, buckets from credits.get_balance('cr_full') where credit_type = 'credits'$$,
                   $$values (8::numeric, '{"promo": 2, "signup": 6}'::jsonb)$$,
                   'full refund: the promo and signup grants are whole again');
-SELECT throws_ok($$select * from credits.refund_transaction(tests.id('full_debit'), 'again')$$, 'PT409', format('cannot refund 0.000000 of transaction %s: 4.000000 was charged, 0.000000 is still refundable', tests.id('full_debit')),
+SELECT throws_ok($$select * from credits.refund_transaction(tests.id('full_debit'), 'again')$$, 'PT409',
+                 format('cannot refund 0.000000 of transaction %s: 4.000000 was charged, 0.000000 is still refundable',
+                        tests.id('full_debit')),
                  'full refund: refunding the same debit again raises PT409');
 
 -- partial refunds in several steps never exceed the charge
@@ -46,13 +48,17 @@ SELECT results_eq($$select available from credits.refund_transaction(tests.id('p
                   $$values (3::numeric)$$, 'partial refund: 2 of 5 back, 3 available');
 SELECT results_eq($$select available from credits.refund_transaction(tests.id('part_debit'), 'partial 2', 2)$$,
                   $$values (5::numeric)$$, 'partial refund: 2 more back, 5 available');
-SELECT throws_ok($$select * from credits.refund_transaction(tests.id('part_debit'), 'partial 3', 2)$$, 'PT409', format('cannot refund 2 of transaction %s: 5.000000 was charged, 1.000000 is still refundable', tests.id('part_debit')),
+SELECT throws_ok($$select * from credits.refund_transaction(tests.id('part_debit'), 'partial 3', 2)$$, 'PT409',
+                 format('cannot refund 2 of transaction %s: 5.000000 was charged, 1.000000 is still refundable',
+                        tests.id('part_debit')),
                  'partial refund: 2 more when only 1 is left raises PT409');
 INSERT INTO tests.ids SELECT 'part_rest', refund_id FROM credits.refund_transaction(tests.id('part_debit'), 'the rest');
 SELECT results_eq($$select amount, balance_after from credits.ledger where transaction_id = tests.id('part_rest')$$,
                   $$values (1::numeric, 6::numeric)$$,
                   'partial refund: without an amount, what is left (1) is refunded');
-SELECT throws_ok($$select * from credits.refund_transaction(tests.id('part_debit'), 'nothing left')$$, 'PT409', format('cannot refund 0.000000 of transaction %s: 5.000000 was charged, 0.000000 is still refundable', tests.id('part_debit')),
+SELECT throws_ok($$select * from credits.refund_transaction(tests.id('part_debit'), 'nothing left')$$, 'PT409',
+                 format('cannot refund 0.000000 of transaction %s: 5.000000 was charged, 0.000000 is still refundable',
+                        tests.id('part_debit')),
                  'partial refund: once all is refunded, a default refund raises PT409');
 SELECT results_eq($$select count(*), sum(amount) from credits.ledger where refund_of = tests.id('part_debit')$$,
                   $$values (3::bigint, 5::numeric)$$,

@@ -17,18 +17,21 @@ FROM (values ('h_keys', 'free', false), ('h_team', 'team', false), ('h_demo', 'f
      credits.open_account(v.account_id, v.plan, v.is_demo) o;
 
 -- ttl, amount and arguments
-SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'roast', ttl => '0 seconds')$$, 'PT422', format('ttl must be above 0 and at most 30 days, got %s', '0 seconds'::interval),
+SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'roast', ttl => '0 seconds')$$, 'PT422',
+                 format('ttl must be above 0 and at most 30 days, got %s', '0 seconds'::interval),
                  'reserve: a ttl of 0 raises PT422');
-SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'roast', ttl => '-5 minutes')$$, 'PT422', format('ttl must be above 0 and at most 30 days, got %s', '-5 minutes'::interval),
+SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'roast', ttl => '-5 minutes')$$, 'PT422',
+                 format('ttl must be above 0 and at most 30 days, got %s', '-5 minutes'::interval),
                  'reserve: a negative ttl raises PT422');
 SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'roast', ttl => '30 days 1 second')$$, 'PT422',
-                 format('ttl must be above 0 and at most 30 days, got %s', '30 days 1 second'::interval), 'reserve: a ttl above 30 days raises PT422');
-SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'roast', ttl => null)$$, 'PT422', 'ttl must be above 0 and at most 30 days, got <NULL>',
-                 'reserve: a null ttl raises PT422');
-SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'roast', amount => 0)$$, 'PT422', 'amount must be above 0, got 0',
-                 'reserve: amount 0 raises PT422');
-SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'video', '{"frames": 3}')$$, 'PT422', 'unknown unit frames for feature video',
-                 'reserve: an unknown unit raises PT422');
+                 format('ttl must be above 0 and at most 30 days, got %s', '30 days 1 second'::interval),
+                 'reserve: a ttl above 30 days raises PT422');
+SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'roast', ttl => null)$$, 'PT422',
+                 'ttl must be above 0 and at most 30 days, got <NULL>', 'reserve: a null ttl raises PT422');
+SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'roast', amount => 0)$$, 'PT422',
+                 'amount must be above 0, got 0', 'reserve: amount 0 raises PT422');
+SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'video', '{"frames": 3}')$$, 'PT422',
+                 'unknown unit frames for feature video', 'reserve: an unknown unit raises PT422');
 SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'teleport')$$, 'PT404', 'unknown feature teleport',
                  'reserve: an unknown feature raises PT404');
 SELECT throws_ok($$select * from credits.reserve_credits('nobody', 'roast')$$, 'PT404', 'unknown account nobody',

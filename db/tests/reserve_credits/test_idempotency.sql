@@ -32,14 +32,17 @@ SELECT results_eq($$select hold_id, expires_at from tests.reserved where label =
                   $$values (tests.id('key1'), '2026-03-10 12:10+00'::timestamptz)$$,
                   'idempotency: a retry 3 minutes later returns the first hold and its first expires_at');
 SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'chapter', idempotency_key => 'job-1',
-                                                         ttl => '10 minutes')$$,
-                 'PT409', 'idempotency key job-1 of account h_keys was used with other arguments', 'idempotency: the same key for another feature raises PT409');
+                                                         ttl => '10 minutes')$$, 'PT409',
+                 'idempotency key job-1 of account h_keys was used with other arguments',
+                 'idempotency: the same key for another feature raises PT409');
 SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'roast', idempotency_key => 'job-1',
-                                                         ttl => '20 minutes')$$,
-                 'PT409', 'idempotency key job-1 of account h_keys was used with other arguments', 'idempotency: the same key with another ttl raises PT409');
+                                                         ttl => '20 minutes')$$, 'PT409',
+                 'idempotency key job-1 of account h_keys was used with other arguments',
+                 'idempotency: the same key with another ttl raises PT409');
 SELECT throws_ok($$select * from credits.reserve_credits('h_keys', 'roast', idempotency_key => 'job-1',
-                                                         ttl => '10 minutes', amount => 2)$$,
-                 'PT409', 'idempotency key job-1 of account h_keys was used with other arguments', 'idempotency: the same key with another amount raises PT409');
+                                                         ttl => '10 minutes', amount => 2)$$, 'PT409',
+                 'idempotency key job-1 of account h_keys was used with other arguments',
+                 'idempotency: the same key with another amount raises PT409');
 SELECT is((select released from credits.release_hold(tests.id('key1'))), 1::numeric,
           'idempotency: the keyed hold is released');
 INSERT INTO tests.reserved SELECT 'key1_after_release', *

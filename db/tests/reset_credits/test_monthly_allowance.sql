@@ -27,14 +27,14 @@ SELECT '' FROM credits.grant_credits('carol', 10, 'promo', expires_at => '2026-0
 SELECT '' FROM credits.deduct_credits('carol', 'roast', amount => 30.5);
 
 -- as service, user and auditor: not allowed ------------------------------------------
-SELECT throws_ok($$select * from credits.reset_credits('carol', 'outage')$$, '42501', 'permission denied for function reset_credits',
-                 'the service may not reset credits (admin only)');
+SELECT throws_ok($$select * from credits.reset_credits('carol', 'outage')$$, '42501',
+                 'permission denied for function reset_credits', 'the service may not reset credits (admin only)');
 SELECT tests.act_as('credits_user', 'carol');
-SELECT throws_ok($$select * from credits.reset_credits('carol', 'outage')$$, '42501', 'permission denied for function reset_credits',
-                 'a user may not reset credits, even her own');
+SELECT throws_ok($$select * from credits.reset_credits('carol', 'outage')$$, '42501',
+                 'permission denied for function reset_credits', 'a user may not reset credits, even her own');
 SELECT tests.act_as('credits_auditor');
-SELECT throws_ok($$select * from credits.reset_credits('carol', 'outage')$$, '42501', 'permission denied for function reset_credits',
-                 'the auditor may not reset credits');
+SELECT throws_ok($$select * from credits.reset_credits('carol', 'outage')$$, '42501',
+                 'permission denied for function reset_credits', 'the auditor may not reset credits');
 
 -- as admin: reset carol on 03-20 --------------------------------------------------------
 SELECT tests.act_as('credits_admin');

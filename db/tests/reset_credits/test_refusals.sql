@@ -25,11 +25,14 @@ SELECT results_eq($$select credit_type, available, buckets from credits.reset_cr
                   'free plan (signup credits only): a reset leaves the signup grant alone');
 SELECT is_empty($$select * from tests.rows_after('erin', tests.id('erin_before'))$$,
                 'free plan: a reset writes no ledger row');
-SELECT throws_ok($$select * from credits.reset_credits('frank', 'restore')$$, 'PT422', 'account frank is suspended: its credits stay as they are',
+SELECT throws_ok($$select * from credits.reset_credits('frank', 'restore')$$, 'PT422',
+                 'account frank is suspended: its credits stay as they are',
                  'a suspended account is not reset (its credits stay as they are): PT422');
-SELECT throws_ok($$select * from credits.reset_credits('carol', null)$$, 'PT422', 'a reason is required to reset the credits of account carol',
+SELECT throws_ok($$select * from credits.reset_credits('carol', null)$$, 'PT422',
+                 'a reason is required to reset the credits of account carol',
                  'reset_credits: a missing reason raises PT422');
-SELECT throws_ok($$select * from credits.reset_credits('carol', '  ')$$, 'PT422', 'a reason is required to reset the credits of account carol',
+SELECT throws_ok($$select * from credits.reset_credits('carol', '  ')$$, 'PT422',
+                 'a reason is required to reset the credits of account carol',
                  'reset_credits: a blank reason raises PT422');
 SELECT throws_ok($$select * from credits.reset_credits('ghost', 'why not')$$, 'PT404', 'unknown account ghost',
                  'reset_credits: an unknown account raises PT404');

@@ -23,9 +23,11 @@ SELECT lives_ok($$select * from credits.schedule_jobs()$$, 'an admin may call sc
 
 -- as user and auditor
 SELECT tests.act_as('credits_user', 'alice');
-SELECT throws_ok($$select * from credits.schedule_jobs()$$, '42501', 'permission denied for function schedule_jobs', 'a user may not call schedule_jobs');
+SELECT throws_ok($$select * from credits.schedule_jobs()$$, '42501',
+                 'permission denied for function schedule_jobs', 'a user may not call schedule_jobs');
 SELECT tests.act_as('credits_auditor');
-SELECT throws_ok($$select * from credits.schedule_jobs()$$, '42501', 'permission denied for function schedule_jobs', 'the auditor may not call schedule_jobs');
+SELECT throws_ok($$select * from credits.schedule_jobs()$$, '42501',
+                 'permission denied for function schedule_jobs', 'the auditor may not call schedule_jobs');
 
 SELECT tests.act_as_superuser();
 SELECT * FROM finish();

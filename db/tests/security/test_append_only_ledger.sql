@@ -23,11 +23,14 @@ SELECT is((SELECT actor FROM credits.ledger WHERE account_id = 'bob' AND kind = 
 -- as superuser: the ledger is append-only --------------------------------------------
 SELECT tests.act_as_superuser();
 
-SELECT throws_ok('UPDATE credits_private.ledger_entries SET amount = 0', '42501', 'the ledger is append-only: UPDATE is not allowed on credits ledger rows',
+SELECT throws_ok('UPDATE credits_private.ledger_entries SET amount = 0', '42501',
+                 'the ledger is append-only: UPDATE is not allowed on credits ledger rows',
                  'the superuser may not UPDATE the ledger');
-SELECT throws_ok('DELETE FROM credits_private.ledger_entries', '42501', 'the ledger is append-only: DELETE is not allowed on credits ledger rows',
+SELECT throws_ok('DELETE FROM credits_private.ledger_entries', '42501',
+                 'the ledger is append-only: DELETE is not allowed on credits ledger rows',
                  'the superuser may not DELETE from the ledger');
-SELECT throws_ok('TRUNCATE credits_private.ledger_entries CASCADE', '42501', 'the ledger is append-only: TRUNCATE is not allowed on credits ledger rows',
+SELECT throws_ok('TRUNCATE credits_private.ledger_entries CASCADE', '42501',
+                 'the ledger is append-only: TRUNCATE is not allowed on credits ledger rows',
                  'the superuser may not TRUNCATE the ledger, even with CASCADE past the holds that reference it');
 
 -- as credits_owner: UPDATE and DELETE must change nothing (its policies give
@@ -47,7 +50,9 @@ BEGIN
 EXCEPTION WHEN insufficient_privilege THEN NULL;
 END
 $$;
-SELECT throws_ok('TRUNCATE credits_private.ledger_entries CASCADE', '42501', 'the ledger is append-only: TRUNCATE is not allowed on credits ledger rows', 'the owner may not TRUNCATE the ledger');
+SELECT throws_ok('TRUNCATE credits_private.ledger_entries CASCADE', '42501',
+                 'the ledger is append-only: TRUNCATE is not allowed on credits ledger rows',
+                 'the owner may not TRUNCATE the ledger');
 SELECT tests.act_as_superuser();
 SELECT results_eq('SELECT * FROM credits_private.ledger_entries ORDER BY entry_id',
                   'SELECT * FROM ledger_before ORDER BY entry_id',

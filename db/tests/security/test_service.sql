@@ -30,16 +30,20 @@ SELECT is((SELECT actor FROM credits.ledger WHERE account_id = 'bob' AND idempot
 SELECT throws_ok(format('SELECT credits.refund_transaction(%s, %L)',
                         (SELECT transaction_id FROM credits.ledger WHERE account_id = 'bob' AND kind = 'debit' AND feature = 'video'),
                         'render failed'),
-                 '42501', 'permission denied for function refund_transaction', 'service may not refund');
+                 '42501',
+                 'permission denied for function refund_transaction', 'service may not refund');
 SELECT throws_ok(format('SELECT credits.void_grant(%s, %L)',
                         (SELECT grant_id FROM credits.ledger WHERE account_id = 'bob' AND reason IS NULL
                          AND kind = 'grant'), 'abuse'),
                  '42501', 'permission denied for function void_grant', 'service may not void a grant');
-SELECT throws_ok($$ SELECT credits.upsert_credit_type('gems') $$, '42501', 'permission denied for function upsert_credit_type', 'service may not upsert_credit_type');
-SELECT throws_ok($$ SELECT credits.upsert_feature('dance') $$, '42501', 'permission denied for function upsert_feature', 'service may not upsert_feature');
-SELECT throws_ok($$ SELECT credits.upsert_plan('gold') $$, '42501', 'permission denied for function upsert_plan', 'service may not upsert_plan');
-SELECT throws_ok($$ SELECT credits.set_plan_feature('free', 'premium') $$, '42501', 'permission denied for function set_plan_feature',
-                 'service may not set_plan_feature');
+SELECT throws_ok($$ SELECT credits.upsert_credit_type('gems') $$, '42501',
+                 'permission denied for function upsert_credit_type', 'service may not upsert_credit_type');
+SELECT throws_ok($$ SELECT credits.upsert_feature('dance') $$, '42501',
+                 'permission denied for function upsert_feature', 'service may not upsert_feature');
+SELECT throws_ok($$ SELECT credits.upsert_plan('gold') $$, '42501',
+                 'permission denied for function upsert_plan', 'service may not upsert_plan');
+SELECT throws_ok($$ SELECT credits.set_plan_feature('free', 'premium') $$, '42501',
+                 'permission denied for function set_plan_feature', 'service may not set_plan_feature');
 
 -- as service with a sub --------------------------------------------------------------
 SELECT tests.act_as('credits_service', 'backend-7');

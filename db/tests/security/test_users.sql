@@ -29,12 +29,14 @@ SELECT results_eq($$ SELECT account_id, kind, amount FROM credits.get_history('a
                   $$ VALUES ('alice', 'grant', 6::numeric), ('alice', 'debit', -1::numeric) $$,
                   'alice reads her history: her signup grant and her roast');
 
-SELECT throws_ok($$ SELECT * FROM credits.get_balance('bob') $$, '42501', 'caller may not act on account bob', 'alice may not read bob''s balance');
-SELECT throws_ok($$ SELECT * FROM credits.get_history('bob') $$, '42501', 'caller may not act on account bob', 'alice may not read bob''s history');
-SELECT throws_ok($$ SELECT * FROM credits.check_feature('bob', 'roast') $$, '42501', 'caller may not act on account bob',
-                 'alice may not check a feature on bob''s account');
-SELECT throws_ok($$ SELECT * FROM credits.deduct_credits('bob', 'roast') $$, '42501', 'caller may not act on account bob',
-                 'alice may not charge bob''s account');
+SELECT throws_ok($$ SELECT * FROM credits.get_balance('bob') $$, '42501',
+                 'caller may not act on account bob', 'alice may not read bob''s balance');
+SELECT throws_ok($$ SELECT * FROM credits.get_history('bob') $$, '42501',
+                 'caller may not act on account bob', 'alice may not read bob''s history');
+SELECT throws_ok($$ SELECT * FROM credits.check_feature('bob', 'roast') $$, '42501',
+                 'caller may not act on account bob', 'alice may not check a feature on bob''s account');
+SELECT throws_ok($$ SELECT * FROM credits.deduct_credits('bob', 'roast') $$, '42501',
+                 'caller may not act on account bob', 'alice may not charge bob''s account');
 SELECT throws_ok($$ SELECT * FROM credits.get_balance('nobody') $$, '42501', 'caller may not act on account nobody',
                  'alice naming an account that does not exist gets 42501, not PT404 (existence does not leak)');
 
@@ -50,14 +52,18 @@ SELECT throws_ok(format('SELECT credits.refund_transaction(%s, %L)',
 SELECT throws_ok(format('SELECT credits.void_grant(%s, %L)',
                         (SELECT min(grant_id) FROM credits.ledger WHERE account_id = 'alice' AND kind = 'grant'), 'x'),
                  '42501', 'permission denied for function void_grant', 'alice may not void her grant');
-SELECT throws_ok($$ SELECT credits.upsert_credit_type('gems') $$, '42501', 'permission denied for function upsert_credit_type', 'alice may not upsert_credit_type');
-SELECT throws_ok($$ SELECT credits.upsert_feature('dance') $$, '42501', 'permission denied for function upsert_feature', 'alice may not upsert_feature');
-SELECT throws_ok($$ SELECT credits.upsert_plan('gold') $$, '42501', 'permission denied for function upsert_plan', 'alice may not upsert_plan');
-SELECT throws_ok($$ SELECT credits.set_plan_feature('free', 'premium') $$, '42501', 'permission denied for function set_plan_feature',
-                 'alice may not set_plan_feature');
-SELECT throws_ok($$ SELECT credits.set_account_status('alice', 'active', 'me') $$, '42501', 'permission denied for function set_account_status',
-                 'alice may not set her account''s status');
-SELECT throws_ok($$ SELECT credits.expire_grants() $$, '42501', 'permission denied for function expire_grants', 'alice may not run expire_grants');
+SELECT throws_ok($$ SELECT credits.upsert_credit_type('gems') $$, '42501',
+                 'permission denied for function upsert_credit_type', 'alice may not upsert_credit_type');
+SELECT throws_ok($$ SELECT credits.upsert_feature('dance') $$, '42501',
+                 'permission denied for function upsert_feature', 'alice may not upsert_feature');
+SELECT throws_ok($$ SELECT credits.upsert_plan('gold') $$, '42501',
+                 'permission denied for function upsert_plan', 'alice may not upsert_plan');
+SELECT throws_ok($$ SELECT credits.set_plan_feature('free', 'premium') $$, '42501',
+                 'permission denied for function set_plan_feature', 'alice may not set_plan_feature');
+SELECT throws_ok($$ SELECT credits.set_account_status('alice', 'active', 'me') $$, '42501',
+                 'permission denied for function set_account_status', 'alice may not set her account''s status');
+SELECT throws_ok($$ SELECT credits.expire_grants() $$, '42501',
+                 'permission denied for function expire_grants', 'alice may not run expire_grants');
 
 SELECT throws_ok($$ SELECT * FROM credits_private.ledger_entries $$, '42501',
                  'permission denied for schema credits_private', 'alice may not read credits_private.ledger_entries');
@@ -73,9 +79,10 @@ SELECT tests.act_as('credits_user', 'bob');
 
 SELECT is((SELECT available FROM credits.get_balance('bob') WHERE credit_type = 'credits'), 12::numeric,
           'bob reads his balance: 16 - 1 - 2 - 1');
-SELECT throws_ok($$ SELECT * FROM credits.get_balance('alice') $$, '42501', 'caller may not act on account alice', 'bob may not read alice''s balance');
-SELECT throws_ok($$ SELECT * FROM credits.deduct_credits('alice', 'roast') $$, '42501', 'caller may not act on account alice',
-                 'bob may not charge alice''s account');
+SELECT throws_ok($$ SELECT * FROM credits.get_balance('alice') $$, '42501',
+                 'caller may not act on account alice', 'bob may not read alice''s balance');
+SELECT throws_ok($$ SELECT * FROM credits.deduct_credits('alice', 'roast') $$, '42501',
+                 'caller may not act on account alice', 'bob may not charge alice''s account');
 
 SELECT tests.act_as_superuser();
 

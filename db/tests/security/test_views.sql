@@ -56,8 +56,8 @@ SELECT is_empty('SELECT * FROM credits.accounts', 'a user without a sub sees no 
 SELECT is_empty('SELECT * FROM credits.reconciliation', 'a user without a sub sees no reconciliation rows');
 SELECT throws_ok($$ SELECT * FROM credits.get_balance('alice') $$, '42501', 'caller may not act on account alice',
                  'a user without a sub may not read any balance');
-SELECT throws_ok($$ SELECT * FROM credits.deduct_credits('alice', 'roast') $$, '42501', 'caller may not act on account alice',
-                 'a user without a sub may not charge any account');
+SELECT throws_ok($$ SELECT * FROM credits.deduct_credits('alice', 'roast') $$, '42501',
+                 'caller may not act on account alice', 'a user without a sub may not charge any account');
 
 -- as auditor -------------------------------------------------------------------------
 SELECT tests.act_as('credits_auditor');
@@ -94,7 +94,8 @@ SELECT throws_ok($$ SELECT credits.grant_credits('bob', 5, 'promo') $$, '42501',
 SELECT throws_ok($$ SELECT credits.open_account('carol') $$, '42501',
                  'permission denied for function open_account', 'the auditor may not open an account');
 SELECT throws_ok($$ INSERT INTO credits.ledger (account_id, credit_type, kind, amount) VALUES ('bob', 'credits', 'grant', 1) $$,
-                 '42501', 'permission denied for view ledger', 'the auditor may not INSERT into credits.ledger');
+                 '42501',
+                 'permission denied for view ledger', 'the auditor may not INSERT into credits.ledger');
 SELECT throws_ok($$ UPDATE credits.balances SET balance = 0 $$, '42501',
                  'permission denied for view balances', 'the auditor may not UPDATE credits.balances');
 SELECT throws_ok($$ DELETE FROM credits.accounts $$, '42501',

@@ -41,21 +41,25 @@ SELECT results_eq(
   $$select ok, charged, available from credits.deduct_credits('bob', 'roast')$$,
   $$values (true, 1::numeric, 5::numeric)$$,
   'a reactivated account is charged again, from the credits it kept');
-SELECT throws_ok($$select credits.set_account_status('bob', 'frozen', 'why not')$$, 'PT422', 'invalid account status frozen',
-                 'set_account_status refuses an unknown status (PT422)');
-SELECT throws_ok($$select credits.set_account_status('bob', 'suspended', null)$$, 'PT422', 'a reason is required to change the status of account bob',
+SELECT throws_ok($$select credits.set_account_status('bob', 'frozen', 'why not')$$, 'PT422',
+                 'invalid account status frozen', 'set_account_status refuses an unknown status (PT422)');
+SELECT throws_ok($$select credits.set_account_status('bob', 'suspended', null)$$, 'PT422',
+                 'a reason is required to change the status of account bob',
                  'set_account_status refuses a missing reason (PT422)');
-SELECT throws_ok($$select credits.set_account_status('bob', 'suspended', '   ')$$, 'PT422', 'a reason is required to change the status of account bob',
+SELECT throws_ok($$select credits.set_account_status('bob', 'suspended', '   ')$$, 'PT422',
+                 'a reason is required to change the status of account bob',
                  'set_account_status refuses a blank reason (PT422)');
 SELECT throws_ok($$select credits.set_account_status('ghost', 'suspended', 'fraud')$$, 'PT404', 'unknown account ghost',
                  'set_account_status refuses an unknown account (PT404)');
 
 -- as user alice and auditor: not allowed -------------------------------------------
 SELECT tests.act_as('credits_user', 'alice');
-SELECT throws_ok($$select credits.set_account_status('alice', 'active', 'me')$$, '42501', 'permission denied for function set_account_status',
+SELECT throws_ok($$select credits.set_account_status('alice', 'active', 'me')$$, '42501',
+                 'permission denied for function set_account_status',
                  'a credits_user may not change an account''s status');
 SELECT tests.act_as('credits_auditor');
-SELECT throws_ok($$select credits.set_account_status('bob', 'closed', 'audit')$$, '42501', 'permission denied for function set_account_status',
+SELECT throws_ok($$select credits.set_account_status('bob', 'closed', 'audit')$$, '42501',
+                 'permission denied for function set_account_status',
                  'a credits_auditor may not change an account''s status');
 
 -- as superuser ------------------------------------------------------------------------

@@ -59,27 +59,28 @@ SELECT throws_ok($$select credits.set_plan_feature('gold', 'micro')$$, 'PT404', 
                  'set_plan_feature refuses an unknown plan (PT404)');
 SELECT throws_ok($$select credits.set_plan_feature('metered', 'teleport')$$, 'PT404', 'unknown feature teleport',
                  'set_plan_feature refuses an unknown feature (PT404)');
-SELECT throws_ok($$select credits.set_plan_feature('metered', 'micro', period_limit => -1)$$, 'PT422', 'period_limit must be 0 or more, got -1',
-                 'set_plan_feature refuses a negative period_limit (PT422)');
-SELECT throws_ok($$select credits.set_plan_feature('metered', 'micro', cost_override => -1)$$, 'PT422', 'cost_override must be above 0, got -1',
-                 'set_plan_feature refuses a negative cost_override (PT422)');
-SELECT throws_ok($$select credits.set_plan_feature('metered', 'micro', cost_override => 0.0000001)$$, 'PT422', 'cost_override has more than 6 decimal places: 0.0000001',
+SELECT throws_ok($$select credits.set_plan_feature('metered', 'micro', period_limit => -1)$$, 'PT422',
+                 'period_limit must be 0 or more, got -1', 'set_plan_feature refuses a negative period_limit (PT422)');
+SELECT throws_ok($$select credits.set_plan_feature('metered', 'micro', cost_override => -1)$$, 'PT422',
+                 'cost_override must be above 0, got -1', 'set_plan_feature refuses a negative cost_override (PT422)');
+SELECT throws_ok($$select credits.set_plan_feature('metered', 'micro', cost_override => 0.0000001)$$, 'PT422',
+                 'cost_override has more than 6 decimal places: 0.0000001',
                  'set_plan_feature refuses a cost_override with 7 decimals (PT422)');
 
 -- as service, user alice and auditor: admins only ---------------------------------
 SELECT tests.act_as('credits_service');
-SELECT throws_ok($$select credits.set_plan_feature('free', 'premium')$$, '42501', 'permission denied for function set_plan_feature',
-                 'credits_service may not call set_plan_feature');
+SELECT throws_ok($$select credits.set_plan_feature('free', 'premium')$$, '42501',
+                 'permission denied for function set_plan_feature', 'credits_service may not call set_plan_feature');
 SELECT tests.act_as('credits_user', 'alice');
-SELECT throws_ok($$select credits.set_plan_feature('free', 'premium')$$, '42501', 'permission denied for function set_plan_feature',
-                 'credits_user may not call set_plan_feature');
+SELECT throws_ok($$select credits.set_plan_feature('free', 'premium')$$, '42501',
+                 'permission denied for function set_plan_feature', 'credits_user may not call set_plan_feature');
 SELECT results_eq(
   $$select base_cost, unit_rates from credits.features where code = 'micro'$$,
   $$values (3::numeric, '{"tokens": 0.5}'::jsonb)$$,
   'credits_user reads the catalog view credits.features');
 SELECT tests.act_as('credits_auditor');
-SELECT throws_ok($$select credits.set_plan_feature('free', 'premium')$$, '42501', 'permission denied for function set_plan_feature',
-                 'credits_auditor may not call set_plan_feature');
+SELECT throws_ok($$select credits.set_plan_feature('free', 'premium')$$, '42501',
+                 'permission denied for function set_plan_feature', 'credits_auditor may not call set_plan_feature');
 SELECT is((select enabled from credits.plan_features where plan = 'metered' and feature = 'micro'), false,
           'credits_auditor reads the catalog view credits.plan_features');
 

@@ -86,11 +86,11 @@ SELECT results_eq($$select is_demo from credits.update_account('dot', is_demo =>
 
 -- as user and auditor: not allowed
 SELECT tests.act_as('credits_user', 'dot');
-SELECT throws_ok($$select * from credits.update_account('dot', is_demo => false)$$, '42501', 'permission denied for function update_account',
-                 'a user may not update its own account');
+SELECT throws_ok($$select * from credits.update_account('dot', is_demo => false)$$, '42501',
+                 'permission denied for function update_account', 'a user may not update its own account');
 SELECT tests.act_as('credits_auditor');
-SELECT throws_ok($$select * from credits.update_account('dot', is_demo => false)$$, '42501', 'permission denied for function update_account',
-                 'the auditor may not update an account');
+SELECT throws_ok($$select * from credits.update_account('dot', is_demo => false)$$, '42501',
+                 'permission denied for function update_account', 'the auditor may not update an account');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -38,13 +38,15 @@ SELECT throws_ok($$select credits.upsert_credit_type(null)$$, 'PT422', 'invalid 
 
 -- as service, user alice and auditor: admins only ---------------------------------
 SELECT tests.act_as('credits_service');
-SELECT throws_ok($$select credits.upsert_credit_type('svc')$$, '42501', 'permission denied for function upsert_credit_type',
+SELECT throws_ok($$select credits.upsert_credit_type('svc')$$, '42501',
+                 'permission denied for function upsert_credit_type',
                  'credits_service may not call upsert_credit_type');
 SELECT tests.act_as('credits_user', 'alice');
-SELECT throws_ok($$select credits.upsert_credit_type('usr')$$, '42501', 'permission denied for function upsert_credit_type',
-                 'credits_user may not call upsert_credit_type');
+SELECT throws_ok($$select credits.upsert_credit_type('usr')$$, '42501',
+                 'permission denied for function upsert_credit_type', 'credits_user may not call upsert_credit_type');
 SELECT tests.act_as('credits_auditor');
-SELECT throws_ok($$select credits.upsert_credit_type('aud')$$, '42501', 'permission denied for function upsert_credit_type',
+SELECT throws_ok($$select credits.upsert_credit_type('aud')$$, '42501',
+                 'permission denied for function upsert_credit_type',
                  'credits_auditor may not call upsert_credit_type');
 
 -- as superuser -------------------------------------------------------------------

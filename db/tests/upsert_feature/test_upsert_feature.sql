@@ -39,23 +39,29 @@ SELECT throws_ok($$select credits.upsert_feature('has space')$$, 'PT422', 'inval
                  'upsert_feature refuses a code with a space (PT422)');
 SELECT throws_ok($$select credits.upsert_feature('orphan', 'gold')$$, 'PT404', 'unknown credit type gold',
                  'upsert_feature refuses an unknown credit type (PT404)');
-SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', -1)$$, 'PT422', 'base_cost must be above 0, got -1',
-                 'upsert_feature refuses a negative base_cost (PT422)');
-SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', 0.0000001)$$, 'PT422', 'base_cost has more than 6 decimal places: 0.0000001',
+SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', -1)$$, 'PT422',
+                 'base_cost must be above 0, got -1', 'upsert_feature refuses a negative base_cost (PT422)');
+SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', 0.0000001)$$, 'PT422',
+                 'base_cost has more than 6 decimal places: 0.0000001',
                  'upsert_feature refuses a base_cost with 7 decimals (PT422)');
-SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', 'NaN')$$, 'PT422', 'base_cost must be a finite number, got NaN',
-                 'upsert_feature refuses a NaN base_cost (PT422)');
+SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', 'NaN')$$, 'PT422',
+                 'base_cost must be a finite number, got NaN', 'upsert_feature refuses a NaN base_cost (PT422)');
 SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', null)$$, 'PT422', 'base_cost is required',
                  'upsert_feature refuses a null base_cost (PT422)');
-SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', 0, '{"seconds": "fast"}')$$, 'PT422', 'unit rate seconds of feature cheap must be a number of 0 or more with a lower-case name: "fast"',
+SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', 0, '{"seconds": "fast"}')$$, 'PT422',
+                 'unit rate seconds of feature cheap must be a number of 0 or more with a lower-case name: "fast"',
                  'upsert_feature refuses a unit rate that is a string (PT422)');
-SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', 0, '{"seconds": true}')$$, 'PT422', 'unit rate seconds of feature cheap must be a number of 0 or more with a lower-case name: true',
+SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', 0, '{"seconds": true}')$$, 'PT422',
+                 'unit rate seconds of feature cheap must be a number of 0 or more with a lower-case name: true',
                  'upsert_feature refuses a unit rate that is a boolean (PT422)');
-SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', 0, '{"seconds": -0.5}')$$, 'PT422', 'unit rate seconds of feature cheap must be a number of 0 or more with a lower-case name: -0.5',
+SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', 0, '{"seconds": -0.5}')$$, 'PT422',
+                 'unit rate seconds of feature cheap must be a number of 0 or more with a lower-case name: -0.5',
                  'upsert_feature refuses a negative unit rate (PT422)');
-SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', 0, '{"Seconds": 0.5}')$$, 'PT422', 'unit rate Seconds of feature cheap must be a number of 0 or more with a lower-case name: 0.5',
+SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', 0, '{"Seconds": 0.5}')$$, 'PT422',
+                 'unit rate Seconds of feature cheap must be a number of 0 or more with a lower-case name: 0.5',
                  'upsert_feature refuses an upper-case unit name (PT422)');
-SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', 0, '[0.5]')$$, 'PT422', 'unit_rates must be a JSON object, got [0.5]',
+SELECT throws_ok($$select credits.upsert_feature('cheap', 'credits', 0, '[0.5]')$$, 'PT422',
+                 'unit_rates must be a JSON object, got [0.5]',
                  'upsert_feature refuses unit_rates that are not a JSON object (PT422)');
 SELECT is((select count(*)::int from credits.features where code = 'cheap'), 0,
           'no refused upsert_feature left a feature behind');

@@ -34,7 +34,8 @@ SELECT results_eq($$select is_default from credits.upsert_plan('s1_pro', monthly
                                                                is_default => false)$$,
                   $$values (false)$$, 'is_default => false on another plan is no change');
 SELECT tests.act_as_superuser();
-SELECT throws_ok($$update credits_private.plans set is_default = true where code = 'pro'$$, '23505', 'duplicate key value violates unique constraint "plans_one_default"',
+SELECT throws_ok($$update credits_private.plans set is_default = true where code = 'pro'$$, '23505',
+                 'duplicate key value violates unique constraint "plans_one_default"',
                  'two default plans are impossible (a unique index)');
 
 SELECT * FROM finish();

@@ -32,22 +32,27 @@ SELECT results_eq(
   'upsert_plan updates in place: one row in credits.plans');
 SELECT throws_ok($$select credits.upsert_plan('Gold')$$, 'PT422', 'invalid plan code Gold',
                  'upsert_plan refuses an upper-case code (PT422)');
-SELECT throws_ok($$select credits.upsert_plan('gold', signup_grant => '[6]')$$, 'PT422', 'signup_grant must be a JSON object keyed by credit type, got [6]',
+SELECT throws_ok($$select credits.upsert_plan('gold', signup_grant => '[6]')$$, 'PT422',
+                 'signup_grant must be a JSON object keyed by credit type, got [6]',
                  'upsert_plan refuses a signup_grant that is not an object (PT422)');
-SELECT throws_ok($$select credits.upsert_plan('gold', monthly_allowance => '"credits"')$$, 'PT422', 'monthly_allowance must be a JSON object keyed by credit type, got "credits"',
+SELECT throws_ok($$select credits.upsert_plan('gold', monthly_allowance => '"credits"')$$, 'PT422',
+                 'monthly_allowance must be a JSON object keyed by credit type, got "credits"',
                  'upsert_plan refuses a monthly_allowance that is not an object (PT422)');
-SELECT throws_ok($$select credits.upsert_plan('gold', daily_allowance => null)$$, 'PT422', 'daily_allowance must be a JSON object keyed by credit type, got <NULL>',
+SELECT throws_ok($$select credits.upsert_plan('gold', daily_allowance => null)$$, 'PT422',
+                 'daily_allowance must be a JSON object keyed by credit type, got <NULL>',
                  'upsert_plan refuses a null daily_allowance (PT422)');
-SELECT throws_ok($$select credits.upsert_plan('gold', signup_grant => '{"credits": 0}')$$, 'PT422', 'signup_grant.credits must be above 0, got 0',
-                 'upsert_plan refuses an allowance of 0 (PT422)');
-SELECT throws_ok($$select credits.upsert_plan('gold', monthly_allowance => '{"credits": -5}')$$, 'PT422', 'monthly_allowance.credits must be above 0, got -5',
+SELECT throws_ok($$select credits.upsert_plan('gold', signup_grant => '{"credits": 0}')$$, 'PT422',
+                 'signup_grant.credits must be above 0, got 0', 'upsert_plan refuses an allowance of 0 (PT422)');
+SELECT throws_ok($$select credits.upsert_plan('gold', monthly_allowance => '{"credits": -5}')$$, 'PT422',
+                 'monthly_allowance.credits must be above 0, got -5',
                  'upsert_plan refuses a negative allowance (PT422)');
-SELECT throws_ok($$select credits.upsert_plan('gold', daily_allowance => '{"credits": "6"}')$$, 'PT422', 'daily_allowance.credits is required',
-                 'upsert_plan refuses an allowance given as a string (PT422)');
-SELECT throws_ok($$select credits.upsert_plan('gold', signup_grant => '{"credits": 0.0000001}')$$, 'PT422', 'signup_grant.credits has more than 6 decimal places: 0.0000001',
+SELECT throws_ok($$select credits.upsert_plan('gold', daily_allowance => '{"credits": "6"}')$$, 'PT422',
+                 'daily_allowance.credits is required', 'upsert_plan refuses an allowance given as a string (PT422)');
+SELECT throws_ok($$select credits.upsert_plan('gold', signup_grant => '{"credits": 0.0000001}')$$, 'PT422',
+                 'signup_grant.credits has more than 6 decimal places: 0.0000001',
                  'upsert_plan refuses an allowance with 7 decimals (PT422)');
-SELECT throws_ok($$select credits.upsert_plan('gold', signup_grant => '{"gold": 6}')$$, 'PT404', 'unknown credit type gold',
-                 'upsert_plan refuses an allowance of an unknown credit type (PT404)');
+SELECT throws_ok($$select credits.upsert_plan('gold', signup_grant => '{"gold": 6}')$$, 'PT404',
+                 'unknown credit type gold', 'upsert_plan refuses an allowance of an unknown credit type (PT404)');
 SELECT is((select count(*)::int from credits.plans where code = 'gold'), 0,
           'no refused upsert_plan left a plan behind');
 

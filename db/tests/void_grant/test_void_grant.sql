@@ -35,20 +35,22 @@ SELECT is((select count(*) from credits.ledger where account_id = 'vd_main' and 
           'void_grant: voiding twice writes no second void row');
 SELECT throws_ok($$select * from credits.void_grant(-1, 'no such grant')$$, 'PT404', 'unknown grant -1',
                  'void_grant: an unknown grant raises PT404');
-SELECT throws_ok($$select * from credits.void_grant(tests.signup('vd_main'), null)$$, 'PT422', format('a reason is required to void grant %s', tests.signup('vd_main')),
+SELECT throws_ok($$select * from credits.void_grant(tests.signup('vd_main'), null)$$, 'PT422',
+                 format('a reason is required to void grant %s', tests.signup('vd_main')),
                  'void_grant: a missing reason raises PT422');
-SELECT throws_ok($$select * from credits.void_grant(tests.signup('vd_main'), '')$$, 'PT422', format('a reason is required to void grant %s', tests.signup('vd_main')),
+SELECT throws_ok($$select * from credits.void_grant(tests.signup('vd_main'), '')$$, 'PT422',
+                 format('a reason is required to void grant %s', tests.signup('vd_main')),
                  'void_grant: an empty reason raises PT422');
 
 -- as service ------------------------------------------------------------------------
 SELECT tests.act_as('credits_service');
-SELECT throws_ok($$select * from credits.void_grant(tests.signup('alice'), 'service tries')$$, '42501', 'permission denied for function void_grant',
-                 'credits_service may not void a grant (42501)');
+SELECT throws_ok($$select * from credits.void_grant(tests.signup('alice'), 'service tries')$$, '42501',
+                 'permission denied for function void_grant', 'credits_service may not void a grant (42501)');
 
 -- as user alice -----------------------------------------------------------------------
 SELECT tests.act_as('credits_user', 'alice');
-SELECT throws_ok($$select * from credits.void_grant(tests.signup('alice'), 'my own grant')$$, '42501', 'permission denied for function void_grant',
-                 'alice may not void even her own grant (42501)');
+SELECT throws_ok($$select * from credits.void_grant(tests.signup('alice'), 'my own grant')$$, '42501',
+                 'permission denied for function void_grant', 'alice may not void even her own grant (42501)');
 
 -- as superuser ------------------------------------------------------------------------------
 SELECT tests.act_as_superuser();
