@@ -43,6 +43,17 @@ as $$
   select '' from set_config('credits.now', at::text, true)
 $$;
 
+-- tests.open(account, plan, is_demo, timezone): credits.open_account as the
+-- role acting, returning '' (a TAP line) rather than the account's row.
+--   SELECT tests.open('h_cap', 'hold_empty'); SELECT tests.open(a) FROM unnest(array['alice', 'bob']) a;
+create or replace function tests.open(account text, plan text default 'free', is_demo boolean default false,
+                                      timezone text default 'UTC')
+returns text
+language sql
+as $$
+  select '' from credits.open_account(account, plan, is_demo, timezone)
+$$;
+
 -- tests.catalog(): a small known catalog for tests, independent of the example.
 --   credit types: credits, analysis
 --   features: roast (1 a call), video (0.5 a second), chat (0.0005 an input
@@ -300,6 +311,17 @@ $$;
 
 -- Catalogs beside tests.catalog() -----------------------------------------------
 
+-- tests.hold_empty_plan(): plan hold_empty, with roast and no signup grant,
+-- so that an account holds exactly what it is granted. Run as the superuser.
+create or replace function tests.hold_empty_plan()
+returns text
+language sql
+as $$
+  select credits.upsert_plan('hold_empty');
+  select credits.set_plan_feature('hold_empty', 'roast');
+  select '';
+$$;
+
 -- tests.app_plans(s0_free_default): an app's own plans, named otherwise than
 -- the test catalog's: s0_free (3 credits at signup) and s1_pro (100 a month),
 -- both with roast; s0_free is made the default plan when asked (free stays
@@ -464,4 +486,18 @@ begin
   end loop;
   return '';
 end
+$$;
+
+-- tests.sub_a_subscribed(): at Mar 12 09:00 (the clock stays there) event
+-- e_a1 subscribes sub_a (opened on free on Mar 10) to pro for the provider's
+-- period Mar 12 08:00 -> Apr 12 08:00, as the role acting (the service); the
+-- first event that apply_subscription_event/test_first_event_and_idempotency.sql
+-- checks.
+create or replace function tests.sub_a_subscribed()
+returns text
+language sql
+as $$
+  select tests.travel('2026-03-12 09:00+00');
+  select '' from credits.apply_subscription_event('e_a1', 'sub_a', 'pro', 'active', '2026-03-12 08:00+00',
+                                                  '2026-04-12 08:00+00');
 $$;

@@ -16,9 +16,7 @@ SELECT tests.travel('2026-03-10 12:00+00');
 SELECT account_id FROM credits.open_account('sub_a');
 
 -- sub_a's story so far: pro, upgraded to premium, 33 used, downgraded to pro, renewed
-SELECT tests.travel('2026-03-12 09:00+00');
-SELECT plan FROM credits.apply_subscription_event('e_a1', 'sub_a', 'pro', 'active', '2026-03-12 08:00+00',
-                                                  '2026-04-12 08:00+00');
+SELECT tests.sub_a_subscribed();
 SELECT tests.travel('2026-03-15 12:00+00');
 SELECT ok::text FROM credits.deduct_credits('sub_a', 'roast', amount => 30);
 SELECT tests.travel('2026-03-20 12:00+00');

@@ -16,9 +16,7 @@ SELECT tests.act_as('credits_service');
 SELECT tests.travel('2026-03-10 12:00+00');
 SELECT account_id FROM credits.open_account('sub_a');
 
-SELECT tests.travel('2026-03-12 09:00+00');
-SELECT plan FROM credits.apply_subscription_event('e_a1', 'sub_a', 'pro', 'active', '2026-03-12 08:00+00',
-                                                  '2026-04-12 08:00+00');
+SELECT tests.sub_a_subscribed();
 INSERT INTO tests.ids SELECT 'a_monthly', grant_id FROM tests.grants('sub_a', 'monthly') WHERE expired_at IS NULL;
 
 -- as service: upgrade at once ------------------------------------------------------------

@@ -7,12 +7,12 @@
 
 BEGIN;
 SELECT plan(9);
-SELECT '' FROM tests.catalog();  -- '' rather than the SQL function's null: TAP lines must be text
-SELECT tests.travel('2026-03-10 12:00+00')::text;
+SELECT tests.catalog();
+SELECT tests.travel('2026-03-10 12:00+00');
 
 -- as service ---------------------------------------------------------------------
 SELECT tests.act_as('credits_service');
-SELECT o.account_id FROM unnest(array['gina', 'carol', 'dave', 'erin']) a, credits.open_account(a) o;
+SELECT tests.open(a) FROM unnest(array['gina', 'carol', 'dave', 'erin']) a;
 
 -- Default priorities: every source once on gina, plus an explicit priority.
 SELECT count(*)::text FROM unnest(array['signup', 'daily', 'monthly', 'promo', 'admin', 'migration', 'refund',
@@ -24,12 +24,12 @@ SELECT grant_id::text FROM credits.purchase_credits('gina', 1, 'stripe:pi_gina')
 -- Burn-down on carol: signup 6 (never ends), then a purchase of 10, a promo of
 -- 3 ending in 7 days, a daily 2 ending in 12 hours, each a minute apart.
 SELECT set_config('tw.carol_signup', grant_id::text, true) FROM credits.ledger where account_id = 'carol';
-SELECT tests.travel('2026-03-10 12:01+00')::text;
+SELECT tests.travel('2026-03-10 12:01+00');
 SELECT set_config('tw.carol_purchase', grant_id::text, true) FROM credits.purchase_credits('carol', 10, 'stripe:pi_carol');
-SELECT tests.travel('2026-03-10 12:02+00')::text;
+SELECT tests.travel('2026-03-10 12:02+00');
 SELECT set_config('tw.carol_promo', grant_id::text, true)
 FROM credits.grant_credits('carol', 3, 'promo', expires_at => '2026-03-17 12:00+00');
-SELECT tests.travel('2026-03-10 12:03+00')::text;
+SELECT tests.travel('2026-03-10 12:03+00');
 SELECT set_config('tw.carol_daily', grant_id::text, true)
 FROM credits.grant_credits('carol', 2, 'daily', expires_at => '2026-03-11 00:00+00');
 SELECT results_eq(

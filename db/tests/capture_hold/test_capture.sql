@@ -10,16 +10,13 @@
 
 BEGIN;
 SELECT plan(27);
-SELECT '' FROM tests.catalog();  -- '' rather than the SQL function's null: TAP lines must be text
-SELECT '' FROM credits.upsert_plan('hold_empty');  -- no signup grant: an account holds exactly what it is granted
-SELECT '' FROM credits.set_plan_feature('hold_empty', 'roast');
-SELECT tests.travel('2026-03-10 12:00+00')::text;
+SELECT tests.catalog();
+SELECT tests.hold_empty_plan();
+SELECT tests.travel('2026-03-10 12:00+00');
 
 -- as service: accounts --------------------------------------------------------------
 SELECT tests.act_as('credits_service');
-SELECT o.account_id
-FROM (values ('h_cap', 'hold_empty', false)) v (account_id, plan, is_demo),
-     credits.open_account(v.account_id, v.plan, v.is_demo) o;
+SELECT tests.open('h_cap', 'hold_empty');
 
 -- capture_hold: full and partial, from the earmarked grants ------------------------------------
 INSERT INTO tests.ids SELECT 'cap_promo', grant_id FROM credits.grant_credits('h_cap', 4, 'promo');

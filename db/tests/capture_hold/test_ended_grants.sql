@@ -7,16 +7,14 @@
 
 BEGIN;
 SELECT plan(16);
-SELECT '' FROM tests.catalog();  -- '' rather than the SQL function's null: TAP lines must be text
-SELECT '' FROM credits.upsert_plan('hold_empty');  -- no signup grant: an account holds exactly what it is granted
-SELECT '' FROM credits.set_plan_feature('hold_empty', 'roast');
-SELECT tests.travel('2026-03-10 12:00+00')::text;
+SELECT tests.catalog();
+SELECT tests.hold_empty_plan();
+SELECT tests.travel('2026-03-10 12:00+00');
 
 -- as service: accounts --------------------------------------------------------------
 SELECT tests.act_as('credits_service');
-SELECT o.account_id
-FROM (values ('h_exp', 'hold_empty', false), ('h_void', 'hold_empty', false)) v (account_id, plan, is_demo),
-     credits.open_account(v.account_id, v.plan, v.is_demo) o;
+SELECT tests.open('h_exp', 'hold_empty');
+SELECT tests.open('h_void', 'hold_empty');
 
 -- a hold draws from the grants it earmarked even if they EXPIRED meanwhile -----------------------
 INSERT INTO tests.ids SELECT 'exp_grant', grant_id
@@ -28,7 +26,7 @@ SELECT results_eq($$select hold_id, earmarks from tests.holds(array['h_exp']) or
                   $$values (tests.id('exp1'), jsonb_build_array(tests.draw('exp_grant', 3))),
                            (tests.id('exp2'), jsonb_build_array(tests.draw('exp_grant', 1)))$$,
                   'both holds earmark the grant that expires first (3 and 1 of its 5)');
-SELECT tests.travel('2026-03-10 12:10+00')::text;
+SELECT tests.travel('2026-03-10 12:10+00');
 SELECT results_eq($$select available, held from tests.bal('h_exp')$$, $$values (10::numeric, 4::numeric)$$,
                   'after the grant ended: its free 1 is gone, its 4 are still held, the purchase''s 10 available');
 INSERT INTO tests.charged SELECT 'exp1', * FROM credits.capture_hold(tests.id('exp1'), 1);

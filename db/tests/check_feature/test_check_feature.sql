@@ -8,15 +8,17 @@
 
 BEGIN;
 SELECT plan(17);
-SELECT '' FROM tests.catalog();  -- '' rather than the SQL function's null: TAP lines must be text
-SELECT tests.travel('2026-03-10 12:00+00')::text;
+SELECT tests.catalog();
+SELECT tests.travel('2026-03-10 12:00+00');
 
 -- as service ---------------------------------------------------------------------
 SELECT tests.act_as('credits_service');
-SELECT o.account_id
-FROM (values ('sp_main', 'free', false), ('sp_chapter', 'free', false), ('sp_susp', 'free', false),
-             ('sp_team', 'team', false), ('sp_demo', 'free', true), ('sp_pro', 'pro', false)) v (account_id, plan, is_demo),
-     credits.open_account(v.account_id, v.plan, v.is_demo) o;
+SELECT tests.open('sp_main');
+SELECT tests.open('sp_chapter');
+SELECT tests.open('sp_susp');
+SELECT tests.open('sp_team', 'team');
+SELECT tests.open('sp_demo', is_demo => true);
+SELECT tests.open('sp_pro', 'pro');
 SELECT account_id FROM credits.set_account_status('sp_susp', 'suspended', 'chargeback 8812');
 
 -- check_feature: every outcome, then nothing changed

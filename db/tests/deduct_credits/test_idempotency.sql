@@ -7,14 +7,12 @@
 
 BEGIN;
 SELECT plan(12);
-SELECT '' FROM tests.catalog();  -- '' rather than the SQL function's null: TAP lines must be text
-SELECT tests.travel('2026-03-10 12:00+00')::text;
+SELECT tests.catalog();
+SELECT tests.travel('2026-03-10 12:00+00');
 
 -- as service ---------------------------------------------------------------------
 SELECT tests.act_as('credits_service');
-SELECT o.account_id
-FROM (values ('sp_keys', 'free', false), ('sp_poor', 'free', false)) v (account_id, plan, is_demo),
-     credits.open_account(v.account_id, v.plan, v.is_demo) o;
+SELECT tests.open(a) FROM unnest(array['sp_keys', 'sp_poor']) a;
 
 -- idempotency
 INSERT INTO tests.charged SELECT 'key1', * FROM credits.deduct_credits('sp_keys', 'roast', idempotency_key => 'order-1');

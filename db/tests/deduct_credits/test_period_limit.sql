@@ -6,14 +6,12 @@
 
 BEGIN;
 SELECT plan(13);
-SELECT '' FROM tests.catalog();  -- '' rather than the SQL function's null: TAP lines must be text
-SELECT tests.travel('2026-03-10 12:00+00')::text;
+SELECT tests.catalog();
+SELECT tests.travel('2026-03-10 12:00+00');
 
 -- as service ---------------------------------------------------------------------
 SELECT tests.act_as('credits_service');
-SELECT o.account_id
-FROM (values ('sp_main', 'free', false), ('sp_chapter', 'free', false), ('sp_broke', 'free', false)) v (account_id, plan, is_demo),
-     credits.open_account(v.account_id, v.plan, v.is_demo) o;
+SELECT tests.open(a) FROM unnest(array['sp_main', 'sp_chapter', 'sp_broke']) a;
 
 -- period_limit_reached: chapter is limited to 3 a period on the free plan
 INSERT INTO tests.charged SELECT 'chapter1', * FROM credits.deduct_credits('sp_chapter', 'chapter');
@@ -49,7 +47,7 @@ SELECT is((select period_remaining from credits.check_feature('sp_broke', 'chapt
           'period limit: a refused chapter does not use up the period''s quota');
 
 -- the next period (opened 2026-03-10 12:00 UTC: the second period starts 04-10 12:00)
-SELECT tests.travel('2026-04-11 12:00+00')::text;
+SELECT tests.travel('2026-04-11 12:00+00');
 SELECT results_eq($$select allowed, reason, period_remaining from credits.check_feature('sp_chapter', 'chapter')$$,
                   $$values (true, null::text, 3)$$,
                   'next period: check_feature reports a fresh quota of 3 chapters (periods settle lazily)');

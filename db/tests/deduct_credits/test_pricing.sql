@@ -7,14 +7,12 @@
 
 BEGIN;
 SELECT plan(20);
-SELECT '' FROM tests.catalog();  -- '' rather than the SQL function's null: TAP lines must be text
-SELECT tests.travel('2026-03-10 12:00+00')::text;
+SELECT tests.catalog();
+SELECT tests.travel('2026-03-10 12:00+00');
 
 -- as service ---------------------------------------------------------------------
 SELECT tests.act_as('credits_service');
-SELECT o.account_id
-FROM (values ('sp_pro', 'pro', false)) v (account_id, plan, is_demo),
-     credits.open_account(v.account_id, v.plan, v.is_demo) o;
+SELECT tests.open('sp_pro', 'pro');
 
 -- amount, cost_override and unit pricing (pro plan: 100 monthly credits)
 INSERT INTO tests.charged SELECT 'amount', * FROM credits.deduct_credits('sp_pro', 'roast', amount => 7.5);

@@ -6,14 +6,12 @@
 
 BEGIN;
 SELECT plan(12);
-SELECT '' FROM tests.catalog();  -- '' rather than the SQL function's null: TAP lines must be text
-SELECT tests.travel('2026-03-10 12:00+00')::text;
+SELECT tests.catalog();
+SELECT tests.travel('2026-03-10 12:00+00');
 
 -- as service ---------------------------------------------------------------------
 SELECT tests.act_as('credits_service');
-SELECT o.account_id
-FROM (values ('alice', 'free', false), ('bob', 'free', false)) v (account_id, plan, is_demo),
-     credits.open_account(v.account_id, v.plan, v.is_demo) o;
+SELECT tests.open(a) FROM unnest(array['alice', 'bob']) a;
 
 -- as user alice ------------------------------------------------------------------
 SELECT tests.act_as('credits_user', 'alice');

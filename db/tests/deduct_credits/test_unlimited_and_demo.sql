@@ -4,14 +4,13 @@
 
 BEGIN;
 SELECT plan(6);
-SELECT '' FROM tests.catalog();  -- '' rather than the SQL function's null: TAP lines must be text
-SELECT tests.travel('2026-03-10 12:00+00')::text;
+SELECT tests.catalog();
+SELECT tests.travel('2026-03-10 12:00+00');
 
 -- as service ---------------------------------------------------------------------
 SELECT tests.act_as('credits_service');
-SELECT o.account_id
-FROM (values ('sp_team', 'team', false), ('sp_demo', 'free', true)) v (account_id, plan, is_demo),
-     credits.open_account(v.account_id, v.plan, v.is_demo) o;
+SELECT tests.open('sp_team', 'team');
+SELECT tests.open('sp_demo', is_demo => true);
 
 -- unlimited plan: ok, charged 0, a 0-amount debit row
 INSERT INTO tests.charged SELECT 'team', * FROM credits.deduct_credits('sp_team', 'premium');

@@ -5,19 +5,19 @@
 
 BEGIN;
 SELECT plan(7);
-SELECT '' FROM tests.catalog();  -- '' rather than the SQL function's null: TAP lines must be text
-SELECT tests.travel('2026-03-10 12:00+00')::text;
+SELECT tests.catalog();
+SELECT tests.travel('2026-03-10 12:00+00');
 
 -- as service: accounts (6 signup credits each), grants and debits on 2026-03-10
 SELECT tests.act_as('credits_service');
-SELECT o.account_id FROM unnest(array['ex_a', 'ex_b']) a, credits.open_account(a) o;
+SELECT tests.open(a) FROM unnest(array['ex_a', 'ex_b']) a;
 SELECT grant_id::text FROM credits.grant_credits('ex_a', 2, 'promo', expires_at => '2026-03-25 00:00+00');
 SELECT grant_id::text FROM credits.grant_credits('ex_b', 3, 'promo', expires_at => '2026-03-25 00:00+00');
 SELECT grant_id::text FROM credits.grant_credits('ex_b', 5, 'promo', 'analysis', expires_at => '2026-03-26 00:00+00');
 
 -- as service, 2026-03-26: expire_grants settles untouched accounts ------------------------------
 -- ex_a: a promo of 2 ended 03-25; ex_b: a promo of 3 ended 03-25, 5 analysis credits ended 03-26 00:00
-SELECT tests.travel('2026-03-26 12:00+00')::text;
+SELECT tests.travel('2026-03-26 12:00+00');
 SELECT results_eq($$select credit_type, available from credits.get_balance('ex_b') order by credit_type$$,
                   $$values ('analysis'::text, 0::numeric), ('credits', 6)$$,
                   'expire_grants: before it runs, get_balance already leaves the ended grants out');

@@ -5,12 +5,12 @@
 
 BEGIN;
 SELECT plan(8);
-SELECT '' FROM tests.catalog();  -- '' rather than the SQL function's null: TAP lines must be text
-SELECT tests.travel('2026-03-10 12:00+00')::text;
+SELECT tests.catalog();
+SELECT tests.travel('2026-03-10 12:00+00');
 
 -- as service: accounts (6 signup credits each), grants and debits on 2026-03-10
 SELECT tests.act_as('credits_service');
-SELECT o.account_id FROM unnest(array['ex_lazy']) a, credits.open_account(a) o;
+SELECT tests.open(a) FROM unnest(array['ex_lazy']) a;
 INSERT INTO tests.ids SELECT 'lazy_promo', grant_id
   FROM credits.grant_credits('ex_lazy', 4, 'promo', expires_at => '2026-03-20 00:00+00');
 INSERT INTO tests.ids SELECT 'lazy_debit1', transaction_id FROM credits.deduct_credits('ex_lazy', 'roast');
@@ -18,7 +18,7 @@ INSERT INTO tests.ids SELECT 'lazy_debit1', transaction_id FROM credits.deduct_c
 -- as service, 2026-03-21: lazy expiry ------------------------------------------------------
 -- ex_lazy: signup 6 and a promo of 4 (ended 03-20), of which a debit took 1
 SELECT tests.act_as('credits_service');
-SELECT tests.travel('2026-03-21 12:00+00')::text;
+SELECT tests.travel('2026-03-21 12:00+00');
 SELECT results_eq($$select available, buckets from credits.get_balance('ex_lazy') where credit_type = 'credits'$$,
                   $$values (6::numeric, '{"signup": 6}'::jsonb)$$,
                   'lazy expiry: get_balance no longer counts the ended promo''s 3');

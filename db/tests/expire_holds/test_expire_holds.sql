@@ -6,16 +6,13 @@
 
 BEGIN;
 SELECT plan(15);
-SELECT '' FROM tests.catalog();  -- '' rather than the SQL function's null: TAP lines must be text
-SELECT '' FROM credits.upsert_plan('hold_empty');  -- no signup grant: an account holds exactly what it is granted
-SELECT '' FROM credits.set_plan_feature('hold_empty', 'roast');
-SELECT tests.travel('2026-03-10 12:00+00')::text;
+SELECT tests.catalog();
+SELECT tests.hold_empty_plan();
+SELECT tests.travel('2026-03-10 12:00+00');
 
 -- as service: accounts --------------------------------------------------------------
 SELECT tests.act_as('credits_service');
-SELECT o.account_id
-FROM (values ('h_before', 'free', false)) v (account_id, plan, is_demo),
-     credits.open_account(v.account_id, v.plan, v.is_demo) o;
+SELECT tests.open(a) FROM unnest(array['h_before']) a;
 -- Holds that ended before the day of the sweep: it must count none of them.
 INSERT INTO tests.reserved SELECT 'before1', * FROM credits.reserve_credits('h_before', 'roast');
 INSERT INTO tests.reserved SELECT 'before2', * FROM credits.reserve_credits('h_before', 'roast');
@@ -24,10 +21,10 @@ SELECT released::text FROM credits.release_hold(tests.id('before2'));
 
 -- expire_holds: settles accounts nobody touches ------------------------------------------------
 SELECT tests.act_as('credits_service');
-SELECT tests.travel('2026-03-11 09:00+00')::text;
+SELECT tests.travel('2026-03-11 09:00+00');
 SELECT is((select count(*) from tests.holds() where status = 'held'), 0::bigint,
           'before the sweep: every earlier hold has ended');
-SELECT o.account_id FROM unnest(array['h_sweep1', 'h_sweep2']) a, credits.open_account(a) o;
+SELECT tests.open(a) FROM unnest(array['h_sweep1', 'h_sweep2']) a;
 SELECT account_id FROM credits.open_account('h_sweep3', 'hold_empty');
 INSERT INTO tests.ids SELECT 'sw3_grant', grant_id
   FROM credits.grant_credits('h_sweep3', 2, 'promo', expires_at => '2026-03-11 09:02+00');
@@ -37,7 +34,7 @@ INSERT INTO tests.reserved SELECT 'sw2a', * FROM credits.reserve_credits('h_swee
 INSERT INTO tests.reserved SELECT 'sw2b', * FROM credits.reserve_credits('h_sweep2', 'roast', amount => 2, ttl => '2 hours');
 INSERT INTO tests.reserved SELECT 'sw3', * FROM credits.reserve_credits('h_sweep3', 'roast', amount => 2, ttl => '5 minutes');
 SELECT is((select holds_released from credits.expire_holds()), 0, 'expire_holds before any hold lapsed releases 0');
-SELECT tests.travel('2026-03-11 09:06+00')::text;
+SELECT tests.travel('2026-03-11 09:06+00');
 SELECT is((select holds_released from credits.expire_holds()), 4,
           'expire_holds six minutes later releases the four holds that lapsed');
 SELECT results_eq($$select hold_id, status, ended_at from tests.holds(array['h_sweep1', 'h_sweep2', 'h_sweep3'])

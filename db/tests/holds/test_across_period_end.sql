@@ -5,21 +5,19 @@
 
 BEGIN;
 SELECT plan(6);
-SELECT '' FROM tests.catalog();  -- '' rather than the SQL function's null: TAP lines must be text
-SELECT tests.travel('2026-03-10 12:00+00')::text;
+SELECT tests.catalog();
+SELECT tests.travel('2026-03-10 12:00+00');
 
 -- as service: accounts --------------------------------------------------------------
 SELECT tests.act_as('credits_service');
-SELECT o.account_id
-FROM (values ('h_pro', 'pro', false)) v (account_id, plan, is_demo),
-     credits.open_account(v.account_id, v.plan, v.is_demo) o;
+SELECT tests.open('h_pro', 'pro');
 
 -- a hold across the end of a period: it draws from last period's allowance --------------------------
-SELECT tests.travel('2026-04-10 11:55+00')::text;  -- h_pro was opened 03-10 12:00: its period ends 04-10 12:00
+SELECT tests.travel('2026-04-10 11:55+00');  -- h_pro was opened 03-10 12:00: its period ends 04-10 12:00
 INSERT INTO tests.ids SELECT 'pro_march', grant_id FROM credits.ledger WHERE account_id = 'h_pro' AND kind = 'grant';
 SELECT ok::text FROM credits.deduct_credits('h_pro', 'roast', amount => 10);
 INSERT INTO tests.reserved SELECT 'pro', * FROM credits.reserve_credits('h_pro', 'roast', amount => 5, ttl => '30 minutes');
-SELECT tests.travel('2026-04-10 12:05+00')::text;
+SELECT tests.travel('2026-04-10 12:05+00');
 SELECT results_eq($$select available, held from tests.bal('h_pro')$$, $$values (100::numeric, 5::numeric)$$,
                   'period end: the new allowance of 100 is available, the 5 held from March''s allowance still held');
 INSERT INTO tests.charged SELECT 'pro', * FROM credits.capture_hold(tests.id('pro'));

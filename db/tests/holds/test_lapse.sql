@@ -6,18 +6,18 @@
 
 BEGIN;
 SELECT plan(16);
-SELECT '' FROM tests.catalog();  -- '' rather than the SQL function's null: TAP lines must be text
+SELECT tests.catalog();
 SELECT tests.act_as('credits_service');
 
 -- lapse: past expires_at a hold blocks nothing, before any sweep ---------------------------------
-SELECT tests.travel('2026-03-12 12:00+00')::text;
-SELECT o.account_id FROM unnest(array['h_lapse', 'h_lapse_ch']) a, credits.open_account(a) o;
+SELECT tests.travel('2026-03-12 12:00+00');
+SELECT tests.open(a) FROM unnest(array['h_lapse', 'h_lapse_ch']) a;
 INSERT INTO tests.reserved SELECT 'lapse', * FROM credits.reserve_credits('h_lapse', 'roast', amount => 5, ttl => '5 minutes');
 SELECT results_eq($$select allowed, reason, available
                     from credits.check_feature('h_lapse', 'video', '{"seconds": 4}')$$,
                   $$values (false, 'insufficient_credits'::text, 1::numeric)$$,
                   'lapse: while the hold lives, 2 are not available (1 free)');
-SELECT tests.travel('2026-03-12 12:05+00')::text;
+SELECT tests.travel('2026-03-12 12:05+00');
 SELECT results_eq($$select available, held from tests.bal('h_lapse')$$, $$values (6::numeric, 0::numeric)$$,
                   'lapse: at expires_at get_balance reports nothing held, all 6 available');
 SELECT is((select available from credits.balances where account_id = 'h_lapse'), 6::numeric,
@@ -43,13 +43,13 @@ SELECT results_eq($$select kind, amount, balance_before, balance_after from cred
                     where account_id = 'h_lapse' order by transaction_id$$,
                   $$values ('grant'::text, 6::numeric, 0::numeric, 6::numeric), ('debit', -5, 6, 1)$$,
                   'lapse: the ledger chains 0 -> 6 -> 1: the hold never charged anything');
-SELECT tests.travel('2026-03-12 12:00+00')::text;
+SELECT tests.travel('2026-03-12 12:00+00');
 INSERT INTO tests.reserved SELECT 'lch1', * FROM credits.reserve_credits('h_lapse_ch', 'chapter', ttl => '5 minutes');
 INSERT INTO tests.reserved SELECT 'lch2', * FROM credits.reserve_credits('h_lapse_ch', 'chapter', ttl => '5 minutes');
 INSERT INTO tests.reserved SELECT 'lch3', * FROM credits.reserve_credits('h_lapse_ch', 'chapter', ttl => '5 minutes');
 SELECT is((select period_remaining from credits.check_feature('h_lapse_ch', 'chapter')), 0,
           'lapse, period limit: three held chapters use the period''s 3');
-SELECT tests.travel('2026-03-12 12:06+00')::text;
+SELECT tests.travel('2026-03-12 12:06+00');
 SELECT results_eq($$select allowed, reason, period_remaining from credits.check_feature('h_lapse_ch', 'chapter')$$,
                   $$values (true, null::text, 3)$$,
                   'lapse, period limit: lapsed holds block no chapter: check_feature allows, 3 left');

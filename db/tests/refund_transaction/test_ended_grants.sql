@@ -5,12 +5,12 @@
 
 BEGIN;
 SELECT plan(8);
-SELECT '' FROM tests.catalog();  -- '' rather than the SQL function's null: TAP lines must be text
-SELECT tests.travel('2026-03-10 12:00+00')::text;
+SELECT tests.catalog();
+SELECT tests.travel('2026-03-10 12:00+00');
 
 -- as service: accounts (6 signup credits each), grants and debits on 2026-03-10
 SELECT tests.act_as('credits_service');
-SELECT o.account_id FROM unnest(array['cr_exp', 'cr_void']) a, credits.open_account(a) o;
+SELECT tests.open(a) FROM unnest(array['cr_exp', 'cr_void']) a;
 INSERT INTO tests.ids SELECT 'exp_promo', grant_id
   FROM credits.grant_credits('cr_exp', 3, 'promo', expires_at => '2026-03-15 00:00+00');
 INSERT INTO tests.ids SELECT 'exp_debit', transaction_id FROM credits.deduct_credits('cr_exp', 'roast', amount => 5);
@@ -34,7 +34,7 @@ SELECT results_eq($$select available, buckets from credits.get_balance('cr_void'
 
 -- as admin, 2026-03-20: a refund to a grant that has since expired --------------------------
 SELECT tests.act_as('credits_admin');
-SELECT tests.travel('2026-03-20 12:00+00')::text;
+SELECT tests.travel('2026-03-20 12:00+00');
 -- cr_exp's 5 were drawn 3 from the promo that ended on 03-15, then 2 from the signup grant
 INSERT INTO tests.ids SELECT 'exp_refund', refund_id FROM credits.refund_transaction(tests.id('exp_debit'), 'outage');
 SELECT results_eq(

@@ -7,12 +7,12 @@
 
 BEGIN;
 SELECT plan(13);
-SELECT '' FROM tests.catalog();  -- '' rather than the SQL function's null: TAP lines must be text
-SELECT tests.travel('2026-03-10 12:00+00')::text;
+SELECT tests.catalog();
+SELECT tests.travel('2026-03-10 12:00+00');
 
 -- as service: accounts (6 signup credits each), grants and debits on 2026-03-10
 SELECT tests.act_as('credits_service');
-SELECT o.account_id FROM unnest(array['cr_full', 'cr_part']) a, credits.open_account(a) o;
+SELECT tests.open(a) FROM unnest(array['cr_full', 'cr_part']) a;
 INSERT INTO tests.ids SELECT 'full_promo', grant_id
   FROM credits.grant_credits('cr_full', 2, 'promo', expires_at => '2026-04-30 00:00+00');
 INSERT INTO tests.ids SELECT 'full_debit', transaction_id FROM credits.deduct_credits('cr_full', 'video', '{"seconds": 8}');

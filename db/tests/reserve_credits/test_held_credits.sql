@@ -8,14 +8,12 @@
 
 BEGIN;
 SELECT plan(16);
-SELECT '' FROM tests.catalog();  -- '' rather than the SQL function's null: TAP lines must be text
-SELECT tests.travel('2026-03-10 12:00+00')::text;
+SELECT tests.catalog();
+SELECT tests.travel('2026-03-10 12:00+00');
 
 -- as service: accounts --------------------------------------------------------------
 SELECT tests.act_as('credits_service');
-SELECT o.account_id
-FROM (values ('h_main', 'free', false)) v (account_id, plan, is_demo),
-     credits.open_account(v.account_id, v.plan, v.is_demo) o;
+SELECT tests.open(a) FROM unnest(array['h_main']) a;
 
 -- reserve_credits: the ok path, and held credits are not available ------------------------
 INSERT INTO tests.reserved SELECT 'main1', * FROM credits.reserve_credits('h_main', 'roast', ttl => '10 minutes');

@@ -6,14 +6,12 @@
 
 BEGIN;
 SELECT plan(14);
-SELECT '' FROM tests.catalog();  -- '' rather than the SQL function's null: TAP lines must be text
-SELECT tests.travel('2026-03-10 12:00+00')::text;
+SELECT tests.catalog();
+SELECT tests.travel('2026-03-10 12:00+00');
 
 -- as service: accounts --------------------------------------------------------------
 SELECT tests.act_as('credits_service');
-SELECT o.account_id
-FROM (values ('h_keys', 'free', false)) v (account_id, plan, is_demo),
-     credits.open_account(v.account_id, v.plan, v.is_demo) o;
+SELECT tests.open(a) FROM unnest(array['h_keys']) a;
 
 -- idempotency
 INSERT INTO tests.reserved SELECT 'key1', * FROM credits.reserve_credits('h_keys', 'roast', idempotency_key => 'job-1',
@@ -25,7 +23,7 @@ SELECT results_eq($$select ok, reason, hold_id, held, expires_at from tests.rese
                   'idempotency: a retry with the same key returns the same hold');
 SELECT results_eq($$select available, held from tests.bal('h_keys')$$, $$values (5::numeric, 1::numeric)$$,
                   'idempotency: the retry held nothing more (1 held, 5 available)');
-SELECT tests.travel('2026-03-10 12:03+00')::text;
+SELECT tests.travel('2026-03-10 12:03+00');
 INSERT INTO tests.reserved SELECT 'key1_later', * FROM credits.reserve_credits('h_keys', 'roast', idempotency_key => 'job-1',
                                                                     ttl => '10 minutes');
 SELECT results_eq($$select hold_id, expires_at from tests.reserved where label = 'key1_later'$$,

@@ -7,14 +7,12 @@
 
 BEGIN;
 SELECT plan(18);
-SELECT '' FROM tests.catalog();  -- '' rather than the SQL function's null: TAP lines must be text
-SELECT tests.travel('2026-03-10 12:00+00')::text;
+SELECT tests.catalog();
+SELECT tests.travel('2026-03-10 12:00+00');
 
 -- as service: accounts --------------------------------------------------------------
 SELECT tests.act_as('credits_service');
-SELECT o.account_id
-FROM (values ('h_susp', 'free', false), ('h_chapter', 'free', false)) v (account_id, plan, is_demo),
-     credits.open_account(v.account_id, v.plan, v.is_demo) o;
+SELECT tests.open(a) FROM unnest(array['h_susp', 'h_chapter']) a;
 SELECT account_id FROM credits.set_account_status('h_susp', 'suspended', 'chargeback 8812');
 
 -- reserve_credits: refusals like deduct_credits ------------------------------------------

@@ -6,12 +6,12 @@
 
 BEGIN;
 SELECT plan(12);
-SELECT '' FROM tests.catalog();  -- '' rather than the SQL function's null: TAP lines must be text
-SELECT tests.travel('2026-03-10 12:00+00')::text;
+SELECT tests.catalog();
+SELECT tests.travel('2026-03-10 12:00+00');
 
 -- as service: accounts (6 signup credits each), grants and debits on 2026-03-10
 SELECT tests.act_as('credits_service');
-SELECT o.account_id FROM unnest(array['vd_main', 'alice']) a, credits.open_account(a) o;
+SELECT tests.open(a) FROM unnest(array['vd_main', 'alice']) a;
 INSERT INTO tests.ids SELECT 'vd_promo', grant_id FROM credits.grant_credits('vd_main', 5, 'promo', priority => 10);
 INSERT INTO tests.ids SELECT 'vd_debit', transaction_id FROM credits.deduct_credits('vd_main', 'roast', amount => 2);
 
