@@ -1,6 +1,6 @@
 """NOTIFY credits_events and exactly-once crossings under concurrency (SPEC §1 event).
 
-pgTAP sees the outbox rows (db/tests/test_events.sql) but not what a
+pgTAP sees the outbox rows (db/tests/events/) but not what a
 listening connection receives, nor many committing sessions at once.
 """
 
