@@ -71,8 +71,8 @@ select * from credits.deduct_credits('a' || :aid, 'call',
 
 UNIFORM = "\\set aid random(1, {accounts})\n"
 
-# The anchor ledger, pgledger (in the anchors folder beside this repository, or PGLEDGER_SQL): 2 x `accounts` accounts, each payer
-# transferring to its own payee, so that a uniform run contends as rarely as deduct_credits over `accounts`.
+# The anchor ledger, pgledger (in the anchors folder beside this repository, or PGLEDGER_SQL): 2 x `accounts`
+# accounts, each payer transferring to its own payee, so that a uniform run contends as rarely as deduct_credits.
 PGLEDGER_SQL = Path(os.environ.get("PGLEDGER_SQL", ROOT.parent / "shared" / "anchors" / "pgledger"
                                    / "pgledger-with-ulid.sql"))
 PGLEDGER_SETUP = """
