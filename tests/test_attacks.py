@@ -102,6 +102,8 @@ FUNCTIONS: dict[str, Rule] = {
     "expire_grants": rule("select * from credits.expire_grants()", *EVERY_BACKEND),
     "expire_holds": rule("select * from credits.expire_holds()", *EVERY_BACKEND),
     "prune_events": rule("select * from credits.prune_events()", *EVERY_BACKEND),
+    "watch_events": rule("select * from credits.watch_events('attack', array['alice'])", *EVERY_BACKEND),
+    "unwatch_events": rule("select * from credits.unwatch_events('attack')", *EVERY_BACKEND),
     "schedule_jobs": rule("select * from credits.schedule_jobs()", *EVERY_BACKEND),
     # Time (SPEC "Time": every function reads it; any pgcredits role may)
     "now": rule("select credits.now()", *EVERY_BACKEND, AUDITOR, USER, other_user=OK),

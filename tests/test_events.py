@@ -21,11 +21,15 @@ Connect = Callable[..., psycopg.Connection[Any]]
 
 @pytest.fixture
 def setup(connect: Connect) -> psycopg.Connection[Any]:
-    """A superuser connection (autocommit) with the known catalog and a plan `empty` with only `roast`."""
+    """A superuser connection (autocommit) with the known catalog and a plan `empty` with only `roast`.
+
+    The tests' listeners LISTEN themselves, as an app may: they say so (watch_events, every account).
+    """
     conn = connect(autocommit=True)
     conn.execute("select tests.catalog()")
     conn.execute("select credits.upsert_plan('empty')")
     conn.execute("select credits.set_plan_feature('empty', 'roast')")
+    conn.execute("select credits.watch_events('test-listener', array['*'], null)")
     return conn
 
 
@@ -106,3 +110,20 @@ def test_each_crossing_once_under_concurrent_debits(connect: Connect, setup: psy
     assert payloads == [("threshold_crossed", "8.000000"), ("threshold_crossed", "9.000000"),
                         ("threshold_crossed", "10.000000"), ("depleted", "10.000000")], (
         "each at the debit that crossed it")
+
+
+def test_issue13_only_watched_accounts_are_notified(connect: Connect, setup: psycopg.Connection[Any]) -> None:
+    """A debit on an account nobody watches takes no notify lock at commit: no NOTIFY; its crossings are written."""
+    setup.execute("select credits.unwatch_events('test-listener')")
+    listener = connect(autocommit=True)
+    listener.execute("listen credits_events")
+    setup.execute("select credits.open_account('quiet', 'empty'), credits.open_account('loud', 'empty')")
+    setup.execute("select credits.grant_credits(a, 1, 'promo') from unnest(array['quiet', 'loud']) a")
+    setup.execute("select credits.watch_events('gateway-1', array['loud'], '1 minute')")
+    setup.execute("select credits.deduct_credits(a, 'roast') from unnest(array['quiet', 'loud']) a")
+    received = _notifications(listener, 5)
+    assert {n["account_id"] for n in received} == {"loud"}, received
+    assert list(listener.notifies(timeout=0.5)) == [], "a notification for an account nobody watches"
+    kinds = [r[0] for r in setup.execute(
+        "select kind from credits.events where account_id = 'quiet' order by event_id").fetchall()]
+    assert kinds == ["threshold_crossed", "threshold_crossed", "threshold_crossed", "depleted"], kinds

@@ -16,7 +16,10 @@
 -- Each is a transition between the row's state before and after the
 -- statement, read under the row lock every writer takes, so each crossing
 -- is emitted exactly once, in the transaction that caused it. One outbox row
--- per event and a NOTIFY carrying the account id, the kind and the event id.
+-- per event and a NOTIFY carrying the account id, the kind and the event id,
+-- but only for accounts a live subscriber watches (_watched): an account
+-- nobody watches gets its crossings written, and neither balance_changed
+-- rows nor notifications, so its commits do not queue for the notify lock.
 -- Balance rows are created empty (credits_private._lock_balance,
 -- grant_daily_credits), so INSERT needs no trigger.
 
@@ -26,6 +29,10 @@ language plpgsql
 as $$
 declare
   v_emitted integer;
+  -- Is anyone watching anything? When not, the statement below needs no
+  -- probe per row (the common case of a backend without a gateway).
+  v_any_watcher boolean := exists (select from credits_private.event_watchers w
+                                   where w.watched_until is null or w.watched_until > credits.now());
   -- NOTIFY for balance_changed too, unless the database says otherwise
   -- (see the header and docs/decisions.md, "Events").
   v_notify_all boolean := coalesce(current_setting('credits.notify_balance_changed', true), '') <> 'off';
@@ -71,6 +78,14 @@ begin
     from pairs p
     where (p.balance, p.held, p.used, p.granted, p.period_start)
           is distinct from (p.balance_before, p.held_before, p.used_before, p.granted_before, p.period_start_before)
+  ), watched as (
+    -- The set-based twin of credits_private._watched.
+    select m.*,
+           v_any_watcher and exists (select
+                                     from credits_private.event_watchers w
+                                     where w.account_id = any (array[m.account_id, '*'])
+                                       and (w.watched_until is null or w.watched_until > m.updated_at)) as watched
+    from moved m
   ), emitted as (
     insert into credits_private.events (account_id, kind, credit_type, payload, created_at)
     select m.account_id, e.kind, m.credit_type,
@@ -79,7 +94,7 @@ begin
              || case when e.threshold is null then '{}'::jsonb
                      else jsonb_build_object('threshold', e.threshold) end,
            m.updated_at
-    from moved m
+    from watched m
     cross join lateral (values
       (1, 'balance_changed', null::integer, m.available <> m.available_before or m.held <> m.held_before),
       (2, 'threshold_crossed', 80, m.granted > 0 and m.used * 10 >= m.granted * 8
@@ -91,16 +106,22 @@ begin
       (5, 'depleted', null, m.available_before > 0 and m.available <= 0),
       (6, 'recovered', null, not m.was_empty and m.available_before <= 0 and m.available > 0)
     ) e(ord, kind, threshold, happened)
-    where e.happened
+    where e.happened and (m.watched or e.kind <> 'balance_changed')
     order by m.account_id, m.credit_type, e.ord
-    returning events.account_id, events.kind, events.event_id
+    returning events.account_id, events.kind, events.event_id,
+              -- Only what was written for a watched account is notified.
+              v_any_watcher and exists (select
+                                        from credits_private.event_watchers w
+                                        where w.account_id = any (array[events.account_id, '*'])
+                                          and (w.watched_until is null or w.watched_until > events.created_at))
+                as watched
   )
   select count(pg_notify('credits_events',
                           json_build_object('account_id', emitted.account_id, 'kind', emitted.kind,
                                             'seq', emitted.event_id)::text))
   into v_emitted
   from emitted
-  where emitted.kind <> 'balance_changed' or v_notify_all;
+  where emitted.watched and (emitted.kind <> 'balance_changed' or v_notify_all);
   return null;
 end
 $$;

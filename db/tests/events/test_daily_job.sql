@@ -16,6 +16,8 @@ SELECT '' FROM credits.upsert_plan('drip', daily_allowance => '{"credits": 5}');
 SELECT '' FROM credits.set_plan_feature('drip', 'roast');
 
 SELECT tests.act_as('credits_service');
+-- Every account watched (SPEC §1 event; issue 13): balance_changed rows are written.
+SELECT '' FROM credits.watch_events('pgtap', array['*'], null);
 SELECT tests.travel('2026-05-10 12:00+00');
 
 -- The set-based daily job.

@@ -21,6 +21,8 @@ SELECT '' FROM credits.upsert_plan('bare');
 SELECT '' FROM credits.set_plan_feature('bare', 'roast');
 
 SELECT tests.act_as('credits_service');
+-- Every account watched (SPEC §1 event; issue 13): balance_changed rows are written.
+SELECT '' FROM credits.watch_events('pgtap', array['*'], null);
 SELECT tests.travel('2026-05-10 12:00+00');
 
 -- Debits on the free plan's 6 signup credits.

@@ -15,6 +15,8 @@ SELECT tests.act_as('credits_admin');
 SELECT code FROM credits.upsert_plan('duo', monthly_allowance => '{"credits": 200, "analysis": 1000}');
 SELECT feature FROM credits.set_plan_feature('duo', 'roast');
 SELECT tests.act_as('credits_service');
+-- Every account watched (SPEC §1 event; issue 13): balance_changed rows are written.
+SELECT '' FROM credits.watch_events('pgtap', array['*'], null);
 SELECT account_id FROM credits.open_account('dana', 'duo');
 SELECT ok FROM credits.deduct_credits('dana', 'roast', amount => 20);
 SELECT tests.act_as('credits_admin');
