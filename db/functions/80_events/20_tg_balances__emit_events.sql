@@ -1,26 +1,20 @@
--- credits_private.tg_balances__emit_events(): the balance events of SPEC §1, from
--- every statement that changes a balance row, whichever function or job it
--- was (a debit, a grant, a hold, an expiry, a void, a refund, a renewal,
--- the set-based daily job). An AFTER ... FOR EACH STATEMENT trigger with
--- transition tables, so the daily job's million rows are one INSERT.
+-- credits_private.tg_balances__emit_events(): the balance events of SPEC §1,
+-- from every statement that changes a balance row, whichever function or
+-- job it was (a debit, a grant, a hold, an expiry, a void, a refund, a
+-- renewal, the set-based daily job). An AFTER ... FOR EACH STATEMENT
+-- trigger with transition tables, so the daily job's million rows are one
+-- INSERT; a statement that moved one row (a debit, the common case) is
+-- handled on its own, in a few expressions and at most two small queries.
 --
--- For each balance row whose balance, hold or period counters moved, in
--- this order:
---   balance_changed    what is available (balance less held) or held moved
---   threshold_crossed  the period's usage rose through 80 %, 90 % or 100 %
---                      of the credits granted in the period (payload
---                      threshold); a new period starts from zero
---   depleted           available fell from above zero to zero
---   recovered          available rose from zero (a row that never held
---                      credits, period_start null, is not recovering)
--- Each is a transition between the row's state before and after the
--- statement, read under the row lock every writer takes, so each crossing
--- is emitted exactly once, in the transaction that caused it. One outbox row
--- per event and a NOTIFY carrying the account id, the kind and the event id,
--- but only for accounts a live subscriber watches (_watched): an account
--- nobody watches gets its crossings written, and neither balance_changed
--- rows nor notifications, so its commits do not queue for the notify lock.
--- Balance rows are created empty (credits_private._lock_balance,
+-- What each row's move emits is credits_private._balance_event_kinds. Each
+-- is a transition between the row's state before and after the statement,
+-- read under the row lock every writer takes, so each crossing is emitted
+-- exactly once, in the transaction that caused it. One outbox row per event
+-- and a NOTIFY carrying the account id, the kind and the event id, but only
+-- for accounts a live subscriber watches (_watched): an account nobody
+-- watches gets its crossings written, and neither balance_changed rows nor
+-- notifications, so its commits do not queue for the notify lock. Balance
+-- rows are created empty (credits_private._lock_balance,
 -- grant_daily_credits), so INSERT needs no trigger.
 
 create or replace function credits_private.tg_balances__emit_events()
@@ -28,20 +22,70 @@ returns trigger
 language plpgsql
 as $$
 declare
-  v_emitted integer;
-  -- Is anyone watching anything? When not, the statement below needs no
-  -- probe per row (the common case of a backend without a gateway).
-  v_any_watcher boolean := exists (select from credits_private.event_watchers w
-                                   where w.watched_until is null or w.watched_until > credits.now());
+  v_one record;
+  v_kinds text[];
+  v_watched boolean;
+  v_event record;
   -- NOTIFY for balance_changed too, unless the database says otherwise
-  -- (see the header and docs/decisions.md, "Events").
+  -- (docs/decisions.md, "Events").
   v_notify_all boolean := coalesce(current_setting('credits.notify_balance_changed', true), '') <> 'off';
+  v_any_watcher boolean;
+  v_emitted integer;
 begin
+  -- One row moved: its states before and after, and how many rows moved.
+  select (select count(*) from new_rows) as moved, n.account_id, n.credit_type, n.updated_at,
+         o.balance - o.held as available_before, n.balance - n.held as available, o.held as held_before, n.held,
+         case when o.period_start is not distinct from n.period_start then o.period_used else 0 end as used_before,
+         n.period_used as used,
+         case when o.period_start is not distinct from n.period_start then o.period_granted else 0 end
+           as granted_before,
+         n.period_granted as granted, o.period_start is null as was_empty
+  into v_one
+  from new_rows n
+  join old_rows o on o.account_id = n.account_id and o.credit_type = n.credit_type
+  limit 1;
+  if not found then
+    return null;  -- the statement moved no row (a conditional UPDATE that did not match)
+  end if;
+  if v_one.moved = 1 then
+    v_kinds := credits_private._balance_event_kinds(v_one.available_before, v_one.available, v_one.held_before,
+                                                    v_one.held, v_one.used_before, v_one.used,
+                                                    v_one.granted_before, v_one.granted, v_one.was_empty);
+    if cardinality(v_kinds) = 0 then
+      return null;
+    end if;
+    v_watched := credits_private._watched(v_one.account_id, v_one.updated_at);
+    if not v_watched then
+      v_kinds := array_remove(v_kinds, 'balance_changed');
+    end if;
+    for v_event in
+      insert into credits_private.events (account_id, kind, credit_type, payload, created_at)
+      select v_one.account_id, split_part(k.kind, ':', 1), v_one.credit_type,
+             jsonb_build_object('available', v_one.available, 'held', v_one.held,
+                                'used_this_period', v_one.used, 'granted_this_period', v_one.granted)
+               || case when k.kind like 'threshold_crossed:%'
+                       then jsonb_build_object('threshold', split_part(k.kind, ':', 2)::integer)
+                       else '{}'::jsonb end,
+             v_one.updated_at
+      from unnest(v_kinds) with ordinality k (kind, n)
+      order by k.n
+      returning events.kind, events.event_id
+    loop
+      if v_watched and (v_event.kind <> 'balance_changed' or v_notify_all) then
+        perform pg_notify('credits_events', json_build_object('account_id', v_one.account_id,
+                                                              'kind', v_event.kind, 'seq', v_event.event_id)::text);
+      end if;
+    end loop;
+    return null;
+  end if;
+
+  -- Many rows (the daily job): the same, set-based.
+  v_any_watcher := exists (select from credits_private.event_watchers w
+                           where w.watched_until is null or w.watched_until > credits.now());
   with sides as (
     -- The row before and after, paired by grouping rather than by a join:
-    -- the transition tables have no statistics, and a plan cached for a
-    -- one-row debit must not become a nested loop over the daily job's
-    -- million rows.
+    -- the transition tables have no statistics, and the plan must not
+    -- become a nested loop over the daily job's million rows.
     select n.account_id, n.credit_type, true as after, n.balance, n.held, n.period_start, n.period_used,
            n.period_granted, n.updated_at
     from new_rows n
@@ -52,8 +96,8 @@ begin
   ), pairs as (
     select s.account_id, s.credit_type,
            max(s.updated_at) filter (where s.after) as updated_at,
-           max(s.balance) filter (where not s.after) as balance_before,
-           max(s.balance) filter (where s.after) as balance,
+           max(s.balance - s.held) filter (where not s.after) as available_before,
+           max(s.balance - s.held) filter (where s.after) as available,
            max(s.held) filter (where not s.after) as held_before,
            max(s.held) filter (where s.after) as held,
            max(s.period_start) filter (where not s.after) as period_start_before,
@@ -65,49 +109,32 @@ begin
     from sides s
     group by s.account_id, s.credit_type
   ), moved as (
-    select p.account_id, p.credit_type, p.updated_at,
-           p.balance_before - p.held_before as available_before, p.balance - p.held as available,
-           p.held_before, p.held,
-           p.period_start_before is null as was_empty,
-           -- Usage before counts only in the same period as after.
-           case when p.period_start_before is not distinct from p.period_start then p.used_before else 0 end
-             as used_before,
-           case when p.period_start_before is not distinct from p.period_start then p.granted_before else 0 end
-             as granted_before,
-           p.used, p.granted
-    from pairs p
-    where (p.balance, p.held, p.used, p.granted, p.period_start)
-          is distinct from (p.balance_before, p.held_before, p.used_before, p.granted_before, p.period_start_before)
-  ), watched as (
-    -- The set-based twin of credits_private._watched.
-    select m.*,
+    select p.*,
+           -- The set-based twin of credits_private._watched.
            v_any_watcher and exists (select
                                      from credits_private.event_watchers w
-                                     where w.account_id = any (array[m.account_id, '*'])
-                                       and (w.watched_until is null or w.watched_until > m.updated_at)) as watched
-    from moved m
+                                     where w.account_id = any (array[p.account_id, '*'])
+                                       and (w.watched_until is null or w.watched_until > p.updated_at)) as watched,
+           credits_private._balance_event_kinds(
+             p.available_before, p.available, p.held_before, p.held,
+             case when p.period_start_before is not distinct from p.period_start then p.used_before else 0 end,
+             p.used,
+             case when p.period_start_before is not distinct from p.period_start then p.granted_before else 0 end,
+             p.granted, p.period_start_before is null) as kinds
+    from pairs p
   ), emitted as (
     insert into credits_private.events (account_id, kind, credit_type, payload, created_at)
-    select m.account_id, e.kind, m.credit_type,
+    select m.account_id, split_part(k.kind, ':', 1), m.credit_type,
            jsonb_build_object('available', m.available, 'held', m.held, 'used_this_period', m.used,
                               'granted_this_period', m.granted)
-             || case when e.threshold is null then '{}'::jsonb
-                     else jsonb_build_object('threshold', e.threshold) end,
+             || case when k.kind like 'threshold_crossed:%'
+                     then jsonb_build_object('threshold', split_part(k.kind, ':', 2)::integer)
+                     else '{}'::jsonb end,
            m.updated_at
-    from watched m
-    cross join lateral (values
-      (1, 'balance_changed', null::integer, m.available <> m.available_before or m.held <> m.held_before),
-      (2, 'threshold_crossed', 80, m.granted > 0 and m.used * 10 >= m.granted * 8
-                                   and not (m.granted_before > 0 and m.used_before * 10 >= m.granted_before * 8)),
-      (3, 'threshold_crossed', 90, m.granted > 0 and m.used * 10 >= m.granted * 9
-                                   and not (m.granted_before > 0 and m.used_before * 10 >= m.granted_before * 9)),
-      (4, 'threshold_crossed', 100, m.granted > 0 and m.used >= m.granted
-                                    and not (m.granted_before > 0 and m.used_before >= m.granted_before)),
-      (5, 'depleted', null, m.available_before > 0 and m.available <= 0),
-      (6, 'recovered', null, not m.was_empty and m.available_before <= 0 and m.available > 0)
-    ) e(ord, kind, threshold, happened)
-    where e.happened and (m.watched or e.kind <> 'balance_changed')
-    order by m.account_id, m.credit_type, e.ord
+    from moved m
+    cross join lateral unnest(m.kinds) with ordinality k (kind, n)
+    where cardinality(m.kinds) > 0 and (m.watched or k.kind <> 'balance_changed')
+    order by m.account_id, m.credit_type, k.n
     returning events.account_id, events.kind, events.event_id,
               -- Only what was written for a watched account is notified.
               v_any_watcher and exists (select
