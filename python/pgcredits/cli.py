@@ -130,21 +130,30 @@ def _parser() -> argparse.ArgumentParser:
     serve_.add_argument("--listen-url", default=os.environ.get("PGCREDITS_LISTEN_URL"),
                         help="PostgreSQL URL for the LISTEN connection of /events when --database-url is a "
                              "transaction pooler (default: $PGCREDITS_LISTEN_URL, else --database-url)")
+    serve_.add_argument("--workers", type=_positive, default=1,
+                        help="processes serving the port, each with its own pools and LISTEN connection (default: 1)")
+    serve_.add_argument("--pool-size", type=_positive, default=None,
+                        help="database connections for calls, per worker (default: $PGCREDITS_POOL_SIZE, else 10)")
+    serve_.add_argument("--access-log", action="store_true", help="log a line per request")
     serve_.set_defaults(handler=_serve)
     return parser
 
 
 def _serve(args: argparse.Namespace) -> None:
-    from pgcredits.gateway.app import create_app, run
+    from pgcredits.gateway.app import serve
     from pgcredits.gateway.local import GatewayConfigError, check_auth_environment
 
     url = _required_url(args)
+    # Every worker reads its settings from the environment (one process or several alike).
+    if args.listen_url:
+        os.environ["PGCREDITS_LISTEN_URL"] = args.listen_url
+    if args.pool_size is not None:
+        os.environ["PGCREDITS_POOL_SIZE"] = str(args.pool_size)
     try:
         check_auth_environment()
-        app = create_app(url, listen_url=args.listen_url)  # checks the PGCREDITS_* settings
+        serve(url, args.host, args.port, workers=args.workers, access_log=args.access_log)
     except (GatewayConfigError, ValueError) as err:
         raise UsageError(str(err)) from None
-    run(app, args.host, args.port)
 
 
 def _migrate(args: argparse.Namespace) -> None:
