@@ -94,6 +94,7 @@ STREAMS_PER_SUBJECT = 10
 POOL_SIZE = 10
 STATEMENT_CACHE_SIZE = 256  # prepared statements kept per connection (when prepared_statements is on)
 JSON_TYPE = "application/json; charset=utf-8"
+RPC_METHODS = ["GET", "POST", "OPTIONS", "PUT", "PATCH", "DELETE"]
 OBJECT_TYPE = f"{OBJECT}; charset=utf-8"
 # A duration as statement_timeout takes it: a number, with a unit or milliseconds; 0 is no limit.
 _DURATION = re.compile(r"\d+(\.\d+)?\s*(us|ms|s|min|h|d)?")
@@ -289,6 +290,10 @@ class Gateway:
             raise HTTPError(403, "42501", f"permission denied for function {function.name}",
                             details=f"role {identity.role} may not execute it",
                             hint=f"may be called by: {', '.join(sorted(function.roles)) or 'no caller role'}")
+        profile = request.headers.get("accept-profile" if by_query else "content-profile")
+        if profile is not None and profile != SCHEMA:  # supabase.schema('credits') sends it; nothing else is served
+            raise HTTPError(406, "PGRST106", f"The schema must be one of the following: {SCHEMA}",
+                            details=f"the request asks for schema {echo(profile)}")
         prefer = parse_prefer(request.headers.getlist("prefer"))
         singular, strip_nulls = parse_accept(request.headers.get("accept"))
         parsed = parse_query(request.query_params.multi_items(), arguments=function.argument_names,
@@ -509,7 +514,9 @@ def create_app(database_url: str, *, jwt_secret: str | None = None, jwks_url: st
 
     app = Starlette(
         routes=[
-            Route("/rpc/{function}", gateway.rpc, methods=["GET", "POST", "OPTIONS", "PUT", "PATCH", "DELETE"]),
+            Route("/rpc/{function}", gateway.rpc, methods=RPC_METHODS),
+            # Where supabase-js looks for PostgREST: createClient(url, key) calls url + /rest/v1/rpc/{function}.
+            Route("/rest/v1/rpc/{function}", gateway.rpc, methods=RPC_METHODS),
             Route("/events", gateway.events, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/live", live, methods=["GET"]),
