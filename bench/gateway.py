@@ -81,6 +81,7 @@ function request()
   local account = "a" .. math.random(first, last)
   %(request)s
 end
+%(delay)s
 function done(summary, latency, requests)
   io.write(string.format(
     '{"requests":%%d,"duration_us":%%d,"status":%%d,"connect":%%d,"read":%%d,"write":%%d,"timeout":%%d,'
@@ -115,11 +116,16 @@ def _token(sub: str, role: str) -> str:
     return jwt.encode({"sub": sub, "role": role, "exp": int(time.time()) + 86400}, SECRET, algorithm="HS256")
 
 
-def wrk(base: str, call: str, connections: int, seconds: int, first: int, last: int, folder: Path) -> Load:
-    """One wrk run of `call` over accounts a[first]..a[last] at `connections`."""
-    script = folder / f"{call}.lua"
+def wrk(base: str, call: str, connections: int, seconds: int, first: int, last: int, folder: Path,
+        rate: float = 0) -> Load:
+    """One wrk run of `call` over accounts a[first]..a[last] at `connections`; with `rate` (requests/s over all
+    connections), each connection pauses a random 0 to 2 x connections/rate before each request (wrk's delay()),
+    users with think time rather than a closed loop at full speed."""
+    script = folder / f"{call}-{connections}-{rate:g}.lua"
+    pause = round(2000 * connections / rate) if rate else 0
+    delay = f"function delay() return math.random(0, {pause}) end" if rate else ""
     script.write_text(WRK_SCRIPT % {"first": first, "last": last, "token": _token("bench", "credits_service"),
-                                    "request": WRK_REQUESTS[call]})
+                                    "request": WRK_REQUESTS[call], "delay": delay})
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run([WRK, "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--timeout", WRK_TIMEOUT,
                           "-s", str(script), base], capture_output=True, text=True, check=False)
@@ -136,8 +142,9 @@ def wrk(base: str, call: str, connections: int, seconds: int, first: int, last: 
                 got["status"] + got["connect"] + got["read"] + got["write"], got["timeout"], cpu / wall)
 
 
-async def _direct(pool: asyncpg.Pool, call: str, concurrency: int, seconds: int, accounts: int) -> Load:
-    """`concurrency` coroutines calling `call` directly, back to back, for `seconds`."""
+async def _direct(pool: asyncpg.Pool, call: str, concurrency: int, seconds: int, accounts: int,
+                  rate: float = 0) -> Load:
+    """`concurrency` coroutines calling `call` directly, back to back (or pausing as wrk() does), for `seconds`."""
     statement = {"deduct_credits": "select ok from credits.deduct_credits(account_id => $1, feature => 'call')",
                  "get_balance": "select count(*) from credits.get_balance(account_id => $1)"}[call]
     latencies: list[float] = []
@@ -147,6 +154,8 @@ async def _direct(pool: asyncpg.Pool, call: str, concurrency: int, seconds: int,
     async def worker() -> None:
         nonlocal errors
         while time.perf_counter() < deadline:
+            if rate:
+                await asyncio.sleep(random.uniform(0, 2 * concurrency / rate))
             account = f"a{random.randint(1, accounts)}"
             start = time.perf_counter()
             try:
@@ -189,13 +198,6 @@ def start_gateway(url: str, workers: int, pool_size: int) -> tuple[subprocess.Po
     raise SystemExit(f"the gateway did not answer /ready with 200 within 60 s on {base}")
 
 
-def worker_pids(process: subprocess.Popen[bytes]) -> list[int]:
-    """The gateway's worker processes (the serving children of `process`), or the process itself."""
-    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
-    pids = [int(pid) for pid in children.read_text().split()] if children.exists() else []
-    return pids or [process.pid]
-
-
 def stop_gateway(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     try:
@@ -206,12 +208,13 @@ def stop_gateway(process: subprocess.Popen[bytes]) -> None:
 
 
 def profile(process: subprocess.Popen[bytes], base: str, seconds: int, accounts: int, folder: Path,
-            output: Path) -> list[tuple[str, float]]:
-    """py-spy samples one worker during a deduct_credits run at 256 connections; the top frames by own time."""
-    pid = worker_pids(process)[0]
+            output: Path) -> list[tuple[str, float, float]]:
+    """py-spy samples the gateway's workers during a deduct_credits run at 256 connections; the top frames by own
+    time (the frames of every worker added up)."""
+    pid = process.pid
     raw = folder / "profile.txt"
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    common = ["--pid", str(pid), "--duration", str(seconds), "--rate", "200", "--nonblocking"]
+    common = ["--pid", str(pid), "--subprocesses", "--duration", str(seconds), "--rate", "200", "--nonblocking"]
     recorders = [subprocess.Popen([spy, "record", *common, "--format", "raw", "--output", str(raw)],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
                  subprocess.Popen([spy, "record", *common, "--output", str(output)],
@@ -225,15 +228,17 @@ def profile(process: subprocess.Popen[bytes], base: str, seconds: int, accounts:
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        frames = stack.split(";")
+        frames = [frame for frame in stack.split(";") if not frame.startswith("process ")]
+        if not frames or not count.isdigit():
+            continue
         total += int(count)
         own[frames[-1]] += int(count)
         for frame in set(frames):
             inclusive[frame] += int(count)
-    print(f"py-spy: {total} samples of worker {pid}; top frames by own samples:", file=sys.stderr)
-    top = [(frame, count / total) for frame, count in own.most_common(25)]
-    for frame, share in top:
-        print(f"  {share:6.1%} own  {inclusive[frame] / total:6.1%} incl  {frame}", file=sys.stderr)
+    print(f"py-spy: {total} samples of the workers of {pid}; top frames by own samples:", file=sys.stderr)
+    top = [(frame, count / max(total, 1), inclusive[frame] / max(total, 1)) for frame, count in own.most_common(25)]
+    for frame, share, whole in top:
+        print(f"  {share:6.1%} own  {whole:6.1%} incl  {frame}", file=sys.stderr)
     return top
 
 
@@ -321,10 +326,11 @@ async def probe(url: str, streams: Streams, seconds: float, concurrency: int) ->
 
 
 def events_run(url: str, base: str, stream_count: int, seconds: int, accounts: int,
-               probe_concurrency: int, folder: Path) -> dict[str, Any]:
-    """wrk at 256 connections without streams, then with `stream_count` streams and probed debits."""
+               probe_concurrency: int, folder: Path, rate: float) -> dict[str, Any]:
+    """wrk at 256 connections (at full speed, or paced at `rate`) without streams, then with `stream_count`
+    streams and probed debits."""
     others = (stream_count + 1, accounts)  # wrk's accounts: never a streamed one
-    without = wrk(base, "deduct_credits", EVENTS_WRK_CONNECTIONS, seconds, *others, folder)
+    without = wrk(base, "deduct_credits", EVENTS_WRK_CONNECTIONS, seconds, *others, folder, rate)
     print(f"events: wrk deduct_credits without streams: {without}", file=sys.stderr)
 
     async def with_streams() -> tuple[Load, list[float], Streams]:
@@ -334,7 +340,7 @@ def events_run(url: str, base: str, stream_count: int, seconds: int, accounts: i
               file=sys.stderr)
         loop = asyncio.get_running_loop()
         load = loop.run_in_executor(None, wrk, base, "deduct_credits", EVENTS_WRK_CONNECTIONS, seconds,
-                                    *others, folder)
+                                    *others, folder, rate)
         latencies = await probe(url, streams, seconds, probe_concurrency)
         result = await load
         await streams.close()
@@ -345,7 +351,7 @@ def events_run(url: str, base: str, stream_count: int, seconds: int, accounts: i
     lost = sum(1 for latency in latencies if latency == float("inf"))
     delivered = [latency for latency in latencies if latency != float("inf")]
     return {
-        "streams": stream_count, "refused": len(streams.refused), "debits": len(latencies), "lost": lost,
+        "rate": rate, "streams": stream_count, "refused": len(streams.refused), "debits": len(latencies), "lost": lost,
         "delivery_p50_ms": percentile(delivered, 0.5), "delivery_p99_ms": percentile(delivered, 0.99),
         "delivery_max_ms": delivered[-1] if delivered else 0.0,
         "without": asdict(without), "with": asdict(loaded),
@@ -356,11 +362,12 @@ def events_run(url: str, base: str, stream_count: int, seconds: int, accounts: i
 
 
 def run(seconds: int, runs: int, concurrency: list[int], accounts: int, workers: int, pool_size: int,
-        streams: int, probe_concurrency: int, parts: list[str], profile_to: Path | None) -> dict[str, Any]:
+        streams: int, probe_concurrency: int, parts: list[str], profile_to: Path | None,
+        rate: float = 500) -> dict[str, Any]:
     """Start a database and the gateway, measure; return the medians as plain data."""
     measured: dict[tuple[str, str, int], list[Load]] = {}
     result: dict[str, Any] = {"seconds": seconds, "runs": runs, "accounts": accounts, "workers": workers,
-                              "pool_size": pool_size, "load": os.getloadavg(), "rows": []}
+                              "pool_size": pool_size, "load": os.getloadavg(), "rate": rate, "rows": []}
     folder = Path(tempfile.mkdtemp(prefix="pgcredits-bench-wrk-"))
     with bench_database(CATALOG_SETUP % {"accounts": accounts} + GATEWAY_SETUP) as (_, url, _):
         process, base = start_gateway(url, workers, pool_size)
@@ -370,8 +377,12 @@ def run(seconds: int, runs: int, concurrency: list[int], accounts: int, workers:
             if "rpc" in parts:
                 asyncio.run(_rpc_rounds(url, base, seconds, runs, concurrency, accounts, workers * pool_size,
                                         folder, measured))
+                if rate:
+                    asyncio.run(_rpc_rounds(url, base, seconds, runs, [n for n in concurrency if n >= 256], accounts,
+                                            workers * pool_size, folder, measured, rate))
             if "events" in parts:
-                result["events"] = events_run(url, base, streams, seconds, accounts, probe_concurrency, folder)
+                result["events"] = [events_run(url, base, streams, seconds, accounts, probe_concurrency, folder,
+                                               load_rate) for load_rate in (0, rate)]
                 check_invariants(url)
         finally:
             stop_gateway(process)
@@ -379,25 +390,29 @@ def run(seconds: int, runs: int, concurrency: list[int], accounts: int, workers:
     for (call, path, n), loads in measured.items():
         median = Load(*(statistics.median(getattr(load, f) for load in loads) for f in Load.__dataclass_fields__))
         result["rows"].append({"call": call, "path": path, "concurrency": n, **asdict(median)})
-    result["rows"].sort(key=lambda r: (r["call"], r["concurrency"], r["path"]))
+    result["rows"].sort(key=lambda r: (r["call"], " paced" in r["path"], r["concurrency"], r["path"]))
     return result
 
 
 async def _rpc_rounds(url: str, base: str, seconds: int, runs: int, concurrency: list[int], accounts: int,
-                      connections: int, folder: Path, measured: dict[tuple[str, str, int], list[Load]]) -> None:
-    """Gateway (wrk) and asyncpg direct in turns: per round, per concurrency, each call through each path."""
+                      connections: int, folder: Path, measured: dict[tuple[str, str, int], list[Load]],
+                      rate: float = 0) -> None:
+    """Gateway (wrk) and asyncpg direct in turns: per round, per concurrency, each call through each path; with
+    `rate`, paced (users with think time, `rate` requests/s offered in all)."""
+    paced = f", paced {rate:g}/s" if rate else ""
     async with asyncpg.create_pool(as_role(url, APP_ROLE), min_size=connections, max_size=connections) as pool:
         loop = asyncio.get_running_loop()
         for _ in range(runs):
             for n in concurrency:
                 for call in CALLS:
-                    for path in ("gateway (wrk)", "asyncpg direct"):
-                        if path == "asyncpg direct":
-                            load = await _direct(pool, call, n, seconds, accounts)
+                    for path in (f"gateway (wrk){paced}", f"asyncpg direct{paced}"):
+                        if path.startswith("asyncpg direct"):
+                            load = await _direct(pool, call, n, seconds, accounts, rate)
                         else:
-                            load = await loop.run_in_executor(None, wrk, base, call, n, seconds, 1, accounts, folder)
+                            load = await loop.run_in_executor(None, wrk, base, call, n, seconds, 1, accounts, folder,
+                                                              rate)
                         measured.setdefault((call, path, n), []).append(load)
-                        print(f"{call:15} {path:15} {n:5} concurrent {load.rps:8.0f} req/s p50 {load.p50_ms:8.2f} ms "
+                        print(f"{call:15} {path:30} {n:5} concurrent {load.rps:8.0f} req/s p50 {load.p50_ms:8.2f} ms "
                               f"p99 {load.p99_ms:8.2f} ms errors {load.errors} timeouts {load.timeouts} "
                               f"generator CPU {load.generator_cpu:.2f}", file=sys.stderr)
             check_invariants(url)
@@ -405,42 +420,54 @@ async def _rpc_rounds(url: str, base: str, seconds: int, runs: int, concurrency:
 
 def markdown(result: dict[str, Any]) -> str:
     """The RPC table (each call through each path at each concurrency, with the ratio) and the events table."""
-    direct = {(r["call"], r["concurrency"]): r["rps"] for r in result["rows"] if r["path"] == "asyncpg direct"}
+    def key(row: dict[str, Any]) -> tuple[str, int, str]:
+        return row["call"], row["concurrency"], row["path"].partition(",")[2]
+
+    direct = {key(r): r["rps"] for r in result["rows"] if r["path"].startswith("asyncpg direct")}
     load = ", ".join(f"{figure:.1f}" for figure in result["load"])
     lines = [
         f"wrk (2 threads, keep-alive) against `pgcredits serve --workers {result['workers']}` (a pool of "
         f"{result['pool_size']} per worker); asyncpg direct: one uvloop process, a pool of "
         f"{result['workers'] * result['pool_size']} connections, prepared statements. {result['seconds']} s per run, "
         f"median of {result['runs']} runs, {result['accounts']:,} accounts chosen uniformly; load average at the "
-        f"start {load} on {os.cpu_count()} cores. Errors: non-2xx answers and socket errors; timeouts: no answer "
-        f"within {WRK_TIMEOUT}. Generator CPU: cores the load generator itself used (wrk, or the asyncpg process).",
+        f"start {load} on {os.cpu_count()} cores. Each connection sends its next request when the last is "
+        f"answered; \"paced {result['rate']:g}/s\": it first pauses 0 to 2 x connections/{result['rate']:g} s at "
+        "random (users with think time, about that many requests/s offered in all). Errors: non-2xx answers and "
+        f"socket errors; timeouts: no answer within {WRK_TIMEOUT} (wrk leaves them out of its percentiles). "
+        "Generator CPU: cores the load generator itself used (wrk, or the asyncpg process).",
         "",
         "| call | path | concurrent connections | requests/s | p50 ms | p99 ms | errors | timeouts | generator CPU "
         "| ratio to asyncpg direct |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in result["rows"]:
-        ratio = r["rps"] / direct[(r["call"], r["concurrency"])] if (r["call"], r["concurrency"]) in direct else 0
+        ratio = r["rps"] / direct[key(r)] if key(r) in direct else 0
         lines.append(f"| {r['call']} | {r['path']} | {r['concurrency']} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | "
                      f"{r['p99_ms']:.2f} | {r['errors']} | {r['timeouts']} | {r['generator_cpu']:.2f} | {ratio:.2f} |")
-    events = result.get("events")
-    if events:
-        without, loaded = events["without"], events["with"]
+    runs = result.get("events")
+    if runs:
         lines += [
             "",
-            f"Events: {events['streams']:,} `/events` streams ({events['refused']} refused), one per account and "
-            f"token subject, while {events['debits']:,} probe debits on those accounts were delivered "
-            f"({events['lost']} not within 10 s); wrk deduct_credits at {EVENTS_WRK_CONNECTIONS} connections on "
-            "the other accounts, without and with the streams.",
+            f"Events: {runs[0]['streams']:,} `/events` streams, one per account and token subject, while a prober "
+            "debits those accounts directly (one debit at a time per account) and wrk runs deduct_credits at "
+            f"{EVENTS_WRK_CONNECTIONS} connections on the other accounts, first without the streams, then with "
+            "them; wrk at full speed, then paced. Delivery: from the moment the prober sent COMMIT to the "
+            "balance_changed at the account's stream.",
             "",
-            "| delivery p50 ms | delivery p99 ms | delivery max ms | RPC p50 ms without / with | "
-            "RPC p99 ms without / with | RPC p99 ratio | RPC req/s without / with | RPC errors+timeouts with |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|",
-            f"| {events['delivery_p50_ms']:.1f} | {events['delivery_p99_ms']:.1f} | {events['delivery_max_ms']:.1f} | "
-            f"{without['p50_ms']:.1f} / {loaded['p50_ms']:.1f} | {without['p99_ms']:.1f} / {loaded['p99_ms']:.1f} | "
-            f"{loaded['p99_ms'] / without['p99_ms']:.2f} | {without['rps']:,.0f} / {loaded['rps']:,.0f} | "
-            f"{loaded['errors'] + loaded['timeouts']} |",
+            "| wrk load | streams open | probe debits | not delivered in 10 s | delivery p50 ms | delivery p99 ms | "
+            "delivery max ms | RPC p50 ms without / with | RPC p99 ms without / with | RPC p99 ratio | "
+            "RPC req/s without / with | RPC errors+timeouts without / with |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
+        for events in runs:
+            without, loaded = events["without"], events["with"]
+            pace = f"paced {events['rate']:g}/s" if events["rate"] else "full speed"
+            lines.append(
+                f"| {pace} | {events['streams'] - events['refused']:,} | {events['debits']:,} | {events['lost']} | "
+                f"{events['delivery_p50_ms']:.1f} | {events['delivery_p99_ms']:.1f} | {events['delivery_max_ms']:.1f} | "
+                f"{without['p50_ms']:.1f} / {loaded['p50_ms']:.1f} | {without['p99_ms']:.1f} / {loaded['p99_ms']:.1f} | "
+                f"{loaded['p99_ms'] / without['p99_ms']:.2f} | {without['rps']:,.0f} / {loaded['rps']:,.0f} | "
+                f"{without['errors'] + without['timeouts']} / {loaded['errors'] + loaded['timeouts']} |")
     return "\n".join(lines)
 
 
@@ -455,10 +482,12 @@ def main() -> int:
     parser.add_argument("--streams", type=int, default=1000, help="/events streams of the events part")
     parser.add_argument("--probe-concurrency", type=int, default=8, help="debits in flight of the events prober")
     parser.add_argument("--only", default="rpc,events", help="comma-separated parts: rpc, events")
-    parser.add_argument("--profile", type=Path, help="py-spy flame graph of one worker under load (.svg)")
+    parser.add_argument("--profile", type=Path, help="py-spy flame graph of the workers under load (.svg)")
+    parser.add_argument("--rate", type=float, default=500,
+                        help="requests/s offered in all by the paced runs (users with think time); 0: none")
     args = parser.parse_args()
     result = run(args.seconds, args.runs, [int(c) for c in args.concurrency.split(",")], args.accounts, args.workers,
-                 args.pool_size, args.streams, args.probe_concurrency, args.only.split(","), args.profile)
+                 args.pool_size, args.streams, args.probe_concurrency, args.only.split(","), args.profile, args.rate)
     print(markdown(result))
     return 0
 
