@@ -193,7 +193,7 @@ class Function:
             params.append(str(shape.offset))
             tail += f" offset ${len(params)}::text::bigint"
         columns = ", ".join(f"r.{quote_ident(c)}" for c in shape.columns) if shape.columns else "r.*"
-        row = "json_strip_nulls(to_json(p))" if shape.strip_nulls else "to_json(p)"
+        row = "json_strip_nulls(to_json(p))" if shape.strip_nulls else "p"
         if shape.singular or not self.returns_set:
             body = f"(json_agg({row}) -> 0)::text"
         else:
