@@ -541,17 +541,20 @@ def serve(database_url: str, host: str = "127.0.0.1", port: int = 8000, *, worke
           access_log: bool = False, **options: Any) -> None:
     """Serve the gateway with uvicorn in the foreground until interrupted; `options` go to create_app.
 
-    With `workers` above 1, that many processes share the port, each with its
-    own pools and LISTEN connection; they read their settings from the
-    environment, so `options` must then be none (set the PGCREDITS_*
-    variables instead).
+    With `workers` above 1, that many processes serve the port (gateway.workers:
+    each its own socket, pools and LISTEN connection); they read their
+    settings from the environment, so `options` must then be none (set the
+    PGCREDITS_* variables instead).
     """
     if workers > 1:
+        from pgcredits.gateway.workers import serve_workers
+
         if options:
             raise ValueError(f"with several workers, give {', '.join(options)} as PGCREDITS_* settings")
         create_app(database_url)  # every setting checked here, before any worker starts
         os.environ["DATABASE_URL"] = database_url
-        _uvicorn("pgcredits.gateway.app:app_from_environment", host, port, workers=workers, access_log=access_log)
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        serve_workers(host, port, workers, access_log=access_log)
         return
     run(create_app(database_url, **options), host, port, access_log=access_log)
 
@@ -561,11 +564,11 @@ def run(app: Starlette, host: str, port: int, *, access_log: bool = False) -> No
     _uvicorn(app, host, port, workers=1, access_log=access_log)
 
 
-def _uvicorn(app: Starlette | str, host: str, port: int, *, workers: int, access_log: bool) -> None:
+def _uvicorn(app: Starlette, host: str, port: int, *, workers: int, access_log: bool) -> None:
     """uvicorn on uvloop and httptools (the dependencies bring them), with a line per request only if asked."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=3, log_level="info", access_log=access_log,
-                loop="uvloop", http="httptools", workers=workers, factory=isinstance(app, str), backlog=4096)
+                loop="uvloop", http="httptools", workers=workers, backlog=4096)
 
 
 def _env_flag(name: str, *, default: bool = False) -> bool:
