@@ -24,13 +24,15 @@ connections, the gateway's total, prepared statements). The Python side is
 reported with its own CPU use, so one can see whether it was the limit.
 
 events: `streams` /events streams (accounts a1..aN, one token subject each,
-role credits_user) held open by one asyncio process, while a prober debits
-those accounts directly (asyncpg, one debit at a time per account, at most
-`--probe-concurrency` at once) and notes when it sent each COMMIT: delivery
-latency is the arrival of the account's next balance_changed minus that
-moment (an upper bound: the commit happened after it). Meanwhile wrk runs
-deduct_credits at 256 connections on the other accounts, once without the
-streams and once with them: RPC latency with and without.
+role credits_user) held open by one asyncio process. The same load runs
+twice, without the streams and then with them: a prober debits the streamed
+accounts directly (asyncpg, `--probe-rate` a second, round robin, so one at
+a time per account), while wrk runs deduct_credits at 256 connections on
+the other accounts (at full speed, then paced). With the streams, the
+prober notes when it sent each COMMIT: delivery latency is the arrival of
+the account's next balance_changed minus that moment (an upper bound: the
+commit happened after it). RPC latency without and with the streams is
+wrk's.
 
 `--profile FILE`: py-spy samples one gateway worker for a wrk deduct_credits
 run at 256 connections and writes FILE (a flame graph, .svg) and the
@@ -298,62 +300,72 @@ class Streams:
         await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
-async def probe(url: str, streams: Streams, seconds: float, concurrency: int) -> list[float]:
-    """Debit streamed accounts directly, one at a time per account; each delivery latency in ms."""
+async def probe(url: str, accounts: list[str], streams: Streams | None, seconds: float, rate: float) -> list[float]:
+    """Debit `accounts` directly, round robin, `rate` debits a second, for `seconds`; with `streams`, each debit's
+    delivery latency in ms (inf: not delivered within 10 s): its account's next balance_changed minus the moment
+    its COMMIT was sent. At 100/s over 1,000 accounts, an account is debited every 10 s: one at a time."""
     latencies: list[float] = []
-    free = list(streams.arrivals)
-    random.shuffle(free)
-    deadline = time.perf_counter() + seconds
-    async with asyncpg.create_pool(as_role(url, APP_ROLE), min_size=concurrency, max_size=concurrency) as pool:
+    pending: set[asyncio.Task[None]] = set()
+    async with asyncpg.create_pool(as_role(url, APP_ROLE), min_size=4, max_size=4) as pool:
 
-        async def one() -> None:
-            while time.perf_counter() < deadline:
-                account = free.pop()
-                async with pool.acquire() as conn:
-                    transaction = conn.transaction()
-                    await transaction.start()
-                    await conn.fetchval("select ok from credits.deduct_credits(account_id => $1, feature => 'call')",
-                                        account)
-                    sent = time.perf_counter()
-                    await transaction.commit()
+        async def debit(account: str) -> None:
+            async with pool.acquire() as conn:
+                transaction = conn.transaction()
+                await transaction.start()
+                await conn.fetchval("select ok from credits.deduct_credits(account_id => $1, feature => 'call')",
+                                    account)
+                sent = time.perf_counter()
+                await transaction.commit()
+            if streams is not None:
                 try:
                     arrived = await asyncio.wait_for(streams.arrivals[account].get(), timeout=10)
                     latencies.append((arrived - sent) * 1000)
                 except TimeoutError:
-                    latencies.append(float("inf"))  # never delivered within 10 s
-                free.insert(0, account)
+                    latencies.append(float("inf"))
 
-        await asyncio.gather(*(one() for _ in range(concurrency)))
+        start = time.perf_counter()
+        for number in range(int(seconds * rate)):
+            await asyncio.sleep(max(0.0, start + number / rate - time.perf_counter()))
+            task = asyncio.create_task(debit(accounts[number % len(accounts)]))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+        await asyncio.gather(*pending)
     return sorted(latencies)
 
 
 def events_run(url: str, base: str, stream_count: int, seconds: int, accounts: int,
-               probe_concurrency: int, folder: Path, rate: float) -> dict[str, Any]:
-    """wrk at 256 connections (at full speed, or paced at `rate`) without streams, then with `stream_count`
-    streams and probed debits."""
+               probe_rate: float, folder: Path, rate: float) -> dict[str, Any]:
+    """The same load twice, without and then with `stream_count` streams: wrk deduct_credits at 256 connections
+    (full speed, or paced at `rate`) on the other accounts, and `probe_rate` debits a second on the streamed
+    ones; with the streams, each probe debit's delivery is timed."""
     others = (stream_count + 1, accounts)  # wrk's accounts: never a streamed one
-    without = wrk(base, "deduct_credits", EVENTS_WRK_CONNECTIONS, seconds, *others, folder, rate)
-    print(f"events: wrk deduct_credits without streams: {without}", file=sys.stderr)
+    streamed = [f"a{i}" for i in range(1, stream_count + 1)]
+
+    async def measure(streams: Streams | None) -> tuple[Load, list[float]]:
+        loop = asyncio.get_running_loop()
+        load = loop.run_in_executor(None, wrk, base, "deduct_credits", EVENTS_WRK_CONNECTIONS, seconds,
+                                    *others, folder, rate)
+        latencies = await probe(url, streamed, streams, seconds, probe_rate)
+        return await load, latencies
 
     async def with_streams() -> tuple[Load, list[float], Streams]:
         streams = Streams(base, stream_count)
         await streams.open()
         print(f"events: {streams.opened - len(streams.refused)} streams open, {len(streams.refused)} refused",
               file=sys.stderr)
-        loop = asyncio.get_running_loop()
-        load = loop.run_in_executor(None, wrk, base, "deduct_credits", EVENTS_WRK_CONNECTIONS, seconds,
-                                    *others, folder, rate)
-        latencies = await probe(url, streams, seconds, probe_concurrency)
-        result = await load
+        loaded, latencies = await measure(streams)
         await streams.close()
-        return result, latencies, streams
+        return loaded, latencies, streams
 
+    without, _ = asyncio.run(measure(None))
+    print(f"events: wrk deduct_credits without streams: {without}", file=sys.stderr)
     loaded, latencies, streams = asyncio.run(with_streams())
     print(f"events: wrk deduct_credits with streams: {loaded}", file=sys.stderr)
     lost = sum(1 for latency in latencies if latency == float("inf"))
     delivered = [latency for latency in latencies if latency != float("inf")]
     return {
-        "rate": rate, "streams": stream_count, "refused": len(streams.refused), "debits": len(latencies), "lost": lost,
+        "rate": rate, "probe_rate": probe_rate, "streams": stream_count, "refused": len(streams.refused),
+        "debits": len(latencies), "lost": lost,
         "delivery_p50_ms": percentile(delivered, 0.5), "delivery_p99_ms": percentile(delivered, 0.99),
         "delivery_max_ms": delivered[-1] if delivered else 0.0,
         "without": asdict(without), "with": asdict(loaded),
@@ -364,7 +376,7 @@ def events_run(url: str, base: str, stream_count: int, seconds: int, accounts: i
 
 
 def run(seconds: int, runs: int, concurrency: list[int], accounts: int, workers: int, pool_size: int,
-        streams: int, probe_concurrency: int, parts: list[str], profile_to: Path | None,
+        streams: int, probe_rate: float, parts: list[str], profile_to: Path | None,
         rate: float = 500) -> dict[str, Any]:
     """Start a database and the gateway, measure; return the medians as plain data."""
     measured: dict[tuple[str, str, int], list[Load]] = {}
@@ -383,7 +395,7 @@ def run(seconds: int, runs: int, concurrency: list[int], accounts: int, workers:
                     asyncio.run(_rpc_rounds(url, base, seconds, runs, [n for n in concurrency if n >= 256], accounts,
                                             workers * pool_size, folder, measured, rate))
             if "events" in parts:
-                result["events"] = [events_run(url, base, streams, seconds, accounts, probe_concurrency, folder,
+                result["events"] = [events_run(url, base, streams, seconds, accounts, probe_rate, folder,
                                                load_rate) for load_rate in (0, rate)]
                 check_invariants(url)
         finally:
@@ -451,11 +463,11 @@ def markdown(result: dict[str, Any]) -> str:
     if runs:
         lines += [
             "",
-            f"Events: {runs[0]['streams']:,} `/events` streams, one per account and token subject, while a prober "
-            "debits those accounts directly (one debit at a time per account) and wrk runs deduct_credits at "
-            f"{EVENTS_WRK_CONNECTIONS} connections on the other accounts, first without the streams, then with "
-            "them; wrk at full speed, then paced. Delivery: from the moment the prober sent COMMIT to the "
-            "balance_changed at the account's stream.",
+            f"Events: {runs[0]['streams']:,} `/events` streams, one per account and token subject. The same load "
+            f"twice, without the streams and then with them: a prober debits the streamed accounts directly "
+            f"({runs[0]['probe_rate']:g} a second, round robin) while wrk runs deduct_credits at "
+            f"{EVENTS_WRK_CONNECTIONS} connections on the other accounts (at full speed, then paced). Delivery: "
+            "from the moment the prober sent COMMIT to the balance_changed at the account's stream.",
             "",
             "| wrk load | streams open | probe debits | not delivered in 10 s | delivery p50 ms | delivery p99 ms | "
             "delivery max ms | RPC p50 ms without / with | RPC p99 ms without / with | RPC p99 ratio | "
@@ -483,14 +495,15 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="gateway worker processes")
     parser.add_argument("--pool-size", type=int, default=8, help="database connections per gateway worker")
     parser.add_argument("--streams", type=int, default=1000, help="/events streams of the events part")
-    parser.add_argument("--probe-concurrency", type=int, default=8, help="debits in flight of the events prober")
+    parser.add_argument("--probe-rate", type=float, default=100,
+                        help="debits a second the events prober makes on the streamed accounts")
     parser.add_argument("--only", default="rpc,events", help="comma-separated parts: rpc, events")
     parser.add_argument("--profile", type=Path, help="py-spy flame graph of the workers under load (.svg)")
     parser.add_argument("--rate", type=float, default=500,
                         help="requests/s offered in all by the paced runs (users with think time); 0: none")
     args = parser.parse_args()
     result = run(args.seconds, args.runs, [int(c) for c in args.concurrency.split(",")], args.accounts, args.workers,
-                 args.pool_size, args.streams, args.probe_concurrency, args.only.split(","), args.profile, args.rate)
+                 args.pool_size, args.streams, args.probe_rate, args.only.split(","), args.profile, args.rate)
     print(markdown(result))
     return 0
 

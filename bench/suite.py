@@ -163,7 +163,7 @@ def main() -> int:
         if "gateway" in parts:
             concurrency = [int(c) for c in args.concurrency.split(",")]
             results["gateway"] = gateway.run(args.seconds, args.runs, concurrency, args.accounts, workers=2, pool_size=8,
-                                             streams=args.streams, probe_concurrency=8, parts=["rpc", "events"],
+                                             streams=args.streams, probe_rate=100, parts=["rpc", "events"],
                                              profile_to=None)
             print(gateway.markdown(results["gateway"]), "\n")
     except InvariantsBroken as broken:
