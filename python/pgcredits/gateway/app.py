@@ -742,7 +742,9 @@ def _database_error(err: asyncpg.PostgresError, function: str, statement_timeout
         return HTTPError(cls.http_status, err.sqlstate, f"{function} was stopped: {why}",
                          hint="nothing was changed (its transaction rolled back): retry later")
     if cls.http_status >= 500:
-        log.error("unexpected database error %s: %s (detail: %s)", err.sqlstate, err.message, err.detail)
+        log.error("unexpected database error %s: %s (detail: %s)%s", err.sqlstate, err.message, err.detail,
+                  " -- behind a transaction pooler (PgBouncer in transaction mode) set "
+                  "PGCREDITS_PREPARED_STATEMENTS=0" if err.sqlstate == "26000" else "")
         return _internal_error()
     return HTTPError(cls.http_status, err.sqlstate, echo(err.message or str(err), MAX_DATABASE_TEXT_CHARS),
                      details=_capped(err.detail), hint=_capped(err.hint))
