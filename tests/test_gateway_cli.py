@@ -100,8 +100,8 @@ def test_serve_with_workers_spreads_connections_and_stops_them_all(pg_cluster: C
     def listeners() -> set[int]:
         """The backends of the workers' LISTEN connections: one per worker once it has started."""
         with psycopg.connect(db, autocommit=True) as conn:
-            rows = conn.execute("select pid from pg_stat_activity where usename = %s and query like 'LISTEN%%'",
-                                [GATEWAY_ROLE]).fetchall()
+            rows = conn.execute("select pid from pg_stat_activity where usename = %s and application_name = "
+                                "'pgcredits-gateway-listen'", [GATEWAY_ROLE]).fetchall()
         return {row[0] for row in rows}
 
     deadline = time.monotonic() + 30

@@ -234,7 +234,8 @@ class EventHub:
         ever_connected = False
         while True:
             try:
-                conn = await asyncpg.connect(self._url, statement_cache_size=0)
+                conn = await asyncpg.connect(self._url, statement_cache_size=0,
+                                             server_settings={"application_name": "pgcredits-gateway-listen"})
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as err:
                 log.warning("cannot connect the LISTEN connection (retrying in %.1f s): %s", delay, err)
                 await asyncio.sleep(delay)
