@@ -92,6 +92,7 @@ USER_STATEMENT_TIMEOUT = "5s"
 SERVICE_STATEMENT_TIMEOUT = "60s"
 STREAMS_PER_SUBJECT = 10
 POOL_SIZE = 10
+EVENTS_POOL_SIZE = 2
 STATEMENT_CACHE_SIZE = 256  # prepared statements kept per connection (when prepared_statements is on)
 JSON_TYPE = "application/json; charset=utf-8"
 RPC_METHODS = ["GET", "POST", "OPTIONS", "PUT", "PATCH", "DELETE"]
@@ -434,7 +435,7 @@ def _too_many_streams(limit: int) -> HTTPError:
 
 def create_app(database_url: str, *, jwt_secret: str | None = None, jwks_url: str | None = None,
                jwt_audience: str | None = None, jwt_require_exp: bool | None = None, retries: int = 3,
-               heartbeat: float = 15.0, pool_size: int | None = None, events_pool_size: int = 2,
+               heartbeat: float = 15.0, pool_size: int | None = None, events_pool_size: int | None = None,
                probe_interval: float = 2.0, listen_url: str | None = None, streams_per_subject: int | None = None,
                statement_timeout: str | None = None, service_statement_timeout: str | None = None,
                role_map_text: str | None = None, cors_origins: str | None = None,
@@ -449,8 +450,9 @@ def create_app(database_url: str, *, jwt_secret: str | None = None, jwks_url: st
     (default PGCREDITS_LISTEN_URL, else `database_url`): where the one LISTEN
     connection of /events goes; behind PgBouncer in transaction mode, which
     cannot carry LISTEN, point it at PostgreSQL itself. `pool_size`
-    (PGCREDITS_POOL_SIZE, 10): connections of RPC calls; `events_pool_size`:
-    connections for /events' re-reads, apart from those. `streams_per_subject`
+    (PGCREDITS_POOL_SIZE, 10): connections of RPC calls; `events_pool_size`
+    (PGCREDITS_EVENTS_POOL_SIZE, 2): connections for /events' re-reads, apart
+    from those. `streams_per_subject`
     (PGCREDITS_STREAMS_PER_SUBJECT, 10): open /events streams per token
     subject. `statement_timeout` (PGCREDITS_STATEMENT_TIMEOUT, 5s) for
     credits_user and `service_statement_timeout`
@@ -477,6 +479,8 @@ def create_app(database_url: str, *, jwt_secret: str | None = None, jwks_url: st
         streams_per_subject = _env_count("PGCREDITS_STREAMS_PER_SUBJECT", STREAMS_PER_SUBJECT)
     if pool_size is None:
         pool_size = _env_count("PGCREDITS_POOL_SIZE", POOL_SIZE)
+    if events_pool_size is None:
+        events_pool_size = _env_count("PGCREDITS_EVENTS_POOL_SIZE", EVENTS_POOL_SIZE)
     if prepared_statements is None:
         prepared_statements = _env_flag("PGCREDITS_PREPARED_STATEMENTS", default=True)
     gateway = Gateway(database_url, authenticator, retries=retries, heartbeat=heartbeat, pool_size=pool_size,
