@@ -118,7 +118,9 @@ from pgcredits.models import (
     Reservation,
     Result,
     SubscriberGrant,
+    Unwatched,
     Voided,
+    Watching,
     json_loads,
 )
 from pgcredits.sqltext import json_text, named_call
@@ -415,6 +417,14 @@ class _Functions:
     @rpc
     def prune_events(self) -> EventsPruned:
         """Deletes the events older than the database setting credits.event_retention (90 days)."""
+
+    @rpc
+    def watch_events(self, watcher: str, account_ids: list[str], ttl: timedelta | None = DEFAULT) -> Watching:
+        """`watcher` watches these accounts' events ('*': all) for ttl (None: until unwatched): they are notified."""
+
+    @rpc
+    def unwatch_events(self, watcher: str, account_ids: list[str] | None = DEFAULT) -> Unwatched:
+        """`watcher` no longer watches these accounts (None: any)."""
 
     @rpc
     def grant_daily_credits(self, day: date | None = DEFAULT) -> DailyGrants:
