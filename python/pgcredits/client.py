@@ -143,6 +143,7 @@ Integer = Annotated[int, "integer"]
 BigInt = Annotated[int, "bigint"]
 Amount = Annotated[Decimal | int, "numeric"]  # exact: a float is refused
 Json = Annotated[Mapping[str, Any], "jsonb"]
+Texts = Annotated[Sequence[str], "text[]"]
 _SQL_TYPES: dict[Any, str] = {
     str: "text",
     bool: "boolean",
@@ -419,11 +420,11 @@ class _Functions:
         """Deletes the events older than the database setting credits.event_retention (90 days)."""
 
     @rpc
-    def watch_events(self, watcher: str, account_ids: list[str], ttl: timedelta | None = DEFAULT) -> Watching:
+    def watch_events(self, watcher: str, account_ids: Texts, ttl: timedelta | None = DEFAULT) -> Watching:
         """`watcher` watches these accounts' events ('*': all) for ttl (None: until unwatched): they are notified."""
 
     @rpc
-    def unwatch_events(self, watcher: str, account_ids: list[str] | None = DEFAULT) -> Unwatched:
+    def unwatch_events(self, watcher: str, account_ids: Texts | None = DEFAULT) -> Unwatched:
         """`watcher` no longer watches these accounts (None: any)."""
 
     @rpc
