@@ -1,0 +1,125 @@
+"""Instructions per call at the server, counted by valgrind's callgrind: deterministic, whatever the machine's load.
+
+    .venv/bin/python bench/instructions.py [--db DIR ...] [--call SQL] [--calls 200] [--setup SQL]
+
+For each db/ folder given (default: this repository's; give an old checkout's db/ beside it to compare), a fresh
+cluster is migrated and seeded with the bench catalog of common.py (1,000 accounts with a large promo grant,
+feature `call` costing 1), then stopped; `postgres --single` runs under callgrind twice as credits_service:
+warm-up calls only, and warm-up plus `--calls` calls. The difference over `--calls` is the cost of one call with
+every cache warm, planning, execution, triggers and commit of the loop's one transaction included. Then the
+instructions of the executor's parts named in PARTS, per call. Needs valgrind (apt-get install valgrind); a run
+of the default takes about two minutes per folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import psycopg
+from common import CATALOG_SETUP, SETTINGS
+
+from pgcredits.cluster import Cluster, _bindir, _make_dir, free_port
+from pgcredits.migrate import migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+DEBIT = "perform credits.deduct_credits('a' || (i % 1000 + 1), 'call')"
+WARM_UP = 20
+
+# PostgreSQL functions (exported, so named without debug symbols) whose inclusive cost says where a call goes.
+PARTS = {
+    "ExecutorStart": "executor start: the plan state of every statement the call runs",
+    "ExecBuildProjectionInfo": "  of which building projections (result rows, row variables)",
+    "stringToNode": "  of which reading stored expressions (CHECK constraints) again",
+    "ExecInitQual": "  of which preparing WHERE clauses (RLS policies included)",
+    "AfterTriggerEndQuery": "the balance trigger (after statement)",
+    "ExecInsertIndexTuples": "index entries of inserted and updated rows",
+    "ExecutorEnd": "executor end",
+    "jsonb_build_object": "jsonb built (draws, payloads)",
+    "XLogInsert": "WAL records",
+    "Async_Notify": "NOTIFY",
+}
+
+
+def prepared_cluster(db: Path, setup: str | None) -> tuple[Path, str]:
+    """A stopped cluster migrated from `db` and seeded: its data directory and the database's name."""
+    base = Path(tempfile.mkdtemp(prefix="pgcredits-instructions-"))
+    _make_dir(base)
+    cluster = Cluster(base / "data", base / "run", free_port(), "postgres", SETTINGS, remove_on_stop=None)
+    cluster.init()
+    cluster.start()
+    try:
+        with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
+            conn.execute("create database bench")
+        migrate(cluster.url("bench"), db)
+        with psycopg.connect(cluster.url("bench"), autocommit=True) as conn:
+            conn.execute(CATALOG_SETUP % {"accounts": 1000})
+            if setup:
+                conn.execute(setup)
+            conn.execute("vacuum analyze")
+    finally:
+        cluster.stop()
+    return base, "bench"
+
+
+def callgrind(base: Path, database: str, call: str, calls: int) -> Path:
+    """Run warm-up and `calls` calls in one single-user backend under callgrind; the profile's path."""
+    loop = "set role credits_service;\ndo $$ begin for i in 1..{n} loop {call}; end loop; end $$;\n"
+    script = loop.format(n=WARM_UP, call=call) + (loop.format(n=calls, call=call) if calls else "")
+    out = base / f"callgrind.{calls}"
+    subprocess.run(["runuser", "-u", "postgres", "--", "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                    str(_bindir() / "postgres"), "--single", "-D", str(base / "data"), "-c",
+                    "shared_preload_libraries=", database],
+                   input=script, capture_output=True, text=True, check=True)  # fmt: skip
+    return out
+
+
+def inclusive(profile: Path) -> dict[str, int]:
+    """Instructions per function, callees included (callgrind_annotate --inclusive), by the function's name."""
+    text = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", str(profile)],
+                          capture_output=True, text=True, check=True).stdout  # fmt: skip
+    found: dict[str, int] = {}
+    for line in text.splitlines():
+        match = re.match(r"\s*([\d,]+) \([^)]*\)\s+\S*?:(\w+)(?:'\d+)?\s*(?:\[|$)", line)
+        if match and match.group(2) not in found:
+            found[match.group(2)] = int(match.group(1).replace(",", ""))
+    return found
+
+
+def total(profile: Path) -> int:
+    """All instructions of a profile."""
+    text = subprocess.run(["callgrind_annotate", str(profile)], capture_output=True, text=True, check=True).stdout
+    return int(re.search(r"([\d,]+) \(100.0%\)\s+PROGRAM TOTALS", text).group(1).replace(",", ""))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", action="append", type=Path, help="a db/ folder (repeat to compare; default ours)")
+    parser.add_argument("--call", default=DEBIT, help="one PL/pgSQL statement run per call (`i` is the loop index)")
+    parser.add_argument("--calls", type=int, default=200, help="calls counted after the warm-up (default 200)")
+    parser.add_argument("--setup", help="SQL run after the catalog is seeded (as the superuser)")
+    args = parser.parse_args()
+    folders = args.db or [ROOT / "db"]
+    rows = []
+    for db in folders:
+        base, database = prepared_cluster(db, args.setup)
+        warm, counted = callgrind(base, database, args.call, 0), callgrind(base, database, args.call, args.calls)
+        before, after = inclusive(warm), inclusive(counted)
+        parts = {name: (after.get(name, 0) - before.get(name, 0)) / args.calls for name in PARTS}
+        rows.append((db, (total(counted) - total(warm)) / args.calls, parts))
+        subprocess.run(["rm", "-rf", str(base)], check=True)
+    print(f"instructions per call of `{args.call}` ({args.calls} calls, callgrind):\n")
+    print("| part | " + " | ".join(str(db) for db, _, _ in rows) + " |")
+    print("|---|" + "---:|" * len(rows))
+    print("| **all** | " + " | ".join(f"**{whole / 1e6:.3f} M**" for _, whole, _ in rows) + " |")
+    for name, what in PARTS.items():
+        print(f"| {what} (`{name}`) | " + " | ".join(f"{parts[name] / 1e6:.3f} M" for _, _, parts in rows) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
