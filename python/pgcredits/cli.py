@@ -19,8 +19,8 @@ import psycopg
 from psycopg import sql
 from psycopg.pq.abc import PGresult
 
-from pgcredits.cluster import Cluster, ClusterError
-from pgcredits.migrate import MigrateError, db_dir, describe, migrate, rollback, schedule_jobs
+from pgcredits.dev.cluster import Cluster, ClusterError
+from pgcredits.migrate import PACKAGED_SQL, MigrateError, db_dir, describe, migrate, rollback, schedule_jobs
 from pgcredits.operations import OperationError, apply_catalog, import_balances, report
 
 DATABASE = "pgcredits"  # the database of `pgcredits up`, also pg_cron's
@@ -32,6 +32,9 @@ TOKEN_ROLES = ("credits_user", "credits_service", "credits_admin", "credits_audi
 DURATION = re.compile(r"(\d+)([smhd]?)")
 DURATION_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 NUMERIC_TYPES = {20, 21, 23, 26, 700, 701, 1700}  # psql aligns these types' columns right
+# What `pip install 'pgcredits[gateway]'` adds (pyproject.toml): `serve`, `up` and `token` import them.
+GATEWAY_EXTRA = "pip install 'pgcredits[gateway]'"
+GATEWAY_MODULES = frozenset({"asyncpg", "starlette", "uvicorn", "uvloop", "httptools", "jwt", "prometheus_client"})
 
 
 class UsageError(Exception):
@@ -142,9 +145,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def _gateway_extra(command: str) -> Iterator[None]:
+    """Imports of the gateway's modules: a missing dependency of theirs says how to install the extra."""
+    try:
+        yield
+    except ModuleNotFoundError as err:
+        if (err.name or "").partition(".")[0] not in GATEWAY_MODULES:
+            raise
+        raise UsageError(f"`pgcredits {command}` needs the gateway's dependencies ({err.name} is not installed): "
+                         f"{GATEWAY_EXTRA}") from None
+
+
 def _serve(args: argparse.Namespace) -> None:
-    from pgcredits.gateway.app import serve
-    from pgcredits.gateway.local import GatewayConfigError, check_auth_environment
+    with _gateway_extra("serve"):
+        from pgcredits.gateway.app import serve
+        from pgcredits.gateway.auth import GatewayConfigError, check_auth_environment
 
     url = _required_url(args)
     if args.dev and not os.environ.get("PGCREDITS_JWT_SECRET"):
@@ -175,9 +191,9 @@ def _rollback(args: argparse.Namespace) -> None:
 
 def _jobs_install(args: argparse.Namespace) -> None:
     jobs = schedule_jobs(_required_url(args))
-    width = max(len(job.name) for job in jobs)
+    width = max(len(job.job_name) for job in jobs)
     for job in jobs:
-        print(f"{job.name.ljust(width)}  {job.schedule.ljust(11)}  {job.command}")
+        print(f"{job.job_name.ljust(width)}  {job.schedule.ljust(11)}  {job.command}")
 
 
 def _catalog_apply(args: argparse.Namespace) -> None:
@@ -213,8 +229,10 @@ def _date(text: str) -> date:
 
 
 def _up(args: argparse.Namespace) -> None:
-    from pgcredits.gateway.local import DEFAULT_PORT as GATEWAY_PORT
-    from pgcredits.gateway.local import GatewayConfigError, serve_locally  # serves until Ctrl-C (SPEC §6)
+    with _gateway_extra("up"):
+        from pgcredits.dev.local import DEFAULT_PORT as GATEWAY_PORT
+        from pgcredits.dev.local import serve_locally  # serves until Ctrl-C (SPEC §6)
+        from pgcredits.gateway.auth import GatewayConfigError
 
     state_dir = _project_root() / ".pgcredits"
     with _serving_lock(state_dir) as running:
@@ -296,9 +314,10 @@ def _port_is_free(port: int) -> bool:
 
 
 def _token(args: argparse.Namespace) -> None:
-    import jwt
+    with _gateway_extra("token"):
+        import jwt
 
-    from pgcredits.gateway.local import dev_secret
+        from pgcredits.dev.local import dev_secret
 
     if args.role == "credits_user" and not args.sub:
         raise UsageError("a credits_user token needs --sub, the account it acts for")
@@ -322,8 +341,10 @@ def _project_cluster() -> Cluster:
 
 
 def _project_root() -> Path:
-    """The folder holding `db/`: the repository, or where PGCREDITS_DB_DIR points."""
-    return db_dir().parent
+    """The folder of `.pgcredits/`: the one holding `db/` (the repository, or where PGCREDITS_DB_DIR points); with
+    the SQL an installed wheel ships, the current folder."""
+    folder = db_dir()
+    return Path.cwd() if folder == PACKAGED_SQL else folder.parent
 
 
 def _duration(text: str) -> int:

@@ -71,6 +71,7 @@ from contextlib import asynccontextmanager, contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import (
+    TYPE_CHECKING,
     Annotated,
     Any,
     Concatenate,
@@ -84,7 +85,6 @@ from typing import (
     overload,
 )
 
-import asyncpg
 import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
@@ -123,7 +123,15 @@ from pgcredits.models import (
     Watching,
     json_loads,
 )
-from pgcredits.sqltext import json_text, named_call
+from pgcredits.sqltext import CLAIMS, ROLE, json_text, named_call, set_caller
+
+if TYPE_CHECKING:
+    import asyncpg
+else:
+    try:
+        import asyncpg
+    except ModuleNotFoundError:  # the asyncio client's driver is an extra; the blocking client needs none
+        asyncpg = None
 
 __all__ = ["DEFAULT", "AsyncCredits", "Credits", "Rpc"]
 
@@ -277,12 +285,11 @@ def _needs_callers_hint(error: CreditsError) -> bool:
 
 def _identity(role: str | None, claims: Mapping[str, Any] | None) -> tuple[str, list[Any]] | None:
     """The statement that sets the caller's role and claims for the rest of the transaction, as the gateway does."""
-    settings = [("role", role), ("request.jwt.claims", None if claims is None else json_text(claims))]
-    given = [(name, value) for name, value in settings if value is not None]
+    settings = {ROLE: role, CLAIMS: None if claims is None else json_text(claims)}
+    given = {name: value for name, value in settings.items() if value is not None}
     if not given:
         return None
-    calls = ", ".join(f"set_config('{name}', ${number}::text, true)" for number, (name, _) in enumerate(given, 1))
-    return f"select {calls}", [value for _, value in given]
+    return set_caller(list(given)), list(given.values())
 
 
 class _Functions:
@@ -571,6 +578,8 @@ class AsyncCredits(_Functions):
 
     def __init__(self, conninfo: str | None = None, *, connection: asyncpg.Connection | None = None,
                  role: str | None = None, claims: Mapping[str, Any] | None = None, **options: Any) -> None:
+        if asyncpg is None:
+            raise ModuleNotFoundError("AsyncCredits needs asyncpg: pip install 'pgcredits[async]'", name="asyncpg")
         _check_source(conninfo, connection, options)
         self._conninfo = conninfo
         self._options = {"statement_cache_size": 0, "min_size": 1, **options}

@@ -69,6 +69,7 @@ from pgcredits.gateway.limits import (
 )
 from pgcredits.gateway.metrics import UNKNOWN_FUNCTION, Metrics
 from pgcredits.gateway.openapi import build_openapi
+from pgcredits.sqltext import CLAIMS, ROLE, set_caller
 from pgcredits.gateway.query import (
     OBJECT,
     RequestError,
@@ -83,8 +84,7 @@ from pgcredits.gateway.query import (
 log = logging.getLogger("pgcredits.gateway")
 T = TypeVar("T")
 
-SET_CALLER = ("select set_config('role', $1, true), set_config('request.jwt.claims', $2, true), "
-              "set_config('statement_timeout', $3, true)")
+SET_CALLER = set_caller((ROLE, CLAIMS, "statement_timeout"))
 REREAD_EVENT = ("select e.kind, to_json(e)::text from credits.events e "
                 "where e.account_id = $1 and e.event_id = $2::text::bigint")
 EVENTS_WATERMARK = "select coalesce(max(e.event_id), 0) from credits.events e where e.account_id = $1"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import os
 import re
 import time
 from collections import OrderedDict
@@ -46,6 +47,16 @@ class AuthError(Exception):
     def __init__(self, message: str, code: str = BAD_TOKEN) -> None:
         super().__init__(message)
         self.code = code
+
+
+class GatewayConfigError(Exception):
+    """The gateway cannot start as configured (no JWT secret or JWKS URL, a bad port)."""
+
+
+def check_auth_environment() -> None:
+    """Fail early, with what to set, when neither PGCREDITS_JWT_SECRET nor PGCREDITS_JWKS_URL is set."""
+    if not os.environ.get("PGCREDITS_JWT_SECRET") and not os.environ.get("PGCREDITS_JWKS_URL"):
+        raise GatewayConfigError("set PGCREDITS_JWT_SECRET (HS256) or PGCREDITS_JWKS_URL to verify tokens")
 
 
 def role_map(text: str | None) -> dict[str, str]:
