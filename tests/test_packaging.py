@@ -113,6 +113,7 @@ def test_the_library_and_migrate_run_without_the_gateway_dependencies(fresh_db: 
         except ModuleNotFoundError as err:
             print("async:", err)
         print("serve:", main(["serve", "--database-url", sys.argv[1]]))
+        print("token:", main(["token", "--role", "credits_service"]))
         print("loaded:", sorted(set(sys.modules) & set({GATEWAY_MODULES!r})))
     """)
     run = subprocess.run([sys.executable, "-c", script, fresh_db], capture_output=True, text=True, timeout=300)
@@ -122,7 +123,11 @@ def test_the_library_and_migrate_run_without_the_gateway_dependencies(fresh_db: 
     assert "opened: True" in lines
     assert "balance: ['6.000000']" in lines
     assert "async: AsyncCredits needs asyncpg: pip install 'pgcredits[async]'" in lines
-    assert "serve: 1" in lines
+    assert "serve: 1" in lines and "token: 1" in lines
     assert "loaded: []" in lines
-    assert run.stderr.strip() == ("pgcredits: error: `pgcredits serve` needs the gateway's dependencies "
-                                  "(asyncpg is not installed): pip install 'pgcredits[gateway]'")
+    assert run.stderr.splitlines() == [
+        "pgcredits: error: `pgcredits serve` needs the gateway's dependencies (asyncpg is not installed): "
+        "pip install 'pgcredits[gateway]'",
+        "pgcredits: error: `pgcredits token` needs the gateway's dependencies (jwt is not installed): "
+        "pip install 'pgcredits[gateway]'",
+    ]
