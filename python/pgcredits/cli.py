@@ -23,8 +23,8 @@ from pgcredits.dev.cluster import ClusterError
 from pgcredits.dev.up import LocalError
 from pgcredits.migrate import MigrateError, describe, migrate, rollback, schedule_jobs
 from pgcredits.operations import OperationError, apply_catalog, import_balances, report
+from pgcredits.sqltext import CALLER_ROLES
 
-TOKEN_ROLES = ("credits_user", "credits_service", "credits_admin", "credits_auditor")
 DURATION = re.compile(r"(\d+)([smhd]?)")
 DURATION_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 NUMERIC_TYPES = {20, 21, 23, 26, 700, 701, 1700}  # psql aligns these types' columns right
@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     token = commands.add_parser(
         "token", help="print a development JWT for the gateway, signed with the local secret of `pgcredits up`")
     token.add_argument("--sub", help="the account the token acts for (required for credits_user)")
-    token.add_argument("--role", choices=TOKEN_ROLES, default="credits_user", help="its role (default: credits_user)")
+    token.add_argument("--role", choices=CALLER_ROLES, default="credits_user", help="its role (default: credits_user)")
     token.add_argument("--ttl", type=_duration, default=3600,
                        help="how long it is valid: seconds, or a number with s, m, h or d (default: 1h)")
     token.set_defaults(handler=_token)

@@ -92,7 +92,7 @@ from psycopg.types.json import set_json_loads
 
 from pydantic import TypeAdapter
 
-from pgcredits.errors import CreditsError, PermissionDenied, from_sqlstate
+from pgcredits.errors import CreditsError, PermissionDenied, callers_hint, from_sqlstate
 from pgcredits.models import (
     Account,
     Balance,
@@ -123,7 +123,7 @@ from pgcredits.models import (
     Watching,
     json_loads,
 )
-from pgcredits.sqltext import CLAIMS, ROLE, json_text, named_call, set_caller
+from pgcredits.sqltext import CALLER_ROLES, CLAIMS, ROLE, json_text, named_call, set_caller
 
 if TYPE_CHECKING:
     import asyncpg
@@ -259,16 +259,11 @@ def _bind(function: str, name: str, sql_type: str, value: Any) -> Any:
 
 
 # Who may call a function: the four caller roles granted EXECUTE on it (the gateway says the same).
-CALLER_ROLES = ("credits_admin", "credits_auditor", "credits_service", "credits_user")
 _CALLERS_QUERY = (
     "select array(select r from unnest($1::text[]) r"
     " where has_function_privilege(r, p.oid, 'execute') order by r)::text[]"
     " from pg_proc p where p.pronamespace = 'credits'::regnamespace and p.proname = $2 order by p.oid limit 1"
 )
-
-
-def _callers_hint(roles: Sequence[str] | None) -> str:
-    return f"may be called by: {', '.join(roles) if roles else 'no caller role'}"
 
 
 def _unknown_callers_hint(function: str) -> str:
@@ -542,7 +537,7 @@ class Credits(_Functions):
                     rows = _fetch(own, query, values)
             else:
                 return _unknown_callers_hint(function)
-            self._hints[function] = _callers_hint(next(iter(rows[0].values())) if rows else None)
+            self._hints[function] = callers_hint(next(iter(rows[0].values())) if rows else ())
         return self._hints[function]
 
     def _run(self, connection: psycopg.Connection[Any], query: str, values: list[Any]) -> list[dict[str, Any]]:
@@ -654,7 +649,7 @@ class AsyncCredits(_Functions):
                     rows = await _fetch_async(own, query, values)
             else:
                 return _unknown_callers_hint(function)
-            self._hints[function] = _callers_hint(rows[0][0] if rows else None)
+            self._hints[function] = callers_hint(rows[0][0] if rows else ())
         return self._hints[function]
 
     async def _run(self, connection: asyncpg.Connection, query: str, values: list[Any]) -> list[asyncpg.Record]:

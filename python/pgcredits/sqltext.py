@@ -29,6 +29,8 @@ def quote_literal(text: str) -> str:
 # The settings that say who calls (docs/contract.md, roles): the role, and the claims the functions read.
 ROLE = "role"
 CLAIMS = "request.jwt.claims"
+# The roles a caller may be (ROLE): a token's, a client's `role=`, the gateway login role's memberships.
+CALLER_ROLES = ("credits_user", "credits_service", "credits_admin", "credits_auditor")
 
 
 def set_caller(settings: Sequence[str]) -> str:

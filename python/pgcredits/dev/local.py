@@ -22,7 +22,7 @@ from psycopg import sql
 from pgcredits.dev.demo import DEMO_ACCOUNT
 from pgcredits.gateway.app import serve
 from pgcredits.gateway.auth import GatewayConfigError
-from pgcredits.gateway.catalog import ROLES
+from pgcredits.sqltext import CALLER_ROLES
 
 GATEWAY_ROLE = "pgcredits_gateway"
 SECRET_FILE = "gateway_jwt_secret"
@@ -34,7 +34,7 @@ SAMPLE_TOKEN_DAYS = 30
 
 def ensure_gateway_role(superuser_url: str, role: str = GATEWAY_ROLE) -> None:
     """The gateway's login role, created when missing: NOINHERIT, a member of the four caller roles, nothing else."""
-    members = sql.SQL(", ").join(map(sql.Identifier, ROLES))
+    members = sql.SQL(", ").join(map(sql.Identifier, CALLER_ROLES))
     with psycopg.connect(superuser_url, autocommit=True) as conn:
         if conn.execute("select 1 from pg_roles where rolname = %s", [role]).fetchone() is None:
             conn.execute(sql.SQL("create role {} login noinherit in role {}").format(sql.Identifier(role), members))
