@@ -32,14 +32,16 @@ GATEWAY_MODULES = ("asyncpg", "starlette", "uvicorn", "uvloop", "httptools", "jw
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheel of the sources, as `pip wheel . --no-deps` builds it."""
+    """The wheel of the sources, as `pip wheel . --no-deps` builds it (with the venv's setuptools)."""
     source = tmp_path_factory.mktemp("source")
     shutil.copy(REPO / "pyproject.toml", source)
     for folder in ("python", "db"):
         shutil.copytree(REPO / folder, source / folder,
                         ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--quiet", "-w", str(out)],
+    # The dev extra installs the build backend pyproject.toml names: no isolated build environment to make.
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation",
+                    "--check-build-dependencies", "--quiet", "-w", str(out)],
                    check=True, capture_output=True, text=True, timeout=300)
     (built,) = out.glob("pgcredits-*.whl")
     return built
