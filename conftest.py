@@ -22,7 +22,7 @@ from psycopg.abc import Query
 from psycopg.conninfo import conninfo_to_dict
 from pytest_pgtap.pgtap import Runner
 
-from pgcredits.cluster import Cluster, free_port
+from pgcredits.dev.cluster import Cluster, free_port
 from pgcredits.migrate import db_dir, migrate
 from tests.pgbouncer import PgBouncer, running
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import psycopg
 from common import CATALOG_SETUP, SETTINGS, check_invariants, pgbench, write_script
 
-from pgcredits.cluster import Cluster, _make_dir, free_port
+from pgcredits.dev.cluster import Cluster, _make_dir, free_port
 from pgcredits.migrate import db_dir, migrate
 
 SCRIPT = "\\set aid random(1, {accounts})\nselect * from credits.deduct_credits('a' || :aid, 'call');\n"

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from pgcredits.cluster import Cluster, _make_dir, free_port
+from pgcredits.dev.cluster import Cluster, _make_dir, free_port
 from pgcredits.migrate import migrate
 
 # PostgreSQL's defaults, durable commits, and room for the WAL of a long run.

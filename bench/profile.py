@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 from common import APP_ROLE, CATALOG_SETUP, PGBENCH, SETTINGS, write_script
 
-from pgcredits.cluster import Cluster, _make_dir, free_port
+from pgcredits.dev.cluster import Cluster, _make_dir, free_port
 from pgcredits.migrate import migrate
 
 CALLS = {

@@ -1,10 +1,9 @@
-# The pgcredits package and its db/ folder: `pgcredits migrate` and `pgcredits serve` (the gateway).
+# The pgcredits package with its gateway: `pgcredits migrate` and `pgcredits serve`.
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml ./
 COPY python ./python
-RUN pip install --no-cache-dir .
+# The wheel ships db/ as the package pgcredits.sql: migrate reads it from site-packages.
 COPY db ./db
-# The package is installed in site-packages: tell it where db/ is.
-ENV PGCREDITS_DB_DIR=/app/db
+RUN pip install --no-cache-dir '.[gateway]'
 ENTRYPOINT ["pgcredits"]

@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 import psycopg
 
-from pgcredits.cluster import SUPERUSER, Cluster, _make_dir, _server_user
+from pgcredits.dev.cluster import SUPERUSER, Cluster, _make_dir, _server_user
 
 PGBOUNCER = Path("/usr/sbin/pgbouncer")
 START_TIMEOUT = 30.0  # seconds to wait for PgBouncer to accept connections

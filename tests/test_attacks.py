@@ -28,7 +28,7 @@ from psycopg import errors, sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 
-from pgcredits.cluster import Cluster
+from pgcredits.dev.cluster import Cluster
 
 ROLES = ("anonymous", "user_a", "user_b", "service", "admin", "auditor")
 ACTS_AS = {

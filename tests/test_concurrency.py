@@ -24,7 +24,7 @@ import pytest
 from psycopg import errors, sql
 from psycopg.rows import dict_row
 
-from pgcredits.cluster import Cluster
+from pgcredits.dev.cluster import Cluster
 
 Connect = Callable[[], psycopg.Connection[Any]]
 

@@ -30,7 +30,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from pgcredits.cluster import Cluster, free_port
+from pgcredits.dev.cluster import Cluster, free_port
 from pgcredits.migrate import migrate
 
 KILLS = int(os.environ.get("SOAK_KILLS", "3"))

@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from pgcredits.cluster import Cluster
+from pgcredits.dev.cluster import Cluster
 
 REPO = Path(__file__).resolve().parent.parent
 CONTRACT = REPO / "docs" / "contract.md"

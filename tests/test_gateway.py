@@ -24,7 +24,7 @@ import pytest
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from pgcredits.cluster import Cluster, free_port
+from pgcredits.dev.cluster import Cluster, free_port
 from pgcredits.gateway import create_app
 from tests.test_hostile_input import SNAPSHOT
 

@@ -22,7 +22,7 @@ import jwt
 import psycopg
 import pytest
 
-from pgcredits.cluster import Cluster
+from pgcredits.dev.cluster import Cluster
 from tests.test_gateway import (
     ADMIN,
     SECRET,

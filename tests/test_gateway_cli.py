@@ -18,8 +18,8 @@ import jwt
 import psycopg
 import pytest
 
-from pgcredits.cluster import Cluster, free_port
-from pgcredits.gateway.local import GATEWAY_ROLE, as_role, dev_secret, ensure_gateway_role
+from pgcredits.dev.cluster import Cluster, free_port
+from pgcredits.dev.local import GATEWAY_ROLE, as_role, dev_secret, ensure_gateway_role
 from pgcredits.migrate import db_dir
 
 REPO = Path(__file__).resolve().parent.parent

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from postgrest import APIError, SyncPostgrestClient
 
-from pgcredits.cluster import Cluster
+from pgcredits.dev.cluster import Cluster
 from tests.test_gateway import SECRET, Connect, Running, exact, known_gateway, token
 
 JS = Path(__file__).resolve().parent / "js"

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from pgcredits.cluster import Cluster
+from pgcredits.dev.cluster import Cluster
 from tests.test_gateway import Connect, Running, _ensure_gateway_role, bearer, gateway_url, serving
 
 BOB_MARKERS = ("771.123456", "776.123456", "bob-secret-marker")  # his grant, his balance, his metadata

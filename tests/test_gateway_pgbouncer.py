@@ -19,7 +19,7 @@ import httpx
 import psycopg
 import pytest
 
-from pgcredits.cluster import Cluster, free_port
+from pgcredits.dev.cluster import Cluster, free_port
 from tests.pgbouncer import running
 from tests.test_gateway import (
     GATEWAY_ROLE,

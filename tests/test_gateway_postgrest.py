@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from pgcredits.cluster import Cluster
+from pgcredits.dev.cluster import Cluster
 from tests.test_gateway import (
     SERVICE,
     Connect,

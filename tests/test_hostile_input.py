@@ -20,7 +20,7 @@ import pytest
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from pgcredits.cluster import Cluster
+from pgcredits.dev.cluster import Cluster
 
 INJECTION = "x'); drop table credits_private.ledger_entries; --"
 QUOTED = INJECTION.replace("'", "''")  # as a literal inside the calls below

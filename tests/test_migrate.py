@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from pgcredits.cluster import Cluster
+from pgcredits.dev.cluster import Cluster
 from pgcredits.migrate import db_dir, function_files, migrate, rollback, yoyo_url
 
 

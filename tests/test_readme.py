@@ -49,8 +49,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from pgcredits.cluster import Cluster, free_port
-from pgcredits.gateway.local import GATEWAY_ROLE, as_role, ensure_gateway_role
+from pgcredits.dev.cluster import Cluster, free_port
+from pgcredits.dev.local import GATEWAY_ROLE, as_role, ensure_gateway_role
 from pgcredits.migrate import db_dir
 from tests.serving import wait_ready
 

@@ -25,7 +25,7 @@ import jwt
 import psycopg
 import pytest
 
-from pgcredits.cluster import Cluster, free_port
+from pgcredits.dev.cluster import Cluster, free_port
 from pgcredits.migrate import db_dir
 from tests.serving import wait_ready
 

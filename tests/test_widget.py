@@ -23,9 +23,10 @@ import jwt
 import psycopg
 import pytest
 
-from pgcredits.cluster import Cluster, free_port
+from pgcredits.dev.cluster import Cluster, free_port
 from pgcredits.gateway import create_app
-from pgcredits.gateway.widget import DEMO_ACCOUNT, STATIC, RedactAccessTokens
+from pgcredits.dev.demo import DEMO_ACCOUNT
+from pgcredits.gateway.widget import STATIC, RedactAccessTokens
 from tests.test_gateway import (SECRET, SERVICE, Connect, Running, _ensure_gateway_role, bearer, error, exact,
                                 gateway_url, serving, token)
 

@@ -23,8 +23,8 @@ import psycopg
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
-from pgcredits.cluster import Cluster, free_port
-from pgcredits.gateway.widget import DEMO_ACCOUNT
+from pgcredits.dev.cluster import Cluster, free_port
+from pgcredits.dev.demo import DEMO_ACCOUNT
 from tests.test_gateway import GATEWAY_ROLE, Connect, Running, gateway_url, serving, token
 from tests.test_widget import REPO, dev_gateway, with_example_catalog
 

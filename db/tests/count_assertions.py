@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from conftest import _TAP_OUTPUT, TEST_DATABASE_SETTINGS  # noqa: E402  (the rules the pytest run uses)
-from pgcredits.cluster import Cluster, free_port  # noqa: E402
+from pgcredits.dev.cluster import Cluster, free_port  # noqa: E402
 from pgcredits.migrate import migrate  # noqa: E402
 
 DEFAULT_BASE = "a19c1b6"

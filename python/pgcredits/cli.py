@@ -1,14 +1,15 @@
-"""The `pgcredits` command."""
+"""The `pgcredits` command: its arguments, and which module does each command.
+
+`up`, `down` and `token` are development tooling (`pgcredits.dev.up`);
+`serve`, `up` and `token` need the gateway's extra, and say so without it.
+"""
 
 from __future__ import annotations
 
 import argparse
-import fcntl
 import os
 import re
-import socket
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -16,22 +17,20 @@ from decimal import Decimal
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 from psycopg.pq.abc import PGresult
 
-from pgcredits.cluster import Cluster, ClusterError
-from pgcredits.migrate import MigrateError, db_dir, describe, migrate, rollback, schedule_jobs
+from pgcredits.dev.cluster import ClusterError
+from pgcredits.dev.up import LocalError
+from pgcredits.migrate import MigrateError, describe, migrate, rollback, schedule_jobs
 from pgcredits.operations import OperationError, apply_catalog, import_balances, report
+from pgcredits.sqltext import CALLER_ROLES
 
-DATABASE = "pgcredits"  # the database of `pgcredits up`, also pg_cron's
-DEFAULT_PORT = 54329
-SAMPLE_SETUP = "select credits.open_account('demo_user')"
-SAMPLE_QUERY = "select * from credits.get_balance('demo_user')"
-UP_LOCK = "up.lock"  # in .pgcredits/: held by the `pgcredits up` that serves, with what it serves written in it
-TOKEN_ROLES = ("credits_user", "credits_service", "credits_admin", "credits_auditor")
 DURATION = re.compile(r"(\d+)([smhd]?)")
 DURATION_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 NUMERIC_TYPES = {20, 21, 23, 26, 700, 701, 1700}  # psql aligns these types' columns right
+# What `pip install 'pgcredits[gateway]'` adds (pyproject.toml): `serve`, `up` and `token` import them.
+GATEWAY_EXTRA = "pip install 'pgcredits[gateway]'"
+GATEWAY_MODULES = frozenset({"asyncpg", "starlette", "uvicorn", "uvloop", "httptools", "jwt", "prometheus_client"})
 
 
 class UsageError(Exception):
@@ -42,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         args.handler(args)
-    except (UsageError, ClusterError, MigrateError, OperationError, OSError) as err:
+    except (UsageError, LocalError, ClusterError, MigrateError, OperationError, OSError) as err:
         return _fail(str(err))
     except psycopg.Error as err:
         return _fail(describe(err))
@@ -70,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     token = commands.add_parser(
         "token", help="print a development JWT for the gateway, signed with the local secret of `pgcredits up`")
     token.add_argument("--sub", help="the account the token acts for (required for credits_user)")
-    token.add_argument("--role", choices=TOKEN_ROLES, default="credits_user", help="its role (default: credits_user)")
+    token.add_argument("--role", choices=CALLER_ROLES, default="credits_user", help="its role (default: credits_user)")
     token.add_argument("--ttl", type=_duration, default=3600,
                        help="how long it is valid: seconds, or a number with s, m, h or d (default: 1h)")
     token.set_defaults(handler=_token)
@@ -142,9 +141,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def _gateway_extra(command: str) -> Iterator[None]:
+    """Imports of the gateway's modules: a missing dependency of theirs says how to install the extra."""
+    try:
+        yield
+    except ModuleNotFoundError as err:
+        if (err.name or "").partition(".")[0] not in GATEWAY_MODULES:
+            raise
+        raise UsageError(f"`pgcredits {command}` needs the gateway's dependencies ({err.name} is not installed): "
+                         f"{GATEWAY_EXTRA}") from None
+
+
 def _serve(args: argparse.Namespace) -> None:
-    from pgcredits.gateway.app import serve
-    from pgcredits.gateway.local import GatewayConfigError, check_auth_environment
+    with _gateway_extra("serve"):
+        from pgcredits.gateway.app import serve
+        from pgcredits.gateway.auth import GatewayConfigError, check_auth_environment
 
     url = _required_url(args)
     if args.dev and not os.environ.get("PGCREDITS_JWT_SECRET"):
@@ -175,9 +187,9 @@ def _rollback(args: argparse.Namespace) -> None:
 
 def _jobs_install(args: argparse.Namespace) -> None:
     jobs = schedule_jobs(_required_url(args))
-    width = max(len(job.name) for job in jobs)
+    width = max(len(job.job_name) for job in jobs)
     for job in jobs:
-        print(f"{job.name.ljust(width)}  {job.schedule.ljust(11)}  {job.command}")
+        print(f"{job.job_name.ljust(width)}  {job.schedule.ljust(11)}  {job.command}")
 
 
 def _catalog_apply(args: argparse.Namespace) -> None:
@@ -193,6 +205,26 @@ def _import(args: argparse.Namespace) -> None:
 def _report(args: argparse.Namespace) -> None:
     print(report(_required_url(args), _table, start=args.start, end=args.end, limit=args.limit,
                  outlier_factor=args.outlier_factor), end="")
+
+
+def _up(args: argparse.Namespace) -> None:
+    with _gateway_extra("up"):
+        from pgcredits.dev.up import up
+
+        up(_table)
+
+
+def _token(args: argparse.Namespace) -> None:
+    with _gateway_extra("token"):
+        from pgcredits.dev.up import token
+
+        print(token(args.role, args.sub, args.ttl))
+
+
+def _down(args: argparse.Namespace) -> None:
+    from pgcredits.dev.up import down
+
+    down()
 
 
 def _decimal(text: str) -> Decimal:
@@ -212,167 +244,11 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, not {text!r}") from None
 
 
-def _up(args: argparse.Namespace) -> None:
-    from pgcredits.gateway.local import DEFAULT_PORT as GATEWAY_PORT
-    from pgcredits.gateway.local import GatewayConfigError, serve_locally  # serves until Ctrl-C (SPEC §6)
-
-    state_dir = _project_root() / ".pgcredits"
-    with _serving_lock(state_dir) as running:
-        if running is not None:
-            # A second `make run` while one serves: say so, and touch nothing (not the user's catalog).
-            print(f"pgcredits is already running (pid {running}); it stops with Ctrl-C where it runs.")
-            print((state_dir / UP_LOCK).read_text().partition("\n")[2].rstrip())
-            return
-        port_text = os.environ.get("PGCREDITS_GATEWAY_PORT", str(GATEWAY_PORT))
-        if port_text.isdigit() and not _port_is_free(int(port_text)):
-            raise UsageError(f"port {port_text} is taken by another program: set PGCREDITS_GATEWAY_PORT to a free one")
-        cluster = _project_cluster()
-        if cluster.init():
-            print(f"created a PostgreSQL cluster in {cluster.data_dir}")
-        else:
-            print(f"reusing the PostgreSQL cluster in {cluster.data_dir}")
-        if cluster.start():
-            print(f"started PostgreSQL on 127.0.0.1:{cluster.port}")
-        else:
-            print("PostgreSQL is already running")
-        _create_database(cluster)
-        url = cluster.url(DATABASE)
-        migrate(url, report=print)
-        _load_catalog(url, db_dir() / "catalog" / "example.sql")
-        print()
-        print(f"psql:         {cluster.psql_line(DATABASE)}")
-        print(f"DATABASE_URL: {url}")
-        print()
-        _sample_call(url)
-        print()
-        _write_lock(state_dir, f"psql:         {cluster.psql_line(DATABASE)}\n"
-                               f"DATABASE_URL: {url}\n"
-                               f"gateway:      http://127.0.0.1:{port_text}")
-        try:
-            serve_locally(url, state_dir)
-        except GatewayConfigError as err:
-            raise UsageError(str(err)) from None
-        print(f"the gateway stopped; PostgreSQL keeps running on 127.0.0.1:{cluster.port} until "
-              "`.venv/bin/pgcredits down`")
-
-
-@contextmanager
-def _serving_lock(state_dir: Path) -> Iterator[int | None]:
-    """The lock of the `pgcredits up` that serves this project: yields None when this process holds it now, else
-    the pid of the one that holds it. The kernel releases it when that process ends, however it ends."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(state_dir / UP_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield _lock_holder(state_dir)
-            return
-        os.ftruncate(descriptor, 0)
-        os.write(descriptor, f"pid: {os.getpid()}\n".encode())
-        yield None
-    finally:
-        os.close(descriptor)
-
-
-def _lock_holder(state_dir: Path) -> int:
-    first = (state_dir / UP_LOCK).read_text().partition("\n")[0]
-    return int(first.removeprefix("pid: ")) if first.startswith("pid: ") else 0
-
-
-def _write_lock(state_dir: Path, serving: str) -> None:
-    """What the serving `up` tells a second one: written in its lock file, below its pid."""
-    path = state_dir / UP_LOCK
-    path.write_text(f"pid: {os.getpid()}\n{serving}\n")
-
-
-def _port_is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _token(args: argparse.Namespace) -> None:
-    import jwt
-
-    from pgcredits.gateway.local import dev_secret
-
-    if args.role == "credits_user" and not args.sub:
-        raise UsageError("a credits_user token needs --sub, the account it acts for")
-    secret = os.environ.get("PGCREDITS_JWT_SECRET") or dev_secret(_project_root() / ".pgcredits")
-    claims: dict[str, object] = {"role": args.role, "exp": int(time.time()) + args.ttl}
-    if args.sub:
-        claims["sub"] = args.sub
-    print(jwt.encode(claims, secret, algorithm="HS256"))
-
-
-def _down(args: argparse.Namespace) -> None:
-    cluster = _project_cluster()
-    print("stopped PostgreSQL" if cluster.stop() else "PostgreSQL is not running")
-
-
-def _project_cluster() -> Cluster:
-    port = os.environ.get("PGCREDITS_PORT", str(DEFAULT_PORT))
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise UsageError(f"PGCREDITS_PORT must be a TCP port number, not {port!r}")
-    return Cluster.in_project(_project_root(), int(port), cron_database=DATABASE)
-
-
-def _project_root() -> Path:
-    """The folder holding `db/`: the repository, or where PGCREDITS_DB_DIR points."""
-    return db_dir().parent
-
-
 def _duration(text: str) -> int:
     match = DURATION.fullmatch(text)
     if match is None or int(match[1]) == 0:
         raise argparse.ArgumentTypeError(f"expected a duration such as 3600, 90m, 12h or 30d, not {text!r}")
     return int(match[1]) * DURATION_SECONDS[match[2]]
-
-
-def _create_database(cluster: Cluster) -> None:
-    with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
-        if conn.execute("select 1 from pg_database where datname = %s", [DATABASE]).fetchone() is None:
-            conn.execute(sql.SQL("create database {}").format(sql.Identifier(DATABASE)))
-            print(f"created database {DATABASE}")
-    # The cluster preloads pg_cron for this database (cron.database_name):
-    # migrate then schedules the jobs.
-    with psycopg.connect(cluster.url(DATABASE), autocommit=True) as conn:
-        conn.execute("create extension if not exists pg_cron")
-
-
-def _load_catalog(url: str, path: Path) -> None:
-    """Run the example catalog as the superuser, in one transaction, into a database without a catalog yet."""
-    if not path.exists():
-        print(f"warning: {path} does not exist yet, no example catalog loaded", file=sys.stderr)
-        return
-    with psycopg.connect(url) as conn:
-        if conn.execute("select exists (select from credits.plans) or exists (select from credits.features)"
-                        ).fetchone() == (True,):
-            print(f"the database has a catalog: {path.name} is loaded only into one without plans and features")
-            return
-        try:
-            conn.execute(path.read_bytes())
-        except psycopg.Error as err:
-            raise MigrateError(f"{path.name}: {describe(err)}") from None
-    print(f"loaded {path.name}")
-
-
-def _sample_call(url: str) -> None:
-    print(f"{DATABASE}=# {SAMPLE_SETUP};")
-    print(f"{DATABASE}=# {SAMPLE_QUERY};")
-    try:
-        with psycopg.connect(url) as conn:
-            conn.execute(SAMPLE_SETUP)
-            result = conn.execute(SAMPLE_QUERY).pgresult
-    except psycopg.Error as err:
-        print(f"the sample call failed: {describe(err)}")
-        return
-    if result is not None:
-        print(_table(result))
 
 
 def _table(result: PGresult) -> str:

@@ -71,6 +71,7 @@ from contextlib import asynccontextmanager, contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import (
+    TYPE_CHECKING,
     Annotated,
     Any,
     Concatenate,
@@ -84,7 +85,6 @@ from typing import (
     overload,
 )
 
-import asyncpg
 import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
@@ -92,7 +92,7 @@ from psycopg.types.json import set_json_loads
 
 from pydantic import TypeAdapter
 
-from pgcredits.errors import CreditsError, PermissionDenied, from_sqlstate
+from pgcredits.errors import CreditsError, PermissionDenied, callers_hint, from_sqlstate
 from pgcredits.models import (
     Account,
     Balance,
@@ -123,7 +123,15 @@ from pgcredits.models import (
     Watching,
     json_loads,
 )
-from pgcredits.sqltext import json_text, named_call
+from pgcredits.sqltext import CALLER_ROLES, CLAIMS, ROLE, json_text, named_call, set_caller
+
+if TYPE_CHECKING:
+    import asyncpg
+else:
+    try:
+        import asyncpg
+    except ModuleNotFoundError:  # the asyncio client's driver is an extra; the blocking client needs none
+        asyncpg = None
 
 __all__ = ["DEFAULT", "AsyncCredits", "Credits", "Rpc"]
 
@@ -251,16 +259,11 @@ def _bind(function: str, name: str, sql_type: str, value: Any) -> Any:
 
 
 # Who may call a function: the four caller roles granted EXECUTE on it (the gateway says the same).
-CALLER_ROLES = ("credits_admin", "credits_auditor", "credits_service", "credits_user")
 _CALLERS_QUERY = (
     "select array(select r from unnest($1::text[]) r"
     " where has_function_privilege(r, p.oid, 'execute') order by r)::text[]"
     " from pg_proc p where p.pronamespace = 'credits'::regnamespace and p.proname = $2 order by p.oid limit 1"
 )
-
-
-def _callers_hint(roles: Sequence[str] | None) -> str:
-    return f"may be called by: {', '.join(roles) if roles else 'no caller role'}"
 
 
 def _unknown_callers_hint(function: str) -> str:
@@ -277,12 +280,11 @@ def _needs_callers_hint(error: CreditsError) -> bool:
 
 def _identity(role: str | None, claims: Mapping[str, Any] | None) -> tuple[str, list[Any]] | None:
     """The statement that sets the caller's role and claims for the rest of the transaction, as the gateway does."""
-    settings = [("role", role), ("request.jwt.claims", None if claims is None else json_text(claims))]
-    given = [(name, value) for name, value in settings if value is not None]
+    settings = {ROLE: role, CLAIMS: None if claims is None else json_text(claims)}
+    given = {name: value for name, value in settings.items() if value is not None}
     if not given:
         return None
-    calls = ", ".join(f"set_config('{name}', ${number}::text, true)" for number, (name, _) in enumerate(given, 1))
-    return f"select {calls}", [value for _, value in given]
+    return set_caller(list(given)), list(given.values())
 
 
 class _Functions:
@@ -535,7 +537,7 @@ class Credits(_Functions):
                     rows = _fetch(own, query, values)
             else:
                 return _unknown_callers_hint(function)
-            self._hints[function] = _callers_hint(next(iter(rows[0].values())) if rows else None)
+            self._hints[function] = callers_hint(next(iter(rows[0].values())) if rows else ())
         return self._hints[function]
 
     def _run(self, connection: psycopg.Connection[Any], query: str, values: list[Any]) -> list[dict[str, Any]]:
@@ -571,6 +573,8 @@ class AsyncCredits(_Functions):
 
     def __init__(self, conninfo: str | None = None, *, connection: asyncpg.Connection | None = None,
                  role: str | None = None, claims: Mapping[str, Any] | None = None, **options: Any) -> None:
+        if asyncpg is None:
+            raise ModuleNotFoundError("AsyncCredits needs asyncpg: pip install 'pgcredits[async]'", name="asyncpg")
         _check_source(conninfo, connection, options)
         self._conninfo = conninfo
         self._options = {"statement_cache_size": 0, "min_size": 1, **options}
@@ -645,7 +649,7 @@ class AsyncCredits(_Functions):
                     rows = await _fetch_async(own, query, values)
             else:
                 return _unknown_callers_hint(function)
-            self._hints[function] = _callers_hint(rows[0][0] if rows else None)
+            self._hints[function] = callers_hint(rows[0][0] if rows else ())
         return self._hints[function]
 
     async def _run(self, connection: asyncpg.Connection, query: str, values: list[Any]) -> list[asyncpg.Record]:

@@ -7,6 +7,7 @@ so PostgREST, Supabase and the gateway answer alike).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 
@@ -113,3 +114,8 @@ def from_sqlstate(sqlstate: str | None, message: str, *, details: str | None = N
                   hint: str | None = None) -> CreditsError:
     """The `CreditsError` for a PostgreSQL error's fields."""
     return error_class(sqlstate)(message, code=sqlstate, details=details, hint=hint)
+
+
+def callers_hint(roles: Iterable[str]) -> str:
+    """The hint of a refused call of a function: the caller roles that may call it (the clients and the gateway)."""
+    return f"may be called by: {', '.join(sorted(roles)) or 'no caller role'}"

@@ -1,5 +1,7 @@
 """Bring a database up to date: yoyo migrations first, then every function file.
 
+The SQL is the repository's `db/` folder, which the wheel ships as the
+package `pgcredits.sql` (`db_dir()` says which one is used).
 `db/migrations/` owns state: yoyo SQL migrations `NNNN_name.sql`, each with a
 `NNNN_name.rollback.sql` beside it. `db/functions/` owns behaviour: one
 `CREATE OR REPLACE` per file, in bands (folders, db/README.md), all applied
@@ -15,16 +17,19 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import urlencode
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import dict_row
 from yoyo import get_backend, read_migrations
 from yoyo.backends.base import DatabaseBackend
 from yoyo.exceptions import LockTimeout
 from yoyo.migrations import MigrationList
+
+from pgcredits.models import CronJob
 
 OWNER_ROLE = "credits_owner"
 
@@ -42,19 +47,17 @@ class MigrateResult:
     jobs: list[str] = field(default_factory=list)  # the pg_cron jobs installed (none without pg_cron)
 
 
-class Job(NamedTuple):
-    """A pg_cron job as credits.schedule_jobs() installed it."""
-
-    jobid: int
-    name: str
-    schedule: str  # cron syntax, GMT
-    command: str
+# Where the wheel puts db/ (pyproject.toml: the package pgcredits.sql); absent in a checkout.
+PACKAGED_SQL = Path(__file__).resolve().parent / "sql"
 
 
 def db_dir() -> Path:
-    """The `db/` folder: PGCREDITS_DB_DIR, else `db/` at the root of the repository."""
+    """The `db/` folder: PGCREDITS_DB_DIR, else the copy an installed wheel ships (`pgcredits/sql/`), else `db/`
+    at the root of the repository (a checkout, or an editable install)."""
     if env := os.environ.get("PGCREDITS_DB_DIR"):
         return Path(env).resolve()
+    if PACKAGED_SQL.is_dir():
+        return PACKAGED_SQL
     return Path(__file__).resolve().parents[2] / "db"
 
 
@@ -89,7 +92,7 @@ def migrate(url: str, folder: Path | None = None, report: Report = lambda line: 
     files = function_files(folder)
     apply_function_files(url, files)
     report(f"applied {len(files)} function files")
-    jobs = [job.name for job in schedule_jobs(url)] if has_pg_cron(url) else []
+    jobs = [job.job_name for job in schedule_jobs(url)] if has_pg_cron(url) else []
     if jobs:
         report(f"scheduled pg_cron jobs: {', '.join(jobs)}")
     return MigrateResult(applied, len(files), jobs)
@@ -110,7 +113,7 @@ def has_pg_cron(url: str) -> bool:
         raise MigrateError(f"cannot connect: {describe(err)}") from None
 
 
-def schedule_jobs(url: str) -> list[Job]:
+def schedule_jobs(url: str) -> list[CronJob]:
     """Install or update the pg_cron jobs with credits.schedule_jobs(), as the role of `url`.
 
     pg_cron runs each job as the role that scheduled it. Raises MigrateError
@@ -118,14 +121,14 @@ def schedule_jobs(url: str) -> list[Job]:
     """
     notices: list[str] = []
     try:
-        with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        with psycopg.connect(libpq_url(url), autocommit=True, row_factory=dict_row) as conn:
             conn.add_notice_handler(lambda diag: notices.append(diag.message_primary or ""))
-            rows = conn.execute("select jobid, job_name, schedule, command from credits.schedule_jobs()").fetchall()
+            rows = conn.execute("select * from credits.schedule_jobs()").fetchall()
     except psycopg.Error as err:
         raise MigrateError(f"scheduling the pg_cron jobs failed: {describe(err)}") from None
     if not rows:
         raise MigrateError(notices[0] if notices else "credits.schedule_jobs() scheduled no job")
-    return [Job(*row) for row in rows]
+    return [CronJob.model_validate(row) for row in rows]
 
 
 def rollback(

@@ -282,9 +282,9 @@ class DailyGrants(Result):
 
 
 class CronJob(Result):
-    """A pg_cron job installed by schedule_jobs."""
+    """A pg_cron job installed by schedule_jobs (the clients' `schedule_jobs()`, and `pgcredits migrate`)."""
 
     jobid: int
     job_name: str
-    schedule: str
+    schedule: str  # cron syntax, GMT
     command: str

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import sys
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
@@ -23,6 +22,8 @@ import psycopg
 from psycopg import sql
 from psycopg.pq.abc import PGresult
 from psycopg.types.json import Jsonb
+
+from pgcredits.sqltext import json_text, named_call, quote_ident, quote_literal
 
 PROGRESS_EVERY = 1000  # import: a progress line, and a commit, every this many rows
 IMPORT_HEADER = ("account_id", "plan", "amount", "expires_at", "credit_type")
@@ -133,7 +134,7 @@ def read_catalog(path: Path) -> list[CatalogCall]:
                 for name, amount in value.items():
                     if not _is_number(amount):
                         raise fail(f"{where}.{key}.{name}", f"expected a number, got {_shown(amount)}")
-                checked[key] = Jsonb(value, dumps=_json_numbers)
+                checked[key] = Jsonb(value, dumps=json_text)  # numbers exact
             else:
                 assert isinstance(kind, tuple)
                 if not kind[1](value):
@@ -222,22 +223,22 @@ def _upsert(conn: psycopg.Connection[Any], call: CatalogCall, replace: bool) -> 
     ).fetchone()
     before = None if row is None else row[0]
     arguments = {**call.key, **call.arguments}
-    named = [sql.SQL("{} => {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in arguments]
+    # The keys are the fixed names of *_KEYS, so they can be placeholders' names and literals.
+    named = [(name, f"%({name})s") for name in arguments]
     if before is not None and not replace:
         for name, kind in call.keys.items():
             if name not in arguments:
-                kept = (sql.SQL("%(_before)s::jsonb -> {}") if kind == AMOUNTS
-                        else sql.SQL("(%(_before)s::jsonb ->> {})::" + SQL_TYPES[kind]))
-                named.append(sql.SQL("{} => ").format(sql.Identifier(name)) + kept.format(sql.Literal(name)))
+                named.append((name, f"%(_before)s::jsonb -> {quote_literal(name)}" if kind == AMOUNTS
+                              else f"(%(_before)s::jsonb ->> {quote_literal(name)})::{SQL_TYPES[kind]}"))
+    function = named_call(f"credits.{quote_ident(call.function)}", named)
     with conn.transaction() as savepoint:
         # Compared in SQL, as jsonb: numbers stay exact and 0.5 equals 0.50.
         changed = conn.execute(
             sql.SQL("select coalesce(array_agg(format('%%s: %%s -> %%s', a.key, coalesce(b.value::text, 'none'),"
                     " a.value::text) order by a.key), '{{}}')"
-                    " from credits.{}({}) e, jsonb_each({}) a"
+                    " from {} e, jsonb_each({}) a"
                     " left join jsonb_each(%(_before)s::jsonb) b on b.key = a.key"
-                    " where b.value is distinct from a.value").format(
-                sql.Identifier(call.function), sql.SQL(", ").join(named), entry),
+                    " where b.value is distinct from a.value").format(sql.SQL(function), entry),
             {**arguments, "_before": before},
         ).fetchone()
         assert changed is not None
@@ -245,11 +246,6 @@ def _upsert(conn: psycopg.Connection[Any], call: CatalogCall, replace: bool) -> 
             raise psycopg.Rollback(savepoint)  # nothing to change: not even updated_at
         return ("created", []) if before is None else ("updated", list(changed[0]))
     return "unchanged", []
-
-
-def _json_numbers(amounts: Mapping[str, int | Decimal]) -> str:
-    """A flat JSON object of exact numbers (json.dumps would need floats, and floats are not exact)."""
-    return "{" + ", ".join(f"{json.dumps(name)}: {amount}" for name, amount in amounts.items()) + "}"
 
 
 def _shown(value: Any) -> str:

@@ -44,12 +44,11 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from pgcredits.errors import RETRYABLE_SQLSTATES, RetryableConflict, StatementCanceled, error_class
+from pgcredits.errors import RETRYABLE_SQLSTATES, RetryableConflict, StatementCanceled, callers_hint, error_class
 from pgcredits.gateway.auth import DEFAULT_ROLE, Authenticator, AuthError, Identity, role_map
 from pgcredits.gateway.catalog import (
     _JSON_TYPES,
     CATALOG_QUERY,
-    ROLES,
     SCHEMA,
     ArgumentError,
     Catalog,
@@ -79,12 +78,12 @@ from pgcredits.gateway.query import (
     parse_query,
     parse_range,
 )
+from pgcredits.sqltext import CALLER_ROLES, CLAIMS, ROLE, set_caller
 
 log = logging.getLogger("pgcredits.gateway")
 T = TypeVar("T")
 
-SET_CALLER = ("select set_config('role', $1, true), set_config('request.jwt.claims', $2, true), "
-              "set_config('statement_timeout', $3, true)")
+SET_CALLER = set_caller((ROLE, CLAIMS, "statement_timeout"))
 REREAD_EVENT = ("select e.kind, to_json(e)::text from credits.events e "
                 "where e.account_id = $1 and e.event_id = $2::text::bigint")
 EVENTS_WATERMARK = "select coalesce(max(e.event_id), 0) from credits.events e where e.account_id = $1"
@@ -201,7 +200,7 @@ class Gateway:
             reset=_reset_connection, server_settings={"application_name": "pgcredits-gateway-events"},
         )
         async with self.pool.acquire() as conn:
-            rows = await conn.fetch(CATALOG_QUERY, list(ROLES), SCHEMA)
+            rows = await conn.fetch(CATALOG_QUERY, list(CALLER_ROLES), SCHEMA)
         self.catalog = parse_catalog(rows)
         if not self.catalog.functions:
             log.warning("schema %s has no functions: is the database migrated?", SCHEMA)
@@ -304,7 +303,7 @@ class Gateway:
         if identity.role not in function.roles:
             raise HTTPError(403, "42501", f"permission denied for function {function.name}",
                             details=f"role {identity.role} may not execute it",
-                            hint=f"may be called by: {', '.join(sorted(function.roles)) or 'no caller role'}")
+                            hint=callers_hint(function.roles))
         profile = request.headers.get("accept-profile" if by_query else "content-profile")
         if profile is not None and profile != SCHEMA:  # supabase.schema('credits') sends it; nothing else is served
             raise HTTPError(406, "PGRST106", f"The schema must be one of the following: {SCHEMA}",
@@ -524,7 +523,7 @@ def create_app(database_url: str, *, jwt_secret: str | None = None, jwks_url: st
                       events_pool_size=events_pool_size, probe_interval=probe_interval,
                       streams_per_subject=streams_per_subject,
                       statement_timeouts={role: user_timeout if role == DEFAULT_ROLE else service_timeout
-                                          for role in ROLES},
+                                          for role in CALLER_ROLES},
                       listen_url=listen_url or os.environ.get("PGCREDITS_LISTEN_URL"),
                       prepared_statements=prepared_statements)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import os
 import re
 import time
 from collections import OrderedDict
@@ -27,7 +28,7 @@ from typing import Any
 
 import jwt
 
-from pgcredits.gateway.catalog import ROLES
+from pgcredits.sqltext import CALLER_ROLES
 
 DEFAULT_ROLE = "credits_user"
 JWKS_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "EdDSA"]
@@ -48,16 +49,26 @@ class AuthError(Exception):
         self.code = code
 
 
+class GatewayConfigError(Exception):
+    """The gateway cannot start as configured (no JWT secret or JWKS URL, a bad port)."""
+
+
+def check_auth_environment() -> None:
+    """Fail early, with what to set, when neither PGCREDITS_JWT_SECRET nor PGCREDITS_JWKS_URL is set."""
+    if not os.environ.get("PGCREDITS_JWT_SECRET") and not os.environ.get("PGCREDITS_JWKS_URL"):
+        raise GatewayConfigError("set PGCREDITS_JWT_SECRET (HS256) or PGCREDITS_JWKS_URL to verify tokens")
+
+
 def role_map(text: str | None) -> dict[str, str]:
     """The `role` claims a token may carry and the role each runs as: the four roles as themselves, Supabase's
     two, then `text` (PGCREDITS_ROLE_MAP: `claim=role,claim=role`). Raises ValueError naming a bad entry."""
-    mapping = {**{role: role for role in ROLES}, **SUPABASE_ROLES}
+    mapping = {**{role: role for role in CALLER_ROLES}, **SUPABASE_ROLES}
     for entry in (text or "").split(","):
         if not entry.strip():
             continue
         claim, equals, role = (part.strip() for part in entry.partition("="))
-        if not equals or not _CLAIM_VALUE.fullmatch(claim) or role not in ROLES:
-            raise ValueError(f"PGCREDITS_ROLE_MAP entries are claim=role with role one of {', '.join(ROLES)}, "
+        if not equals or not _CLAIM_VALUE.fullmatch(claim) or role not in CALLER_ROLES:
+            raise ValueError(f"PGCREDITS_ROLE_MAP entries are claim=role with role one of {', '.join(CALLER_ROLES)}, "
                              f"not {entry.strip()!r}")
         mapping[claim] = role
     return mapping

@@ -21,7 +21,6 @@ from pgcredits.gateway.query import IS_VALUES, OPERATORS, Filter, Shape, bad_que
 from pgcredits.sqltext import json_text, named_call, quote_ident
 
 SCHEMA = "credits"
-ROLES = ("credits_user", "credits_service", "credits_admin", "credits_auditor")
 
 # One row per function of the schema (plain functions, not procedures or
 # aggregates): its arguments in order with their modes, types and defaults,

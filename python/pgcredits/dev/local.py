@@ -1,4 +1,4 @@
-"""The gateway of `pgcredits up` and the checks of `pgcredits serve`.
+"""The gateway of `pgcredits up` (development only).
 
 `up` ends with the gateway serving the local cluster (SPEC §6): a login role
 that may only SET ROLE to the four caller roles, a development JWT secret
@@ -19,9 +19,10 @@ import jwt
 import psycopg
 from psycopg import sql
 
+from pgcredits.dev.demo import DEMO_ACCOUNT
 from pgcredits.gateway.app import serve
-from pgcredits.gateway.catalog import ROLES
-from pgcredits.gateway.widget import DEMO_ACCOUNT
+from pgcredits.gateway.auth import GatewayConfigError
+from pgcredits.sqltext import CALLER_ROLES
 
 GATEWAY_ROLE = "pgcredits_gateway"
 SECRET_FILE = "gateway_jwt_secret"
@@ -31,19 +32,9 @@ SAMPLE_ACCOUNT = DEMO_ACCOUNT
 SAMPLE_TOKEN_DAYS = 30
 
 
-class GatewayConfigError(Exception):
-    """The gateway cannot start as configured (no JWT secret or JWKS URL, a bad port)."""
-
-
-def check_auth_environment() -> None:
-    """Fail early, with what to set, when neither PGCREDITS_JWT_SECRET nor PGCREDITS_JWKS_URL is set."""
-    if not os.environ.get("PGCREDITS_JWT_SECRET") and not os.environ.get("PGCREDITS_JWKS_URL"):
-        raise GatewayConfigError("set PGCREDITS_JWT_SECRET (HS256) or PGCREDITS_JWKS_URL to verify tokens")
-
-
 def ensure_gateway_role(superuser_url: str, role: str = GATEWAY_ROLE) -> None:
     """The gateway's login role, created when missing: NOINHERIT, a member of the four caller roles, nothing else."""
-    members = sql.SQL(", ").join(map(sql.Identifier, ROLES))
+    members = sql.SQL(", ").join(map(sql.Identifier, CALLER_ROLES))
     with psycopg.connect(superuser_url, autocommit=True) as conn:
         if conn.execute("select 1 from pg_roles where rolname = %s", [role]).fetchone() is None:
             conn.execute(sql.SQL("create role {} login noinherit in role {}").format(sql.Identifier(role), members))
