@@ -23,7 +23,7 @@ from pathlib import Path
 import psycopg
 from common import CATALOG_SETUP, SETTINGS
 
-from pgcredits.cluster import Cluster, _bindir, _make_dir, free_port
+from pgcredits.dev.cluster import Cluster, _bindir, _make_dir, free_port
 from pgcredits.migrate import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
