@@ -247,7 +247,9 @@ def test_resync_when_the_gateway_asks(demo: Running, db: str, pages: Pages) -> N
                                " and application_name = 'pgcredits-gateway-listen'", [GATEWAY_ROLE]).fetchone()
     assert dropped == (1,), "one listening connection"
     expect(counter(page)).to_have_text("5/6 credits remaining", timeout=WAIT_MS)
-    assert page.evaluate("window.seen.some((e) => e.kind === 'resync' && e.data.why === 'resync')")
+    # The gateway's resync must arrive (under load the stream may also have reopened first, which re-reads too).
+    page.wait_for_function("window.seen.some((e) => e.kind === 'resync' && e.data.why === 'resync')",
+                           timeout=WAIT_MS)
 
 
 def test_reconnect_and_resync_after_the_gateway_restarts(pg_cluster: Cluster, db: str, connect: Connect,
