@@ -7,7 +7,7 @@ VENV := .venv
 VENV_STAMP := $(VENV)/.installed-pyproject
 PYTEST_ARGS ?=
 
-.PHONY: deps venv run test screenshots soak bench bench-quick clean
+.PHONY: deps venv run test test-citus citus-deps screenshots soak bench bench-quick bench-citus clean
 
 deps:
 	@missing=""; \
@@ -32,6 +32,28 @@ run: deps venv
 
 test: deps venv
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The product on Citus (issue 16; not part of `make test`, it takes a few minutes): builds Citus 13.2.2
+# from its source tarball into .citus/ (never committed; once, about 3 minutes on 2 cores), starts a
+# coordinator and two workers on free local ports and runs the acceptance suite tests/citus/ against the
+# coordinator. CITUS_TARBALL names another tarball (its patch beside it, or CITUS_PATCH).
+CITUS_TARBALL ?= ../shared/citus/citus-13.2.2.tar.gz
+CITUS_BUILD_PACKAGES := postgresql-server-dev-15 liblz4-dev libzstd-dev libkrb5-dev libssl-dev libselinux1-dev \
+	libxslt1-dev libpam0g-dev libreadline-dev
+citus-deps:
+	@missing=""; \
+	for package in $(CITUS_BUILD_PACKAGES); do \
+		dpkg -s "$$package" >/dev/null 2>&1 || missing="$$missing $$package"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	fi
+	CITUS_TARBALL=$(CITUS_TARBALL) MAKE_JOBS=2 tests/citus/build_citus.sh
+
+test-citus: deps venv citus-deps
+	$(VENV)/bin/pytest tests/citus $(PYTEST_ARGS)
 
 # The widget's pictures (docs/widget-*.png) and its gzipped size in docs/widget.md, rewritten from a
 # run of its tests in headless Chromium (the same tests `make test` runs, which only compare).

@@ -120,6 +120,8 @@ from pgcredits.models import (
     Result,
     SubscriberGrant,
     Voided,
+    Watching,
+    Unwatched,
     json_loads,
 )
 
@@ -141,6 +143,7 @@ Integer = Annotated[int, "integer"]
 BigInt = Annotated[int, "bigint"]
 Amount = Annotated[Decimal | int, "numeric"]  # exact: a float is refused
 Json = Annotated[Mapping[str, Any], "jsonb"]
+TextArray = Annotated[Sequence[str], "text[]"]
 _SQL_TYPES: dict[Any, str] = {
     str: "text",
     bool: "boolean",
@@ -430,6 +433,14 @@ class _Functions:
     @rpc
     def prune_events(self) -> EventsPruned:
         """Deletes the events older than the database setting credits.event_retention (90 days)."""
+
+    @rpc
+    def watch_events(self, watcher: str, account_ids: TextArray, ttl: timedelta | None = DEFAULT) -> Watching:
+        """Says that a watcher watches these accounts' events ('*': all) for ttl (None: until unwatched)."""
+
+    @rpc
+    def unwatch_events(self, watcher: str, account_ids: TextArray | None = DEFAULT) -> Unwatched:
+        """Ends a watcher's watch of these accounts (None: all of them)."""
 
     @rpc
     def grant_daily_credits(self, day: date | None = DEFAULT) -> DailyGrants:

@@ -263,6 +263,18 @@ class EventsPruned(Result):
     events_pruned: int
 
 
+class Watching(Result):
+    """How many accounts a watcher watches after watch_events."""
+
+    watching: int
+
+
+class Unwatched(Result):
+    """How many watches unwatch_events ended."""
+
+    unwatched: int
+
+
 class DailyGrants(Result):
     """How many accounts grant_daily_credits granted."""
 

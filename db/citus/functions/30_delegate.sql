@@ -19,6 +19,19 @@
 --
 --   select credits_private._citus_delegate('credits.deduct_credits(text, text, jsonb, text, jsonb, numeric)');
 
+-- The generators below are made anew on every migrate: whatever signature
+-- an earlier version gave them goes first.
+do $$
+declare
+  v_fn regprocedure;
+begin
+  for v_fn in select p.oid from pg_catalog.pg_proc p
+              where p.pronamespace = 'credits_private'::regnamespace and p.proname in ('_citus_delegate', '_citus_node_function', '_citus_carry', '_citus_in_args') loop
+    execute pg_catalog.format('drop function %s', v_fn);
+  end loop;
+end
+$$;
+
 -- Sends the notifications a node queued and handed back.
 create or replace function credits_private._citus_send(notifications jsonb)
 returns void

@@ -18,8 +18,20 @@
 --   select * from V__read().
 -- A filter on credits.V is applied after the read: a trusted role reading
 -- one account of a large view reads every shard (docs/scale-out.md says so).
--- usage_daily sums account_usage_daily and needs nothing of its own; the
--- catalog views read reference tables, which the coordinator holds.
+-- usage_daily sums account_usage_daily and needs nothing of its own.
+
+-- The generators below are made anew on every migrate: whatever signature
+-- an earlier version gave them goes first.
+do $$
+declare
+  v_fn regprocedure;
+begin
+  for v_fn in select p.oid from pg_catalog.pg_proc p
+              where p.pronamespace = 'credits_private'::regnamespace and p.proname in ('_citus_view') loop
+    execute pg_catalog.format('drop function %s', v_fn);
+  end loop;
+end
+$$;
 
 -- credits.reconciliation, written so that Citus can run it on every shard:
 -- the three sums as one UNION ALL grouped by account and credit type (the
@@ -59,12 +71,17 @@ $$;
 
 -- Reads the view credits.<view> through functions (the top of this file).
 -- `rewrites`: as for _citus_delegate, made in the kept definition.
+-- `catalog`: a view of reference tables: every caller reads all of it (its
+-- rows are the same on every node; Citus reads them on the coordinator, but
+-- in a statement it parses again as the caller, who may not name
+-- credits_private), so V__read returns V__rows for everyone, no V__node.
 -- `per_account`: a view whose rows call functions that read the account's
 -- other rows (credits.balances: available, held) cannot run on every shard
 -- at once (Citus refuses a distributed query inside a query on a shard), so
 -- a trusted reader reads it one account at a time, each on its node.
 create or replace function credits_private._citus_view(view_name text, rewrites jsonb default '[]',
-                                                       per_account boolean default false)
+                                                       per_account boolean default false,
+                                                       catalog boolean default false)
 returns void
 language plpgsql
 as $$
@@ -83,6 +100,21 @@ begin
   end loop;
   execute pg_catalog.format('create or replace view credits_private.%I with (security_barrier) as %s',
                             view_name || '__rows', v_definition);
+  if catalog then
+    execute pg_catalog.format($f$
+      create or replace function credits_private.%1$I()
+      returns setof credits_private.%2$I
+      language plpgsql
+      stable
+      security definer
+      set search_path = pg_catalog, pg_temp
+      as $body$
+      begin
+        return query select * from credits_private.%2$I;
+      end
+      $body$
+      $f$, view_name || '__read', view_name || '__rows');
+  else
   execute pg_catalog.format($f$
     create or replace function credits_private.%1$I(account_id text, caller jsonb)
     returns setof credits_private.%2$I
@@ -127,6 +159,7 @@ begin
     end
     $body$
     $f$, view_name || '__read', view_name || '__rows', view_name || '__node', per_account);
+  end if;
   execute pg_catalog.format('revoke all on function credits_private.%I() from public', view_name || '__read');
   execute pg_catalog.format(
     'grant execute on function credits_private.%I() to credits_service, credits_admin, credits_user, credits_auditor',
@@ -137,6 +170,10 @@ begin
 end
 $$;
 
+select credits_private._citus_view('credit_types', catalog => true);
+select credits_private._citus_view('features', catalog => true);
+select credits_private._citus_view('plans', catalog => true);
+select credits_private._citus_view('plan_features', catalog => true);
 select credits_private._citus_view('accounts');
 select credits_private._citus_view('ledger');
 select credits_private._citus_view('balances', per_account => true);
