@@ -7,7 +7,7 @@ VENV := .venv
 VENV_STAMP := $(VENV)/.installed-pyproject
 PYTEST_ARGS ?=
 
-.PHONY: deps venv run test test-citus citus-deps screenshots soak bench bench-quick bench-citus clean
+.PHONY: deps venv run test test-citus citus-deps screenshots soak bench bench-deps bench-quick bench-citus clean
 
 deps:
 	@missing=""; \
@@ -69,10 +69,16 @@ soak: deps venv
 # Speed, measured side by side with bare references (not part of `make test`), written to docs/benchmarks.md.
 # `make bench` takes about 40 minutes; `make bench-quick` is a smoke run of a few minutes with rough figures.
 BENCH_ARGS ?=
-bench: deps venv
+# The gateway part drives its load with wrk (a C load generator), installed here, not for `make test`.
+BENCH_APT_PACKAGES := wrk
+bench-deps: deps
+	@dpkg -s $(BENCH_APT_PACKAGES) >/dev/null 2>&1 || { $(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $(BENCH_APT_PACKAGES); }
+
+bench: bench-deps venv
 	$(VENV)/bin/python bench/suite.py $(BENCH_ARGS)
 
-bench-quick: deps venv
+bench-quick: bench-deps venv
 	$(VENV)/bin/python bench/suite.py --quick $(BENCH_ARGS)
 
 # Stops the local cluster of `make run` and deletes it with everything built.

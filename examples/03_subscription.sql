@@ -5,6 +5,8 @@ set timezone = 'UTC';
 set credits.now = '2027-01-05 09:00:00+00';
 
 select account_id, plan, period_start, period_end from credits.open_account('maya', timezone => 'Europe/Paris');
+-- A page that shows her balance live watches her: while it does, her balance changes are events.
+select watching from credits.watch_events('maya-tab', array['maya'], null);
 
 -- Maya subscribes to pro: the provider's period, and pro's 500 credits at once.
 select plan, period_start, period_end

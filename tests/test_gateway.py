@@ -239,15 +239,23 @@ def nested(levels: int, inner: str = "1") -> str:
          "issue9-item15-lone-surrogate", "issue9-item15-lone-surrogate-in-a-json-key",
          "issue9-item15-lone-surrogate-in-a-parameter-name", "issue9-item15-surrogate-bytes"],
 )
-def test_bad_requests_are_400_and_name_what_is_wrong(gateway: Running, connect: Connect, body: bytes,
-                                                     named: str) -> None:
+def test_bad_requests_are_400_and_name_what_is_wrong(gateway: Running, connect: Connect, request: pytest.FixtureRequest,
+                                                     body: bytes, named: str) -> None:
+    """Refused before any SQL runs. PostgREST's codes where PostgREST raises them (SPEC §5a): a body that is no
+    JSON object is 400 PGRST102, an unknown or missing parameter 404 PGRST202 (no such function); the gateway's
+    own checks (types, depth, lone surrogates) are 400 GW400."""
     conn = connect(autocommit=True)
     conn.execute("select credits.open_account('alice')")
     before = conn.execute(SNAPSHOT).fetchone()
     response = gateway.client.post("/rpc/deduct_credits", content=body,
                                    headers={**bearer("alice"), "Content-Type": "application/json"})
-    refused = error(response, 400)
-    assert refused["code"] == "GW400" and named in refused["message"], refused
+    case = request.node.callspec.id
+    status, code = {"malformed": (400, "PGRST102"), "not-an-object": (400, "PGRST102"), "nan": (400, "PGRST102"),
+                    "issue9-item15-surrogate-bytes": (400, "PGRST102"), "unknown": (404, "PGRST202"),
+                    "missing": (404, "PGRST202"),
+                    "issue9-item15-lone-surrogate-in-a-parameter-name": (404, "PGRST202")}.get(case, (400, "GW400"))
+    refused = error(response, status)
+    assert refused["code"] == code and named in refused["message"], refused
     assert conn.execute(SNAPSHOT).fetchone() == before
 
 
@@ -303,10 +311,11 @@ def test_get_is_only_for_functions_that_change_nothing(gateway: Running) -> None
 def test_without_a_valid_token_it_is_401(gateway: Running, authorization: str | None) -> None:
     headers = {} if authorization is None else {"Authorization": authorization}
     response = gateway.post("get_balance", {"account_id": "alice"}, headers)
-    assert error(response, 401)["code"] == "GW401"
+    code = "PGRST302" if authorization is None else "PGRST301"  # PostgREST's: no token, or a token refused
+    assert error(response, 401)["code"] == code
     assert response.headers["www-authenticate"] == "Bearer"
     events = gateway.client.get("/events", headers=headers)
-    assert error(events, 401)["code"] == "GW401"
+    assert error(events, 401)["code"] == code
 
 
 def test_no_role_claim_means_credits_user(gateway: Running) -> None:
@@ -349,7 +358,7 @@ def test_the_auditor_reads_but_does_not_write(gateway: Running) -> None:
 def test_unknown_function_and_unknown_account_are_404(gateway: Running) -> None:
     for name in ("no_such_function", "catalog", "pg_sleep", "_account", "credits.get_balance"):
         body = error(gateway.post(name, {}), 404)
-        assert body["code"] == "GW404", name
+        assert body["code"] == "PGRST202", name  # PostgREST's "no such function" (SPEC §5a)
     unknown = gateway.get("get_balance", {"account_id": "nobody"}, SERVICE)
     body = error(unknown, 404)
     assert body["code"] == "PT404" and "nobody" in body["message"]
@@ -578,6 +587,23 @@ def test_a_balance_change_reaches_the_stream(gateway: Running, events: Callable[
     assert row["payload"]["available"] == Decimal("5.000000")
 
 
+def test_issue13_a_stream_watches_its_account_while_it_is_open(gateway: Running, connect: Connect,
+                                                               events: Callable[[str], EventReader]) -> None:
+    """Only watched accounts are notified: the gateway watches an account while a stream of it is open."""
+    gateway.post("open_account", {"account_id": "alice"})
+    watches = "select watcher from credits_private.event_watchers where account_id = 'alice'"
+    plain = connect(autocommit=True)
+    assert plain.execute(watches).fetchall() == []
+    alice = events("alice")
+    (watcher,), = plain.execute(watches).fetchall()
+    assert watcher.startswith("gateway:"), watcher
+    alice.close()
+    deadline = time.monotonic() + 10
+    while plain.execute(watches).fetchall() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert plain.execute(watches).fetchall() == [], "the watch outlived the account's last stream"
+
+
 def test_the_stream_never_carries_another_accounts_events(gateway: Running,
                                                           events: Callable[[str], EventReader]) -> None:
     for account in ("alice", "bob"):
@@ -671,4 +697,4 @@ def test_tokens_verified_with_a_jwks_url(pg_cluster: Cluster, db: str, connect: 
         ok = running.get("get_balance", {"account_id": "alice"}, {"Authorization": f"Bearer {signed}"})
         assert ok.status_code == 200, ok.text
         hs256 = running.get("get_balance", {"account_id": "alice"}, bearer("alice"))
-        assert error(hs256, 401)["code"] == "GW401", "an HS256 token is refused when keys come from a JWKS"
+        assert error(hs256, 401)["code"] == "PGRST301", "an HS256 token is refused when keys come from a JWKS"

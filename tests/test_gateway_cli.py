@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -78,6 +79,71 @@ def test_serve_answers_and_stops_on_ctrl_c(pg_cluster: Cluster, db: str, command
     assert {row["credit_type"] for row in response.json()} == {"credits", "analysis"}
     process.send_signal(signal.SIGINT)
     assert process.wait(15) == 0
+
+
+def test_serve_with_workers_spreads_connections_and_stops_them_all(pg_cluster: Cluster, db: str,
+                                                                   command: list[subprocess.Popen[str]]) -> None:
+    """`serve --workers 2`: two processes, each its own socket (SO_REUSEPORT), pools and LISTEN connection; new
+    connections reach both; Ctrl-C stops both."""
+    ensure_gateway_role(pg_cluster.url("postgres"))
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("select tests.catalog()")
+        conn.execute("select credits.open_account('alice')")
+    port = free_port()
+    secret = "the secret of this test, long enough for HS256"
+    process = _pgcredits(command, "serve", "--port", str(port), "--workers", "2", "--pool-size", "2",
+                         env={"DATABASE_URL": as_role(db, GATEWAY_ROLE), "PGCREDITS_JWT_SECRET": secret})
+    url = f"http://127.0.0.1:{port}"
+    _wait_ready(url, process)
+    token = jwt.encode({"sub": "alice"}, secret, algorithm="HS256")
+
+    def listeners() -> set[int]:
+        """The backends of the workers' LISTEN connections: one per worker once it has started."""
+        with psycopg.connect(db, autocommit=True) as conn:
+            rows = conn.execute("select pid from pg_stat_activity where usename = %s and application_name = "
+                                "'pgcredits-gateway-listen'", [GATEWAY_ROLE]).fetchall()
+        return {row[0] for row in rows}
+
+    deadline = time.monotonic() + 30
+    while len(listeners()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(listeners()) == 2, "each worker listens on its own connection"
+    children = [int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()]
+    workers = [pid for pid in children if _sockets(pid)]  # not multiprocessing's helper process, if any
+
+    def sockets() -> dict[int, int]:
+        return {pid: len(_sockets(pid)) for pid in workers}
+
+    before = sockets()
+    held = []
+    for _ in range(20):  # 20 keep-alive connections held open: the kernel spreads them over both sockets
+        conn = socket.create_connection(("127.0.0.1", port), timeout=10)
+        conn.sendall(f"GET /rpc/get_balance?account_id=alice HTTP/1.1\r\nHost: x\r\n"
+                     f"Authorization: Bearer {token}\r\n\r\n".encode())
+        assert conn.recv(65536).startswith(b"HTTP/1.1 200"), "a worker did not answer"
+        held.append(conn)
+    after = sockets()
+    for conn in held:
+        conn.close()
+    gained = {pid: after[pid] - before[pid] for pid in workers}
+    assert len(workers) == 2 and all(count > 0 for count in gained.values()), gained
+    process.send_signal(signal.SIGINT)
+    assert process.wait(20) == 0
+    for pid in workers:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text(), pid
+
+
+def _sockets(pid: int) -> list[str]:
+    """The sockets a process holds open."""
+    found = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:"):
+            found.append(target)
+    return found
 
 
 # A login role, not inheriting, no superuser, a member of exactly the four caller roles.

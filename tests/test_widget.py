@@ -25,7 +25,6 @@ import pytest
 
 from pgcredits.cluster import Cluster, free_port
 from pgcredits.gateway import create_app
-from pgcredits.gateway.cors import allowed_origins
 from pgcredits.gateway.widget import DEMO_ACCOUNT, STATIC, RedactAccessTokens
 from tests.test_gateway import (SECRET, SERVICE, Connect, Running, _ensure_gateway_role, bearer, error, exact,
                                 gateway_url, serving, token)
@@ -141,15 +140,15 @@ def test_demo_purchase_buys_for_the_tokens_own_account_once_per_key(dev_gateway:
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
-        (b'{"credits": 10', 400, "GW400"),
-        (b"[10]", 400, "GW400"),
-        (b'{"credits": 7}', 400, "GW400"),
-        (b'{"credits": "10"}', 400, "GW400"),
-        (b'{"credits": 10.0}', 400, "GW400"),
-        (b'{"credits": true}', 400, "GW400"),
-        (b'{"credits": 10, "account_id": "someone_else"}', 400, "GW400"),
-        (b"{}", 400, "GW400"),
-        (b'{"credits": ' + b"9" * 5000 + b"}", 400, "GW400"),
+        (b'{"credits": 10', 400, "PGRST102"),
+        (b"[10]", 400, "PGRST102"),
+        (b'{"credits": 7}', 400, "PGRST102"),
+        (b'{"credits": "10"}', 400, "PGRST102"),
+        (b'{"credits": 10.0}', 400, "PGRST102"),
+        (b'{"credits": true}', 400, "PGRST102"),
+        (b'{"credits": 10, "account_id": "someone_else"}', 400, "PGRST102"),
+        (b"{}", 400, "PGRST102"),
+        (b'{"credits": ' + b"9" * 5000 + b"}", 400, "PGRST102"),
     ],
 )
 def test_demo_purchase_refuses_bad_input_with_json(dev_gateway: Running, body: bytes, status: int, code: str) -> None:
@@ -159,9 +158,9 @@ def test_demo_purchase_refuses_bad_input_with_json(dev_gateway: Running, body: b
 
 
 def test_demo_purchase_needs_a_users_token(dev_gateway: Running) -> None:
-    assert error(dev_gateway.client.post("/demo/purchase", json={"credits": 10}), 401)["code"] == "GW401"
+    assert error(dev_gateway.client.post("/demo/purchase", json={"credits": 10}), 401)["code"] == "PGRST302"
     forged = {"Authorization": f"Bearer {token(DEMO_ACCOUNT, secret='another secret, long enough for HS256')}"}
-    assert error(dev_gateway.client.post("/demo/purchase", json={"credits": 10}, headers=forged), 401)["code"] == "GW401"
+    assert error(dev_gateway.client.post("/demo/purchase", json={"credits": 10}, headers=forged), 401)["code"] == "PGRST301"
     assert error(dev_gateway.client.post("/demo/purchase", json={"credits": 10}, headers=SERVICE), 403)["code"] == "42501"
 
 
@@ -199,7 +198,7 @@ def test_events_take_the_token_as_access_token(plain_gateway: Running) -> None:
         assert response.headers["content-type"].startswith("text/event-stream")
         assert next(response.iter_lines()) == ': events of account "alice"'
     bad = plain_gateway.client.get("/events", params={"access_token": "not.a.token"})
-    assert error(bad, 401)["code"] == "GW401"
+    assert error(bad, 401)["code"] == "PGRST301"
     expired = plain_gateway.client.get("/events", params={"access_token": token("alice", expires_in=-60)})
     assert "expired" in error(expired, 401)["message"]
 
@@ -207,10 +206,10 @@ def test_events_take_the_token_as_access_token(plain_gateway: Running) -> None:
 def test_access_token_is_accepted_on_events_only(plain_gateway: Running) -> None:
     plain_gateway.post("open_account", {"account_id": "alice"})
     read = plain_gateway.client.get("/rpc/get_balance", params={"account_id": "alice", "access_token": token("alice")})
-    assert error(read, 401)["code"] == "GW401"
+    assert error(read, 401)["code"] == "PGRST302"
     write = plain_gateway.client.post("/rpc/deduct_credits", params={"access_token": token("alice")},
                                       json={"account_id": "alice", "feature": "roast"})
-    assert error(write, 401)["code"] == "GW401"
+    assert error(write, 401)["code"] == "PGRST302"
     assert exact(plain_gateway.post("get_balance", {"account_id": "alice"}))[0]["available"] == Decimal("6.000000")
 
 
@@ -243,16 +242,14 @@ def test_preflight_and_answers_carry_cors_headers(plain_gateway: Running) -> Non
                                       headers={**bearer("alice"), "Origin": origin})
     assert answer.status_code == 200
     assert answer.headers["access-control-allow-origin"] == "*"
-    assert answer.headers["access-control-expose-headers"] == "Content-Range"
+    assert "Content-Range" in answer.headers["access-control-expose-headers"]
     refused = plain_gateway.client.get("/rpc/get_balance", params={"account_id": "alice"}, headers={"Origin": origin})
-    assert error(refused, 401)["code"] == "GW401"
+    assert error(refused, 401)["code"] == "PGRST302"
     assert refused.headers["access-control-allow-origin"] == "*", "errors too, so the page can read them"
 
 
 def test_cors_origins_from_the_environment(pg_cluster: Cluster, db: str, connect: Connect,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    assert allowed_origins("https://a.example, https://b.example/") == ["https://a.example", "https://b.example"]
-    assert allowed_origins(" ") == ["*"]
     monkeypatch.setenv("PGCREDITS_CORS_ORIGINS", "https://app.example")
     _ensure_gateway_role(pg_cluster)
     with serving(gateway_url(pg_cluster, db)) as running:
@@ -262,7 +259,7 @@ def test_cors_origins_from_the_environment(pg_cluster: Cluster, db: str, connect
         assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == "https://app.example"
         other = running.client.options("/rpc/get_balance", headers={
             "Origin": "https://evil.example", "Access-Control-Request-Method": "GET"})
-        assert other.status_code == 400 and "access-control-allow-origin" not in other.headers
+        assert other.status_code == 403 and "access-control-allow-origin" not in other.headers
         live = running.client.get("/live", headers={"Origin": "https://evil.example"})
         assert live.status_code == 200 and "access-control-allow-origin" not in live.headers
         assert json.loads(live.text) == {"status": "live"}

@@ -136,25 +136,35 @@ def _parser() -> argparse.ArgumentParser:
     serve_.add_argument("--dev", action="store_true",
                         help="also serve the widget's demo at /demo, which mints tokens for the sample account "
                              "(development only: never in production)")
+    serve_.add_argument("--workers", type=_positive, default=1,
+                        help="processes serving the port, each with its own pools and LISTEN connection (default: 1)")
+    serve_.add_argument("--pool-size", type=_positive, default=None,
+                        help="database connections for calls, per worker (default: $PGCREDITS_POOL_SIZE, else 10)")
+    serve_.add_argument("--access-log", action="store_true", help="log a line per request")
     serve_.set_defaults(handler=_serve)
     return parser
 
 
 def _serve(args: argparse.Namespace) -> None:
-    from pgcredits.gateway.app import create_app, run
+    from pgcredits.gateway.app import serve
     from pgcredits.gateway.local import GatewayConfigError, check_auth_environment
 
     url = _required_url(args)
     if args.dev and not os.environ.get("PGCREDITS_JWT_SECRET"):
         raise UsageError("--dev mints the demo's tokens with PGCREDITS_JWT_SECRET: set it")
+    # Every worker reads its settings from the environment (one process or several alike).
+    if args.listen_url:
+        os.environ["PGCREDITS_LISTEN_URL"] = args.listen_url
+    if args.pool_size is not None:
+        os.environ["PGCREDITS_POOL_SIZE"] = str(args.pool_size)
+    if args.dev:
+        os.environ["PGCREDITS_DEV"] = "1"
+        print(f"demo:         http://{args.host}:{args.port}/demo  (--dev: development only)", flush=True)
     try:
         check_auth_environment()
-        app = create_app(url, listen_url=args.listen_url, dev=args.dev)  # checks the PGCREDITS_* settings
+        serve(url, args.host, args.port, workers=args.workers, access_log=args.access_log)
     except (GatewayConfigError, ValueError) as err:
         raise UsageError(str(err)) from None
-    if args.dev:
-        print(f"demo:         http://{args.host}:{args.port}/demo  (--dev: development only)")
-    run(app, args.host, args.port)
 
 
 def _migrate(args: argparse.Namespace) -> None:

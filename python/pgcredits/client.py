@@ -64,7 +64,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import threading
 import types
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping, Sequence
@@ -119,11 +118,12 @@ from pgcredits.models import (
     Reservation,
     Result,
     SubscriberGrant,
+    Unwatched,
     Voided,
     Watching,
-    Unwatched,
     json_loads,
 )
+from pgcredits.sqltext import json_text, named_call
 
 __all__ = ["DEFAULT", "AsyncCredits", "Credits", "Rpc"]
 
@@ -143,7 +143,7 @@ Integer = Annotated[int, "integer"]
 BigInt = Annotated[int, "bigint"]
 Amount = Annotated[Decimal | int, "numeric"]  # exact: a float is refused
 Json = Annotated[Mapping[str, Any], "jsonb"]
-TextArray = Annotated[Sequence[str], "text[]"]
+Texts = Annotated[Sequence[str], "text[]"]
 _SQL_TYPES: dict[Any, str] = {
     str: "text",
     bool: "boolean",
@@ -182,12 +182,10 @@ class Rpc(Generic[_P, _R]):
         """The SQL and its bound values for a call with these arguments; the arguments left at DEFAULT are not sent."""
         given = [(name, value) for name, value in self.signature.bind(*args, **kwargs).arguments.items()
                  if value is not DEFAULT]
-        arguments = ", ".join(
-            f'"{name}" => ${number}::{_CASTS.get(self.sql_types[name], self.sql_types[name])}'
-            for number, (name, _) in enumerate(given, start=1)
-        )
+        arguments = [(name, f"${number}::{_CASTS.get(self.sql_types[name], self.sql_types[name])}")
+                     for number, (name, _) in enumerate(given, start=1)]
         values = [_bind(self.name, name, self.sql_types[name], value) for name, value in given]
-        return f"select * from credits.{self.name}({arguments})", values
+        return f"select * from {named_call(f'credits.{self.name}', arguments)}", values
 
     def result(self, rows: Sequence[Mapping[str, Any]]) -> _R:
         """The models of the rows: a list for a set-returning function, else the one row (its value, for a scalar)."""
@@ -246,21 +244,10 @@ def _bind(function: str, name: str, sql_type: str, value: Any) -> Any:
     if value is None:
         return None
     if sql_type == "jsonb":
-        return _json_dumps(value)
+        return json_text(value)
     if sql_type == "numeric" and isinstance(value, float):
         raise TypeError(f"credits.{function}: {name} must be a Decimal or an int, not the float {value!r}")
     return value
-
-
-def _json_dumps(value: Any) -> str:
-    """JSON text of a value; a Decimal is written as the exact number it is."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{json.dumps(str(key))}: {_json_dumps(item)}" for key, item in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(map(_json_dumps, value)) + "]"
-    return json.dumps(value)
 
 
 # Who may call a function: the four caller roles granted EXECUTE on it (the gateway says the same).
@@ -290,7 +277,7 @@ def _needs_callers_hint(error: CreditsError) -> bool:
 
 def _identity(role: str | None, claims: Mapping[str, Any] | None) -> tuple[str, list[Any]] | None:
     """The statement that sets the caller's role and claims for the rest of the transaction, as the gateway does."""
-    settings = [("role", role), ("request.jwt.claims", None if claims is None else _json_dumps(claims))]
+    settings = [("role", role), ("request.jwt.claims", None if claims is None else json_text(claims))]
     given = [(name, value) for name, value in settings if value is not None]
     if not given:
         return None
@@ -435,12 +422,12 @@ class _Functions:
         """Deletes the events older than the database setting credits.event_retention (90 days)."""
 
     @rpc
-    def watch_events(self, watcher: str, account_ids: TextArray, ttl: timedelta | None = DEFAULT) -> Watching:
-        """Says that a watcher watches these accounts' events ('*': all) for ttl (None: until unwatched)."""
+    def watch_events(self, watcher: str, account_ids: Texts, ttl: timedelta | None = DEFAULT) -> Watching:
+        """`watcher` watches these accounts' events ('*': all) for ttl (None: until unwatched): they are notified."""
 
     @rpc
-    def unwatch_events(self, watcher: str, account_ids: TextArray | None = DEFAULT) -> Unwatched:
-        """Ends a watcher's watch of these accounts (None: all of them)."""
+    def unwatch_events(self, watcher: str, account_ids: Texts | None = DEFAULT) -> Unwatched:
+        """`watcher` no longer watches these accounts (None: any)."""
 
     @rpc
     def grant_daily_credits(self, day: date | None = DEFAULT) -> DailyGrants:

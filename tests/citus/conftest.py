@@ -44,7 +44,7 @@ def citus() -> Iterator[CitusCluster]:
     with running(workers=2) as cluster:
         url = cluster.url()
         result = migrate(url, citus=True)
-        assert "0010_account_on_id_keyed" in result.applied
+        assert "0011_account_on_id_keyed" in result.applied
         with psycopg.connect(url, autocommit=True) as conn:
             # Propagated by Citus to the workers, where credits.now() reads it too.
             conn.execute("alter database pgcredits set credits.allow_clock_override = on")

@@ -15,25 +15,19 @@ returns table (grant_id bigint, source text, free numeric, priority integer, exp
 language sql
 stable
 as $$
-  select g.grant_id, g.source, g.remaining - g.held + l.amount, g.priority, g.expires_at, g.starts_at
+  select g.grant_id, g.source, g.remaining - g.held + coalesce(l.amount, 0), g.priority, g.expires_at, g.starts_at
   from credits_private.grants g
-  -- Earmarks of lapsed holds on this grant; the subquery runs only where
-  -- the account has a lapsed hold at all (an initplan, once per statement),
-  -- so a settled balance pays one probe of an almost empty index.
-  cross join lateral (
-    select case when not lapsed_any.found then 0
-                else coalesce((select sum((e.value ->> 'amount')::numeric)
-                               from credits_private._lapsed_holds(_free_grants.account_id, _free_grants.credit_type,
-                                                                  _free_grants.at) h,
-                                    jsonb_array_elements(h.earmarks) e
-                               where (e.value ->> 'grant_id')::bigint = g.grant_id), 0) end as amount
-    from (select exists (select
-                         from credits_private._lapsed_holds(_free_grants.account_id, _free_grants.credit_type,
-                                                            _free_grants.at)) as found) lapsed_any
-  ) l
+  -- What lapsed holds still earmark on each grant, summed once: on a
+  -- settled balance (every debit's) _lapsed_holds is empty and this is one
+  -- probe of an almost empty index.
+  left join (select (e.value ->> 'grant_id')::bigint as grant_id, sum((e.value ->> 'amount')::numeric) as amount
+             from credits_private._lapsed_holds(_free_grants.account_id, _free_grants.credit_type,
+                                                _free_grants.at) h
+             cross join lateral jsonb_array_elements(h.earmarks) e
+             group by 1) l on l.grant_id = g.grant_id
   where g.account_id = _free_grants.account_id
     and g.credit_type = _free_grants.credit_type
     and g.is_open
     and (g.expires_at is null or g.expires_at > at)
-    and g.remaining - g.held + l.amount > 0
+    and g.remaining - g.held + coalesce(l.amount, 0) > 0
 $$;

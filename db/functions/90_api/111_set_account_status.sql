@@ -14,9 +14,10 @@ as $$
 declare
   v_row credits.accounts;
 begin
-  if status is null or status not in ('active', 'suspended', 'closed') then
+  if not credits_private._is_domain_value(status, 'credits_private.account_status') then
     raise exception 'invalid account status %', credits_private._shown(status)
-      using errcode = 'PT422', hint = 'Pass active, suspended or closed.';
+      using errcode = 'PT422', hint = format('Pass one of: %s.', array_to_string(
+              credits_private._domain_values('credits_private.account_status'), ', '));
   end if;
   perform credits_private._require_reason(reason, format('change the status of account %s', account_id));
   perform credits_private._account_to_act(account_id);

@@ -24,11 +24,10 @@ declare
   v_grant record;
 begin
   perform credits_private._check_amount(amount, 'amount');
-  if source is null or source not in ('signup', 'daily', 'monthly', 'purchase', 'promo', 'admin', 'refund',
-                                      'migration') then
+  if not credits_private._is_domain_value(source, 'credits_private.grant_source') then
     raise exception 'invalid grant source %', credits_private._shown(source)
-      using errcode = 'PT422',
-            hint = 'Use signup, daily, monthly, purchase, promo, admin, refund or migration.';
+      using errcode = 'PT422', hint = format('Use one of: %s.', array_to_string(
+              credits_private._domain_values('credits_private.grant_source'), ', '));
   end if;
   if source = 'admin' then
     perform credits_private._require_reason(reason, format('grant admin credits to account %s', account_id));

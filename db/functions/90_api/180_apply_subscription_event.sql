@@ -53,7 +53,7 @@ declare
   v_row credits.accounts;
 begin
   perform credits_private._check_key(event_id, 'event_id');
-  if status is null or status not in ('active', 'trialing', 'past_due', 'canceled') then
+  if not credits_private._is_domain_value(status, 'credits_private.subscription_status') then
     raise exception 'invalid subscription status % in event %', coalesce(credits_private._shown(quote_literal(status)), 'null'), event_id
       using errcode = 'PT422',
             hint = 'Pass active, trialing, past_due or canceled; map the provider''s other statuses to these.';

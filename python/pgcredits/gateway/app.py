@@ -1,12 +1,21 @@
-"""The HTTP gateway of SPEC §5: a small PostgREST for the functions of schema `credits`.
+"""The HTTP gateway of SPEC §5 and §5a: a small PostgREST for the functions of schema `credits`.
 
-Per RPC request: verify the caller's JWT, find the function in the catalog read
-at start-up, check its arguments against the catalog, then ONE transaction
-(read-only for STABLE and IMMUTABLE functions) that sets the role and
-`request.jwt.claims` transaction-locally and makes one named-argument call with
-bound values. Everything transaction-local, no prepared statements kept: it
-works behind PgBouncer in transaction mode. Errors come out as
-`{code, message, details, hint}` with the statuses of pgcredits.errors.
+Per RPC request: verify the caller's JWT (remembered once verified), find the
+function in the catalog read at start-up, read what the request asks beyond
+the arguments as PostgREST 12 does (gateway.query: `select=`, filters,
+`order`, `limit`/`offset`, `Range`, `Prefer`, `Accept`), check the arguments
+against the catalog, then ONE transaction (read-only for STABLE and IMMUTABLE
+functions) that sets the role, `request.jwt.claims` and `statement_timeout`
+transaction-locally in one statement and makes one named-argument call with
+bound values that also filters, orders, pages and counts its rows
+(catalog.Function.bind): begin, set, call, commit. `Prefer: tx=rollback`, a
+`.single()` that did not find exactly one row and a range past the end roll
+it back instead. Everything is transaction-local and the pool runs no reset
+query between requests; statements are prepared once per connection unless
+`prepared_statements` is off (PGCREDITS_PREPARED_STATEMENTS=0), as it must
+be behind PgBouncer in transaction mode. Errors come out as
+`{code, message, details, hint}` with the statuses of pgcredits.errors and
+PostgREST's own codes where PostgREST raises them.
 """
 
 from __future__ import annotations
@@ -18,6 +27,8 @@ import logging
 import os
 import random
 import re
+import secrets
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
@@ -26,16 +37,27 @@ from typing import Any, TypeVar
 import asyncpg
 import uvicorn
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from pgcredits.errors import RETRYABLE_SQLSTATES, RetryableConflict, StatementCanceled, error_class
-from pgcredits.gateway.auth import DEFAULT_ROLE, Authenticator, AuthError, Identity
-from pgcredits.gateway.catalog import CATALOG_QUERY, ROLES, SCHEMA, ArgumentError, Catalog, Function, parse_catalog
-from pgcredits.gateway.cors import cors_middleware
-from pgcredits.gateway.events import EventHub, Subscriber, TooManyStreams, stream
+from pgcredits.gateway.auth import DEFAULT_ROLE, Authenticator, AuthError, Identity, role_map
+from pgcredits.gateway.catalog import (
+    _JSON_TYPES,
+    CATALOG_QUERY,
+    ROLES,
+    SCHEMA,
+    ArgumentError,
+    Catalog,
+    Function,
+    parse_catalog,
+)
+from pgcredits.gateway.cors import CORS, parse_origins
+from pgcredits.gateway.events import WATCH_TTL, EventHub, Subscriber, TooManyStreams, stream
 from pgcredits.gateway.limits import (
     MAX_BODY_BYTES,
     MAX_DATABASE_TEXT_CHARS,
@@ -47,6 +69,16 @@ from pgcredits.gateway.limits import (
 )
 from pgcredits.gateway.metrics import UNKNOWN_FUNCTION, Metrics
 from pgcredits.gateway.openapi import build_openapi
+from pgcredits.gateway.query import (
+    OBJECT,
+    RequestError,
+    Shape,
+    combine_ranges,
+    parse_accept,
+    parse_prefer,
+    parse_query,
+    parse_range,
+)
 
 log = logging.getLogger("pgcredits.gateway")
 T = TypeVar("T")
@@ -56,11 +88,20 @@ SET_CALLER = ("select set_config('role', $1, true), set_config('request.jwt.clai
 REREAD_EVENT = ("select e.kind, to_json(e)::text from credits.events e "
                 "where e.account_id = $1 and e.event_id = $2::text::bigint")
 EVENTS_WATERMARK = "select coalesce(max(e.event_id), 0) from credits.events e where e.account_id = $1"
+# Only watched accounts are notified (credits.watch_events): this process watches the accounts it streams.
+WATCH_EVENTS = "select watching from credits.watch_events($1, $2::text[], $3::text::interval)"
+UNWATCH_EVENTS = "select unwatched from credits.unwatch_events($1, $2::text[])"
 RETRY_AFTER_SECONDS = "1"
 # Defaults of PGCREDITS_STATEMENT_TIMEOUT (credits_user) and PGCREDITS_SERVICE_STATEMENT_TIMEOUT (the others).
 USER_STATEMENT_TIMEOUT = "5s"
 SERVICE_STATEMENT_TIMEOUT = "60s"
 STREAMS_PER_SUBJECT = 10
+POOL_SIZE = 10
+EVENTS_POOL_SIZE = 2
+STATEMENT_CACHE_SIZE = 256  # prepared statements kept per connection (when prepared_statements is on)
+JSON_TYPE = "application/json; charset=utf-8"
+RPC_METHODS = ["GET", "POST", "OPTIONS", "PUT", "PATCH", "DELETE"]
+OBJECT_TYPE = f"{OBJECT}; charset=utf-8"
 # A duration as statement_timeout takes it: a number, with a unit or milliseconds; 0 is no limit.
 _DURATION = re.compile(r"\d+(\.\d+)?\s*(us|ms|s|min|h|d)?")
 _IDEMPOTENCY_KEY_HEADER = re.compile(rb"[\x20-\x7e]*")  # printable ASCII: read the same by every client
@@ -82,6 +123,18 @@ class HTTPError(Exception):
     def response(self) -> JSONResponse:
         return JSONResponse(self.body, status_code=self.status, headers=self.headers)
 
+    @classmethod
+    def of(cls, err: RequestError) -> HTTPError:
+        return cls(err.status, err.code, err.message, details=err.details, hint=err.hint)
+
+
+class _RollBack(Exception):
+    """Ends a transaction with ROLLBACK and hands its result back (tx=rollback, a failed .single(), a bad range)."""
+
+    def __init__(self, result: Any) -> None:
+        super().__init__("rolled back")
+        self.result = result
+
 
 class _Unavailable(Exception):
     """The database could not be reached; `after_call` when the call may have run (its outcome is unknown)."""
@@ -96,8 +149,10 @@ class Gateway:
 
     def __init__(self, database_url: str, authenticator: Authenticator, *, retries: int, heartbeat: float,
                  pool_size: int, events_pool_size: int, probe_interval: float, streams_per_subject: int,
-                 statement_timeouts: dict[str, str], listen_url: str | None = None) -> None:
+                 statement_timeouts: dict[str, str], listen_url: str | None = None,
+                 prepared_statements: bool = True) -> None:
         self.database_url = database_url
+        self.prepared_statements = prepared_statements
         self.authenticator = authenticator
         self.retries = retries
         self.heartbeat = heartbeat
@@ -105,7 +160,10 @@ class Gateway:
         self.events_pool_size = events_pool_size
         self.statement_timeouts = statement_timeouts
         self.metrics = Metrics()
+        # Who this process is to credits.watch_events: one name per process, so its watches are its own.
+        self.watcher = f"gateway:{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.hub = EventHub(listen_url or database_url, reread=self._reread_event, watermark=self._events_watermark,
+                            watch=self._watch_events,
                             streams_per_subject=streams_per_subject, probe_interval=probe_interval,
                             on_reconnect=self.metrics.listener_reconnects.inc,
                             on_reread=self.metrics.event_rereads.inc,
@@ -116,6 +174,7 @@ class Gateway:
         self._pool: asyncpg.Pool | None = None
         self._events_pool: asyncpg.Pool | None = None
         self._listener: asyncio.Task[None] | None = None
+        self._renewer: asyncio.Task[None] | None = None
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -131,14 +190,15 @@ class Gateway:
 
     async def start(self) -> None:
         """Open the pools, read the catalog, start listening."""
+        cache = STATEMENT_CACHE_SIZE if self.prepared_statements else 0
         self._pool = await asyncpg.create_pool(
-            self.database_url, min_size=1, max_size=self.pool_size, statement_cache_size=0,
-            server_settings={"application_name": "pgcredits-gateway"},
+            self.database_url, min_size=1, max_size=self.pool_size, statement_cache_size=cache,
+            reset=_reset_connection, server_settings={"application_name": "pgcredits-gateway"},
         )
         # /events re-reads on a pool of their own: however many events arrive, RPC calls never wait for them.
         self._events_pool = await asyncpg.create_pool(
-            self.database_url, min_size=1, max_size=self.events_pool_size, statement_cache_size=0,
-            server_settings={"application_name": "pgcredits-gateway-events"},
+            self.database_url, min_size=1, max_size=self.events_pool_size, statement_cache_size=cache,
+            reset=_reset_connection, server_settings={"application_name": "pgcredits-gateway-events"},
         )
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(CATALOG_QUERY, list(ROLES), SCHEMA)
@@ -149,13 +209,18 @@ class Gateway:
             log.warning("credits.%s is overloaded: the gateway does not expose it", name)
         self.openapi = build_openapi(self.catalog)
         self._listener = asyncio.create_task(self.hub.run(), name="pgcredits-listen")
+        self._renewer = asyncio.create_task(self.hub.renew_watches(), name="pgcredits-renew-watches")
 
     async def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+        for task in (self._listener, self._renewer):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.hub.close()
+        if self._events_pool is not None:
+            with contextlib.suppress(Exception):  # else the watches lapse by themselves
+                await asyncio.wait_for(self._watch_events(None, False), timeout=2)
         for pool in (self._pool, self._events_pool):
             if pool is not None:
                 with contextlib.suppress(TimeoutError):
@@ -163,12 +228,13 @@ class Gateway:
 
     async def as_caller(self, identity: Identity, *, read_only: bool,
                         work: Callable[[asyncpg.Connection], Awaitable[T]], label: str,
-                        pool: asyncpg.Pool | None = None) -> T:
+                        pool: asyncpg.Pool | None = None, keep: Callable[[T], bool] | None = None) -> T:
         """`work` in one transaction as the caller, retried whole on 40001/40P01 and on a lost connection.
 
         `label` names the work in the retries metric (a function, or `/events`);
         `pool` is the RPC pool unless told. The transaction's statement_timeout
-        is the caller role's.
+        is the caller role's. It commits unless `keep(result)` says no: then it
+        rolls back, and the result is returned all the same.
 
         A lost connection is retried only while `work` has not been sent, or
         when the transaction is read-only: a write's outcome would be unknown.
@@ -178,10 +244,15 @@ class Gateway:
             sent = False
             try:
                 async with (pool or self.pool).acquire() as conn, conn.transaction(readonly=read_only):
-                    await conn.execute(SET_CALLER, identity.role, identity.claims_json(),
+                    await conn.execute(SET_CALLER, identity.role, identity.claims_json,
                                        self.statement_timeouts[identity.role])
                     sent = True
-                    return await work(conn)
+                    result = await work(conn)
+                    if keep is not None and not keep(result):
+                        raise _RollBack(result)
+                    return result
+            except _RollBack as rolled_back:
+                return rolled_back.result  # type: ignore[no-any-return]
             except asyncpg.PostgresError as err:
                 if isinstance(err, UNAVAILABLE_ERRORS):
                     if (sent and not read_only) or attempt >= self.retries:
@@ -196,7 +267,7 @@ class Gateway:
             await asyncio.sleep(0.05 * 2**attempt * (0.5 + random.random()))
 
     async def rpc(self, request: Request) -> Response:
-        """POST, GET or HEAD /rpc/{function}."""
+        """POST, GET, HEAD or OPTIONS /rpc/{function}."""
         name = request.path_params["function"]
         function = self.catalog.get(name)
         started = time.perf_counter()
@@ -204,6 +275,8 @@ class Gateway:
             response = await self._rpc(request, name, function)
         except HTTPError as err:
             response = err.response()
+        except RequestError as err:
+            response = HTTPError.of(err).response()
         except Exception:
             log.exception("unexpected error in %s /rpc/%s", request.method, name[:100])
             response = _internal_error().response()
@@ -212,11 +285,19 @@ class Gateway:
         return response
 
     async def _rpc(self, request: Request, name: str, function: Function | None) -> Response:
+        method = request.method
+        if method == "OPTIONS":  # not a preflight (cors.CORS answers those): what may be sent here
+            if function is None:
+                raise _no_function(name)
+            return Response(status_code=200, headers={"Allow": "OPTIONS, GET, HEAD, POST" if function.read_only
+                                                      else "OPTIONS, POST"})
+        if method not in ("GET", "HEAD", "POST"):
+            raise HTTPError(405, "PGRST101", f"{method} is not allowed on functions: only GET and POST are",
+                            headers={"Allow": "OPTIONS, GET, HEAD, POST"})
         identity = await self.identify(request)
         if function is None:
-            raise HTTPError(404, "GW404", f"there is no function {SCHEMA}.{echo(name)}",
-                            hint="GET /openapi.json lists the functions")
-        by_query = request.method in ("GET", "HEAD")  # HEAD is a GET without a body (SPEC §5a)
+            raise _no_function(name)
+        by_query = method in ("GET", "HEAD")  # HEAD is a GET without a body (SPEC §5a)
         if by_query and not function.read_only:
             raise HTTPError(405, "GW405", f"{function.name} changes data: call it with POST",
                             headers={"Allow": "POST"})
@@ -224,23 +305,56 @@ class Gateway:
             raise HTTPError(403, "42501", f"permission denied for function {function.name}",
                             details=f"role {identity.role} may not execute it",
                             hint=f"may be called by: {', '.join(sorted(function.roles)) or 'no caller role'}")
+        profile = request.headers.get("accept-profile" if by_query else "content-profile")
+        if profile is not None and profile != SCHEMA:  # supabase.schema('credits') sends it; nothing else is served
+            raise HTTPError(406, "PGRST106", f"The schema must be one of the following: {SCHEMA}",
+                            details=f"the request asks for schema {echo(profile)}")
+        prefer = parse_prefer(request.headers.getlist("prefer"))
+        singular, strip_nulls = parse_accept(request.headers.get("accept"))
+        parsed = parse_query(request.query_params.multi_items(), arguments=function.argument_names,
+                             by_query=by_query)
         if by_query:
-            values: dict[str, Any] = _query_values(request)
+            values: dict[str, Any] = parsed.arguments
         else:
             values = _body_values(await _read_body(request))
+            if prefer.single_object:
+                values = _single_object(function, values)
             _fill_idempotency_key(function, values, _idempotency_key_header(request))
+        offset, limit = combine_ranges(parsed.offset, parsed.limit,
+                                       parse_range(request.headers.get("range")) if method == "GET" else None)
+        shape = Shape(parsed.columns, tuple(parsed.filters), parsed.order, offset, limit, prefer.count, singular,
+                      strip_nulls)
         try:
-            statement, params = function.bind(values, from_query=by_query)
+            statement, params = function.bind(values, from_query=by_query, shape=shape)
         except ArgumentError as err:
+            if err.unknown:
+                raise HTTPError(404, "PGRST202", str(err), hint="GET /openapi.json lists every function and "
+                                "its parameters") from None
             raise HTTPError(400, "GW400", str(err)) from None
-        result = await self._call(identity, function, lambda conn: conn.fetchval(statement, *params))
-        return Response(result if result is not None else "null", media_type="application/json")
+
+        def keep(row: asyncpg.Record) -> bool:
+            return not prefer.rollback and _problem(shape, row) is None
+
+        row = await self._call(identity, function, lambda conn: conn.fetchrow(statement, *params), keep=keep)
+        problem = _problem(shape, row)
+        if problem is not None:
+            raise problem
+        rows, total, body = row
+        headers = {"Content-Range": _content_range(offset, rows, total)}
+        if prefer.applied:
+            headers["Preference-Applied"] = ", ".join(prefer.applied)
+        status = 206 if total is not None and rows < total else 200
+        if prefer.minimal:
+            return Response(status_code=204, headers=headers)
+        return Response(body if body is not None else "null", status_code=status, headers=headers,
+                        media_type=OBJECT_TYPE if singular else JSON_TYPE)
 
     async def _call(self, identity: Identity, function: Function,
-                    work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+                    work: Callable[[asyncpg.Connection], Awaitable[T]], keep: Callable[[T], bool] | None = None) -> T:
         """`as_caller`, with every database failure turned into an HTTPError."""
         try:
-            return await self.as_caller(identity, read_only=function.read_only, work=work, label=function.name)
+            return await self.as_caller(identity, read_only=function.read_only, work=work, label=function.name,
+                                        keep=keep)
         except asyncpg.PostgresError as err:
             raise _database_error(err, function.name, self.statement_timeouts[identity.role]) from None
         except _Unavailable as err:
@@ -257,7 +371,7 @@ class Gateway:
         try:
             return await self.authenticator.identify(authorization)
         except AuthError as err:
-            raise HTTPError(401, "GW401", str(err), headers={"WWW-Authenticate": "Bearer"}) from None
+            raise HTTPError(401, err.code, str(err), headers={"WWW-Authenticate": "Bearer"}) from None
 
     async def events(self, request: Request) -> Response:
         """GET /events: the SSE stream of the caller's own account (HEAD: GET's answer, no stream opened)."""
@@ -289,6 +403,15 @@ class Gateway:
         row = await self.as_caller(_owner(account_id), read_only=True, pool=self.events_pool, label="/events",
                                    work=lambda conn: conn.fetchrow(REREAD_EVENT, account_id, str(seq)))
         return None if row is None else (row[0], row[1])
+
+    async def _watch_events(self, account_ids: list[str] | None, watching: bool) -> None:
+        """Tell the database this process streams (or no longer streams) these accounts' events (None: all)."""
+        if watching:
+            await self.as_caller(_WATCHER, read_only=False, pool=self.events_pool, label="/events",
+                                 work=lambda conn: conn.fetchval(WATCH_EVENTS, self.watcher, account_ids, WATCH_TTL))
+        else:
+            await self.as_caller(_WATCHER, read_only=False, pool=self.events_pool, label="/events",
+                                 work=lambda conn: conn.fetchval(UNWATCH_EVENTS, self.watcher, account_ids))
 
     async def _events_watermark(self, account_id: str) -> int:
         """The last event of `account_id` so far: its new stream is never sent it, nor any before it."""
@@ -326,6 +449,10 @@ class _EventStream(StreamingResponse):
             self._subscriber.close()
 
 
+# The identity that says what this process watches: a backend, since only backends may (credits.watch_events).
+_WATCHER = Identity(role="credits_service", sub=None, claims={})
+
+
 def _owner(account_id: str) -> Identity:
     """The least privileged caller who sees every event of `account_id`: its own user (docs/decisions.md)."""
     return Identity(role=DEFAULT_ROLE, sub=account_id, claims={"sub": account_id})
@@ -338,10 +465,11 @@ def _too_many_streams(limit: int) -> HTTPError:
 
 def create_app(database_url: str, *, jwt_secret: str | None = None, jwks_url: str | None = None,
                jwt_audience: str | None = None, jwt_require_exp: bool | None = None, retries: int = 3,
-               heartbeat: float = 15.0, pool_size: int = 10, events_pool_size: int = 2, probe_interval: float = 2.0,
-               listen_url: str | None = None, streams_per_subject: int | None = None,
+               heartbeat: float = 15.0, pool_size: int | None = None, events_pool_size: int | None = None,
+               probe_interval: float = 2.0, listen_url: str | None = None, streams_per_subject: int | None = None,
                statement_timeout: str | None = None, service_statement_timeout: str | None = None,
-               dev: bool = False) -> Starlette:
+               role_map_text: str | None = None, cors_origins: str | None = None,
+               prepared_statements: bool | None = None, dev: bool | None = None) -> Starlette:
     """The gateway app for `database_url` (its login role must be able to SET ROLE to the four roles).
 
     The JWT secret, JWKS URL and audience default to PGCREDITS_JWT_SECRET,
@@ -351,16 +479,26 @@ def create_app(database_url: str, *, jwt_secret: str | None = None, jwks_url: st
     `heartbeat`: seconds between SSE comments on a quiet stream. `listen_url`
     (default PGCREDITS_LISTEN_URL, else `database_url`): where the one LISTEN
     connection of /events goes; behind PgBouncer in transaction mode, which
-    cannot carry LISTEN, point it at PostgreSQL itself. `events_pool_size`:
-    connections for /events' re-reads, apart from the `pool_size` of RPC
-    calls. `streams_per_subject` (PGCREDITS_STREAMS_PER_SUBJECT, 10): open
-    /events streams per token subject. `statement_timeout`
-    (PGCREDITS_STATEMENT_TIMEOUT, 5s) for credits_user and
-    `service_statement_timeout` (PGCREDITS_SERVICE_STATEMENT_TIMEOUT, 60s)
-    for the other roles: PostgreSQL durations, 0 for none. `dev`: serve the widget's demo
-    (/demo, docs/widget.md); never in production.
+    cannot carry LISTEN, point it at PostgreSQL itself. `pool_size`
+    (PGCREDITS_POOL_SIZE, 10): connections of RPC calls; `events_pool_size`
+    (PGCREDITS_EVENTS_POOL_SIZE, 2): connections for /events' re-reads, apart
+    from those. `streams_per_subject`
+    (PGCREDITS_STREAMS_PER_SUBJECT, 10): open /events streams per token
+    subject. `statement_timeout` (PGCREDITS_STATEMENT_TIMEOUT, 5s) for
+    credits_user and `service_statement_timeout`
+    (PGCREDITS_SERVICE_STATEMENT_TIMEOUT, 60s) for the other roles:
+    PostgreSQL durations, 0 for none. `role_map_text` (PGCREDITS_ROLE_MAP):
+    `claim=role,...` beyond the four roles and Supabase's two.
+    `cors_origins` (PGCREDITS_CORS_ORIGINS, `*`): the origins browsers may
+    call from. `prepared_statements` (PGCREDITS_PREPARED_STATEMENTS, on): keep
+    statements prepared on each connection; turn it off (0) behind a
+    transaction pooler such as PgBouncer in transaction mode. `dev` (PGCREDITS_DEV, off):
+    serve the widget's demo (/demo, docs/widget.md); never in production.
     """
     from pgcredits.gateway.widget import widget_routes  # widget.py imports this module
+
+    if dev is None:
+        dev = _env_flag("PGCREDITS_DEV")
 
     secret = jwt_secret or (None if jwks_url else os.environ.get("PGCREDITS_JWT_SECRET"))
     authenticator = Authenticator(
@@ -368,18 +506,27 @@ def create_app(database_url: str, *, jwt_secret: str | None = None, jwks_url: st
         jwks_url=jwks_url or (None if jwt_secret else os.environ.get("PGCREDITS_JWKS_URL")),
         audience=jwt_audience or os.environ.get("PGCREDITS_JWT_AUDIENCE"),
         require_exp=_env_flag("PGCREDITS_JWT_REQUIRE_EXP") if jwt_require_exp is None else jwt_require_exp,
+        roles=role_map(role_map_text if role_map_text is not None else os.environ.get("PGCREDITS_ROLE_MAP")),
     )
+    origins = parse_origins(cors_origins if cors_origins is not None else os.environ.get("PGCREDITS_CORS_ORIGINS"))
     user_timeout = _duration("PGCREDITS_STATEMENT_TIMEOUT", statement_timeout, USER_STATEMENT_TIMEOUT)
     service_timeout = _duration("PGCREDITS_SERVICE_STATEMENT_TIMEOUT", service_statement_timeout,
                                 SERVICE_STATEMENT_TIMEOUT)
     if streams_per_subject is None:
         streams_per_subject = _env_count("PGCREDITS_STREAMS_PER_SUBJECT", STREAMS_PER_SUBJECT)
+    if pool_size is None:
+        pool_size = _env_count("PGCREDITS_POOL_SIZE", POOL_SIZE)
+    if events_pool_size is None:
+        events_pool_size = _env_count("PGCREDITS_EVENTS_POOL_SIZE", EVENTS_POOL_SIZE)
+    if prepared_statements is None:
+        prepared_statements = _env_flag("PGCREDITS_PREPARED_STATEMENTS", default=True)
     gateway = Gateway(database_url, authenticator, retries=retries, heartbeat=heartbeat, pool_size=pool_size,
                       events_pool_size=events_pool_size, probe_interval=probe_interval,
                       streams_per_subject=streams_per_subject,
                       statement_timeouts={role: user_timeout if role == DEFAULT_ROLE else service_timeout
                                           for role in ROLES},
-                      listen_url=listen_url or os.environ.get("PGCREDITS_LISTEN_URL"))
+                      listen_url=listen_url or os.environ.get("PGCREDITS_LISTEN_URL"),
+                      prepared_statements=prepared_statements)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -398,9 +545,19 @@ def create_app(database_url: str, *, jwt_secret: str | None = None, jwks_url: st
     async def metrics(_request: Request) -> Response:
         return Response(gateway.metrics.exposition(), media_type=gateway.metrics.content_type)
 
+    async def not_found(request: Request, _exc: Exception) -> Response:
+        return HTTPError(404, "GW404", f"there is nothing at {echo(request.url.path)}",
+                         hint="functions are at /rpc/{function}; GET /openapi.json lists them").response()
+
+    async def not_allowed(request: Request, _exc: Exception) -> Response:
+        return HTTPError(405, "GW405", f"{request.method} is not allowed on {echo(request.url.path)}",
+                         headers={"Allow": "GET, HEAD"}).response()
+
     app = Starlette(
         routes=[
-            Route("/rpc/{function}", gateway.rpc, methods=["GET", "POST"]),
+            Route("/rpc/{function}", gateway.rpc, methods=RPC_METHODS),
+            # Where supabase-js looks for PostgREST: createClient(url, key) calls url + /rest/v1/rpc/{function}.
+            Route("/rest/v1/rpc/{function}", gateway.rpc, methods=RPC_METHODS),
             Route("/events", gateway.events, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/live", live, methods=["GET"]),
@@ -408,27 +565,59 @@ def create_app(database_url: str, *, jwt_secret: str | None = None, jwks_url: st
             Route("/metrics", metrics, methods=["GET"]),
             *widget_routes(gateway, dev=dev, secret=secret),
         ],
-        middleware=[cors_middleware()],
+        middleware=[Middleware(CORS, origins=origins)],
+        exception_handlers={404: not_found, 405: not_allowed},
         lifespan=lifespan,
     )
     app.state.gateway = gateway
     return app
 
 
-def serve(database_url: str, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
-    """Serve the gateway with uvicorn in the foreground until interrupted; `options` go to create_app."""
-    run(create_app(database_url, **options), host, port)
+def app_from_environment() -> Starlette:
+    """The app of one worker of `pgcredits serve --workers N`: every setting from the environment
+    (DATABASE_URL and the PGCREDITS_* of docs/gateway.md), as the serving process left it."""
+    return create_app(os.environ["DATABASE_URL"])
 
 
-def run(app: Starlette, host: str, port: int) -> None:
+def serve(database_url: str, host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1,
+          access_log: bool = False, **options: Any) -> None:
+    """Serve the gateway with uvicorn in the foreground until interrupted; `options` go to create_app.
+
+    With `workers` above 1, that many processes serve the port (gateway.workers:
+    each its own socket, pools and LISTEN connection); they read their
+    settings from the environment, so `options` must then be none (set the
+    PGCREDITS_* variables instead).
+    """
+    if workers > 1:
+        from pgcredits.gateway.workers import serve_workers
+
+        if options:
+            raise ValueError(f"with several workers, give {', '.join(options)} as PGCREDITS_* settings")
+        create_app(database_url)  # every setting checked here, before any worker starts
+        os.environ["DATABASE_URL"] = database_url
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        serve_workers(host, port, workers, access_log=access_log)
+        return
+    run(create_app(database_url, **options), host, port, access_log=access_log)
+
+
+def run(app: Starlette, host: str, port: int, *, access_log: bool = False) -> None:
     """Serve an app of create_app with uvicorn in the foreground until interrupted."""
+    _uvicorn(app, host, port, workers=1, access_log=access_log)
+
+
+def _uvicorn(app: Starlette, host: str, port: int, *, workers: int, access_log: bool) -> None:
+    """uvicorn on uvloop and httptools (the dependencies bring them), with a line per request only if asked."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=3, log_level="info")
+    uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=3, log_level="info", access_log=access_log,
+                loop="uvloop", http="httptools", workers=workers, backlog=4096)
 
 
-def _env_flag(name: str) -> bool:
+def _env_flag(name: str, *, default: bool = False) -> bool:
     value = os.environ.get(name, "").strip().lower()
-    if value in ("", "0", "false", "no", "off"):
+    if value == "":
+        return default
+    if value in ("0", "false", "no", "off"):
         return False
     if value in ("1", "true", "yes", "on"):
         return True
@@ -478,7 +667,7 @@ def _body_values(body: bytes) -> dict[str, Any]:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise HTTPError(400, "GW400", f"the body is not UTF-8: {err.reason} at byte {err.start}",
+        raise HTTPError(400, "PGRST102", f"the body is not UTF-8: {err.reason} at byte {err.start}",
                         hint="send JSON in UTF-8") from None
     if not text.strip():
         return {}
@@ -489,10 +678,10 @@ def _body_values(body: bytes) -> dict[str, Any]:
     try:
         values = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
     except ValueError as err:
-        raise HTTPError(400, "GW400", f"malformed JSON body: {err}",
+        raise HTTPError(400, "PGRST102", f"malformed JSON body: {err}",
                         hint="send a JSON object whose keys are parameter names") from None
     if not isinstance(values, dict):
-        raise HTTPError(400, "GW400", f"the body must be a JSON object of parameters, not {type(values).__name__}",
+        raise HTTPError(400, "PGRST102", f"the body must be a JSON object of parameters, not {type(values).__name__}",
                         hint="send a JSON object whose keys are parameter names")
     return values
 
@@ -501,13 +690,53 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _query_values(request: Request) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for key, value in request.query_params.multi_items():
-        if key in values:
-            raise HTTPError(400, "GW400", f"parameter {echo(key)} is given twice")
-        values[key] = value
-    return values
+def _single_object(function: Function, body: dict[str, Any]) -> dict[str, Any]:
+    """`Prefer: params=single-object`: the whole body is the value of the function's one json or jsonb parameter."""
+    if len(function.arguments) != 1 or function.arguments[0].type not in _JSON_TYPES:
+        raise HTTPError(404, "PGRST202", f"{function.name} has no single json or jsonb parameter to take the body "
+                        "(Prefer: params=single-object)", hint="send the parameters as the keys of the body, "
+                        "without params=single-object")
+    return {function.arguments[0].name: body}
+
+
+def _no_function(name: str) -> HTTPError:
+    return HTTPError(404, "PGRST202", f"Could not find the function {SCHEMA}.{echo(name)} in the schema cache",
+                     hint="GET /openapi.json lists the functions")
+
+
+def _problem(shape: Shape, row: asyncpg.Record) -> HTTPError | None:
+    """What makes a call's answer an error, whose transaction is rolled back: a .single() that got other than one
+    row (406 PGRST116), an offset past the counted rows (416 PGRST103)."""
+    rows, total = row[0], row[1]
+    if shape.singular and rows != 1:
+        return HTTPError(406, "PGRST116", "JSON object requested, multiple (or no) rows returned",
+                         details=f"The result contains {rows} rows",
+                         hint="nothing was changed (the call was rolled back)")
+    if total is not None and shape.offset > total:
+        return HTTPError(416, "PGRST103", "Requested range not satisfiable",
+                         details=f"An offset of {shape.offset} was requested, but there are only {total} rows.",
+                         headers={"Content-Range": f"*/{total}"})
+    return None
+
+
+def _content_range(offset: int, rows: int, total: int | None) -> str:
+    """PostgREST's Content-Range: `first-last/total` (`*` when not counted), `*/total` for no rows."""
+    counted = "*" if total is None else str(total)
+    if rows > 0 and total != 0:
+        return f"{offset}-{offset + rows - 1}/{counted}"
+    return f"*/{counted}"
+
+
+async def _reset_connection(conn: asyncpg.Connection) -> None:
+    """What a connection needs before it goes back to the pool: nothing, unless a transaction was left open.
+
+    Everything a request sets is transaction-local, so asyncpg's default reset
+    (`RESET ALL`, `UNLISTEN *`, ... : one more round trip per request) has
+    nothing to undo; a connection still in a transaction (a cancelled request)
+    gets asyncpg's full reset, which rolls it back.
+    """
+    if conn.is_in_transaction():
+        await conn.reset()
 
 
 def _idempotency_key_header(request: Request) -> str | None:
@@ -555,7 +784,9 @@ def _database_error(err: asyncpg.PostgresError, function: str, statement_timeout
         return HTTPError(cls.http_status, err.sqlstate, f"{function} was stopped: {why}",
                          hint="nothing was changed (its transaction rolled back): retry later")
     if cls.http_status >= 500:
-        log.error("unexpected database error %s: %s (detail: %s)", err.sqlstate, err.message, err.detail)
+        log.error("unexpected database error %s: %s (detail: %s)%s", err.sqlstate, err.message, err.detail,
+                  " -- behind a transaction pooler (PgBouncer in transaction mode) set "
+                  "PGCREDITS_PREPARED_STATEMENTS=0" if err.sqlstate == "26000" else "")
         return _internal_error()
     return HTTPError(cls.http_status, err.sqlstate, echo(err.message or str(err), MAX_DATABASE_TEXT_CHARS),
                      details=_capped(err.detail), hint=_capped(err.hint))

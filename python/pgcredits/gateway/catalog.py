@@ -9,6 +9,7 @@ PostgreSQL's own class 22 error, and the driver needs no type codecs.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from decimal import Decimal
 from typing import Any
 
 from pgcredits.gateway.limits import TooDeep, check_depth, depth_message, echo
+from pgcredits.gateway.query import IS_VALUES, OPERATORS, Filter, Shape, bad_query, check_columns
+from pgcredits.sqltext import json_text, named_call, quote_ident
 
 SCHEMA = "credits"
 ROLES = ("credits_user", "credits_service", "credits_admin", "credits_auditor")
@@ -57,10 +60,16 @@ order by p.proname, p.oid
 # JSON types a POSTed value may have, per PostgreSQL type; a type not listed takes a string.
 _INTEGER_TYPES = frozenset({"smallint", "integer", "bigint"})
 _JSON_TYPES = frozenset({"json", "jsonb"})
+PLAIN = Shape()
 
 
 class ArgumentError(Exception):
-    """The request's parameters do not fit the function's signature (HTTP 400)."""
+    """The request's parameters do not fit the function's signature: `unknown` (a name it does not take, or one
+    it needs, PGRST202 as PostgREST says: no such function) or a value it cannot take (HTTP 400)."""
+
+    def __init__(self, message: str, *, unknown: bool = False) -> None:
+        super().__init__(message)
+        self.unknown = unknown
 
 
 @dataclass(frozen=True)
@@ -118,24 +127,41 @@ class Function:
     def argument(self, name: str) -> Argument | None:
         return next((arg for arg in self.arguments if arg.name == name), None)
 
-    def bind(self, values: Mapping[str, Any], *, from_query: bool = False) -> tuple[str, list[str | None]]:
-        """The statement calling this function with `values` by name, and its parameters (text or NULL).
+    @functools.cached_property
+    def argument_names(self) -> frozenset[str]:
+        return frozenset(arg.name for arg in self.arguments)
 
+    @functools.cached_property
+    def column_types(self) -> dict[str, str]:
+        """The result's columns by name, with their types (none for a function returning a bare value)."""
+        return {column.name: column.type for column in self.columns}
+
+    def bind(self, values: Mapping[str, Any], *, from_query: bool = False,
+             shape: Shape = PLAIN) -> tuple[str, list[str | list[str] | None]]:
+        """The statement calling this function with `values` by name and reading its rows as `shape` says, and
+        its parameters (text, lists of text for `in.`, or NULL).
+
+        The statement answers one row: how many rows the answer holds, how many
+        the filters let through when `shape.count` (else NULL), and the answer's
+        JSON text (an array; one object when `shape.singular` or the function
+        returns one row; a bare value for a function of a scalar type).
         `values` comes from a JSON body, or from a query string (`from_query`:
         every value is text, PostgreSQL casts it). Raises ArgumentError naming
-        an unknown or missing parameter, or a value of the wrong JSON type.
+        an unknown or missing parameter (`unknown`), or a value of the wrong
+        JSON type; RequestError for a shape the result cannot take.
         """
         unknown = sorted(set(values) - {arg.name for arg in self.arguments})
         if unknown:
             known = ", ".join(arg.name for arg in self.arguments) or "none"
             raise ArgumentError(
-                f"{self.name} has no parameter {', '.join(map(echo, unknown[:5]))} (its parameters: {known})"
+                f"{self.name} has no parameter {', '.join(map(echo, unknown[:5]))} (its parameters: {known})",
+                unknown=True,
             )
         missing = [arg.name for arg in self.arguments if arg.required and arg.name not in values]
         if missing:
-            raise ArgumentError(f"{self.name} needs parameter {', '.join(missing)}")
-        named: list[str] = []
-        params: list[str | None] = []
+            raise ArgumentError(f"{self.name} needs parameter {', '.join(missing)}", unknown=True)
+        named: list[tuple[str, str]] = []
+        params: list[str | list[str] | None] = []
         for arg in self.arguments:
             if arg.name not in values:
                 continue
@@ -146,19 +172,53 @@ class Function:
             if text is not None and not text.isascii():
                 _check_unicode(self.name, arg, text)
             params.append(text)
-            named.append(f"{quote_ident(arg.name)} => ${len(params)}::text::{arg.type}")
-        call = f"{quote_ident(SCHEMA)}.{quote_ident(self.name)}({', '.join(named)})"
-        if self.columns and not self.returns_row:
-            # `returns table (released numeric)` is a function of a scalar type in pg_proc: as a row
-            # source it would answer bare values. Its columns by name, as PostgREST and /openapi.json say.
-            call = f"(select * from {call})"
-        if self.returns_set:
-            statement = f"select coalesce(json_agg(r), '[]')::text from {call} r"
-        elif self.returns_row or self.columns:
-            statement = f"select to_json(r)::text from {call} r"
+            named.append((arg.name, f"${len(params)}::text::{arg.type}"))
+        call = named_call(f"{quote_ident(SCHEMA)}.{quote_ident(self.name)}", named)
+        if not self.columns:
+            if shape.columns or shape.filters or shape.order or shape.limit is not None or shape.offset:
+                raise bad_query(f"{self.name} returns a single {self.return_type}: select=, filters, order, "
+                                "limit and offset apply to functions returning rows")
+            return f"select 1, {'1' if shape.count else 'null'}::bigint, to_json({call})::text", params
+        check_columns(self.name, self.column_types, shape)
+        where = [self._condition(f, params) for f in shape.filters]
+        tail = ""
+        if shape.order:
+            tail += " order by " + ", ".join(
+                f"r.{quote_ident(o.column)}{' desc' if o.descending else ''}{f' nulls {o.nulls}' if o.nulls else ''}"
+                for o in shape.order)
+        if shape.limit is not None:
+            params.append(str(shape.limit))
+            tail += f" limit ${len(params)}::text::bigint"
+        if shape.offset:
+            params.append(str(shape.offset))
+            tail += f" offset ${len(params)}::text::bigint"
+        columns = ", ".join(f"r.{quote_ident(c)}" for c in shape.columns) if shape.columns else "r.*"
+        row = "json_strip_nulls(to_json(p))" if shape.strip_nulls else "p"
+        if shape.singular or not self.returns_set:
+            body = f"(json_agg({row}) -> 0)::text"
         else:
-            statement = f"select to_json({call})::text"
-        return statement, params
+            body = f"coalesce(json_agg({row}), '[]')::text"
+        # `(select * from fn(...)) r`: a function declared `returns table (released numeric)` is of a scalar type in
+        # pg_proc, and as a row source it would answer bare values; this way its columns are named, as PostgREST
+        # and /openapi.json say.
+        filtered = f"select * from (select * from {call}) r{' where ' + ' and '.join(where) if where else ''}"
+        if shape.count:
+            return (f"with f as materialized ({filtered}) select count(*)::int, (select count(*) from f)::bigint, "
+                    f"{body} from (select {columns} from f r{tail}) p"), params
+        return f"select count(*)::int, null::bigint, {body} from (select {columns} from ({filtered}) r{tail}) p", params
+
+    def _condition(self, filter_: Filter, params: list[str | list[str] | None]) -> str:
+        """One filter as SQL on the catalog's column, its value bound and cast to the column's type."""
+        column, type_ = f"r.{quote_ident(filter_.column)}", self.column_types[filter_.column]
+        if filter_.operator == "is":
+            condition = f"{column} {IS_VALUES[str(filter_.value)]}"
+        elif filter_.operator == "in":
+            params.append(list(filter_.value))
+            condition = f"{column} = any(${len(params)}::text[]::{type_}[])"
+        else:
+            params.append(str(filter_.value))
+            condition = f"{column} {OPERATORS[filter_.operator]} ${len(params)}::text::{type_}"
+        return f"not ({condition})" if filter_.negated else condition
 
 
 class Catalog:
@@ -198,18 +258,13 @@ def parse_catalog(rows: list[Mapping[str, Any]]) -> Catalog:
     return Catalog(functions)
 
 
-def quote_ident(name: str) -> str:
-    """A catalog name as a quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _as_text(function: str, arg: Argument, value: Any) -> str | None:
     """A JSON value in PostgreSQL's text form for `arg`, after checking its JSON type."""
     if value is None:
         return None
     kind = arg.json_kind()
     if kind == "any":
-        return to_json_text(value)
+        return json_text(value)
     is_number = isinstance(value, int | Decimal) and not isinstance(value, bool)
     fits = {
         "integer": isinstance(value, int) and not isinstance(value, bool),
@@ -220,7 +275,7 @@ def _as_text(function: str, arg: Argument, value: Any) -> str | None:
     if not fits:
         raise ArgumentError(
             f"parameter {arg.name} of {function} takes {'an' if kind == 'integer' else 'a'} {kind} ({arg.type}), "
-            f"not {_json_name(value)} {echo(to_json_text(value))}"
+            f"not {_json_name(value)} {echo(json_text(value))}"
         )
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -244,27 +299,6 @@ def _check_unicode(function: str, arg: Argument, text: str) -> None:
             f"parameter {arg.name} of {function} holds a lone surrogate ({echo(err.object[err.start:err.end])}): "
             "not Unicode text"
         ) from None
-
-
-def to_json_text(value: Any) -> str:
-    """A parsed JSON value written back as JSON, numbers (Decimal) with their exact digits.
-
-    Strings are written as they are (not as \\u escapes), so that a lone
-    surrogate stays visible to `_check_unicode`.
-    """
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{_string(key)}:{to_json_text(item)}" for key, item in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(map(to_json_text, value)) + "]"
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, str):
-        return _string(value)
-    return json.dumps(value)
-
-
-def _string(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
 
 
 def _json_name(value: Any) -> str:

@@ -32,6 +32,10 @@ import asyncpg
 CHANNEL = "credits_events"
 # The application_name of the one LISTEN connection (pg_stat_activity tells it from the pools').
 LISTEN_APPLICATION = "pgcredits-gateway-listen"
+# How often the hub renews its watches, and for how long each holds (credits.watch_events' ttl): a process
+# that dies is forgotten within WATCH_TTL.
+WATCH_RENEWAL = 30.0
+WATCH_TTL = "90 seconds"
 # How many delivered seqs a feed remembers (Feed.delivered).
 DELIVERED_KEPT = 1000
 QUEUE_LIMIT = 1000  # notifications waiting for one account, or deliveries for one stream; beyond, a resync
@@ -44,6 +48,8 @@ log = logging.getLogger("pgcredits.gateway.events")
 Reread = Callable[[str, int], Awaitable[tuple[str, str] | None]]
 # The highest event_id of an account now: what a new stream must never be sent.
 Watermark = Callable[[str], Awaitable[int]]
+# Watch (True) or unwatch (False) these accounts' events (None: every account this process watches).
+Watch = Callable[[list[str] | None, bool], Awaitable[None]]
 
 
 class TooManyStreams(Exception):
@@ -119,6 +125,7 @@ class Feed:
 
     async def _run(self) -> None:
         try:
+            await self.hub.watch([self.account_id], True)
             self.floor = await self.hub.watermark(self.account_id)
         except Exception as err:
             self.started.set_exception(err)
@@ -162,21 +169,28 @@ class EventHub:
 
     `streams_per_subject`: how many streams one token subject may hold open.
     `reread` and `watermark` read the database (docs/decisions.md says as whom);
+    `watch(account_ids, watching)` tells the database which accounts this
+    process streams (credits.watch_events / unwatch_events), since only
+    watched accounts are notified: a feed watches its account before it
+    reads where to start, the hub renews every watch while it runs, and a
+    feed's last stream leaving unwatches it;
     `on_reread` and `on_dropped(reason)` count for /metrics.
     """
 
-    def __init__(self, database_url: str, *, reread: Reread, watermark: Watermark, streams_per_subject: int,
-                 probe_interval: float = 2.0, on_reconnect: Callable[[], None],
+    def __init__(self, database_url: str, *, reread: Reread, watermark: Watermark, watch: Watch,
+                 streams_per_subject: int, probe_interval: float = 2.0, on_reconnect: Callable[[], None],
                  on_reread: Callable[[], None], on_dropped: Callable[[str], None]) -> None:
         self._url = database_url
         self._probe_interval = probe_interval
         self._on_reconnect = on_reconnect
         self.reread = reread
         self.watermark = watermark
+        self.watch = watch
         self.on_reread = on_reread
         self.on_dropped = on_dropped
         self.streams_per_subject = streams_per_subject
         self._feeds: dict[str, Feed] = {}
+        self._background: set[asyncio.Task[None]] = set()
         self._streams: Counter[str] = Counter()  # open streams per subject
         self.connected = asyncio.Event()
 
@@ -216,6 +230,28 @@ class EventHub:
         if not feed.subscribers:
             self._drop_feed(feed)
             feed.task.cancel()
+            self._unwatch_later(feed.account_id)
+
+    def _unwatch_later(self, account_id: str) -> None:
+        """Unwatch an account nobody streams any more, unless a new stream of it came meanwhile."""
+        async def unwatch() -> None:
+            if account_id not in self._feeds:
+                with contextlib.suppress(Exception):  # the watch lapses by itself anyway
+                    await self.watch([account_id], False)
+        task = asyncio.get_running_loop().create_task(unwatch(), name=f"pgcredits-unwatch-{account_id[:50]}")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def renew_watches(self) -> None:
+        """Renew the watch of every streamed account, for ever, every WATCH_RENEWAL seconds."""
+        while True:
+            await asyncio.sleep(WATCH_RENEWAL)
+            accounts = list(self._feeds)
+            if accounts:
+                try:
+                    await self.watch(accounts, True)
+                except Exception as err:  # noqa: BLE001 (renewed again at the next turn; until then they stand)
+                    log.warning("could not renew the watches of %d accounts: %s", len(accounts), err)
 
     def _drop_feed(self, feed: Feed) -> None:
         if self._feeds.get(feed.account_id) is feed:

@@ -123,7 +123,7 @@ class Demo:
             values = _body_values(await request.body())
             pack = values.get("credits")
             if set(values) != {"credits"} or type(pack) is not int or pack not in DEMO_PACKS:
-                raise HTTPError(400, "GW400", f"send {{\"credits\": n}} with n one of "
+                raise HTTPError(400, "PGRST102", f"send {{\"credits\": n}} with n one of "
                                 f"{', '.join(map(str, DEMO_PACKS))}, not {json.dumps(values, default=str)[:100]}",
                                 hint="the demo sells packs of fixed sizes")
             key = request.headers.get("idempotency-key") or uuid.uuid4().hex
@@ -139,8 +139,9 @@ class Demo:
         if function is None:
             raise HTTPError(404, "GW404", f"there is no function credits.{name}: is the database migrated?")
         statement, params = function.bind(values)
-        result = await self.gateway._call(DEMO_BACKEND, function, lambda conn: conn.fetchval(statement, *params))
-        return str(result)
+        row = await self.gateway._call(DEMO_BACKEND, function, lambda conn: conn.fetchrow(statement, *params))
+        _rows, _total, body = row
+        return str(body)
 
 
 class RedactAccessTokens(logging.Filter):

@@ -1,5 +1,5 @@
--- Drops the signatures 0010 made room for; the function files of the version
--- before 0010 create the old ones again when `pgcredits migrate` of that
+-- Drops the signatures 0011 made room for; the function files of the version
+-- before 0011 create the old ones again when `pgcredits migrate` of that
 -- version runs.
 set local role credits_owner;
 drop function if exists credits.capture_hold(bigint, numeric, jsonb, text);
