@@ -36,8 +36,8 @@ test: deps venv
 # The product on Citus (issue 16; not part of `make test`, it takes a few minutes): builds Citus 13.2.2
 # from its source tarball into .citus/ (never committed; once, about 3 minutes on 2 cores), starts a
 # coordinator and two workers on free local ports and runs the acceptance suite tests/citus/ against the
-# coordinator. CITUS_TARBALL names another tarball (its patch beside it, or CITUS_PATCH).
-CITUS_TARBALL ?= ../shared/citus/citus-13.2.2.tar.gz
+# coordinator. The tarball is citus/citus-13.2.2.tar.gz in the shared folder beside the repository, with
+# its PostgreSQL 15 headers patch beside it; CITUS_TARBALL (and CITUS_PATCH) name others.
 CITUS_BUILD_PACKAGES := postgresql-server-dev-15 liblz4-dev libzstd-dev libkrb5-dev libssl-dev libselinux1-dev \
 	libxslt1-dev libpam0g-dev libreadline-dev
 citus-deps:
@@ -50,7 +50,7 @@ citus-deps:
 		$(SUDO) apt-get update && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
 	fi
-	CITUS_TARBALL=$(CITUS_TARBALL) MAKE_JOBS=2 tests/citus/build_citus.sh
+	MAKE_JOBS=2 tests/citus/build_citus.sh
 
 test-citus: deps venv citus-deps
 	$(VENV)/bin/pytest tests/citus $(PYTEST_ARGS)

@@ -11,15 +11,16 @@
 # and Citus installed beside them. Clusters started from .citus/pg's bin folder
 # (PGCREDITS_PG_BINDIR) load Citus; the system PostgreSQL is not touched.
 #
-# Environment: CITUS_TARBALL (default ../shared/citus/citus-13.2.2.tar.gz from
-# the repository root), CITUS_PATCH (default pg15-headers.patch beside the
+# Environment: CITUS_TARBALL (default citus/citus-13.2.2.tar.gz in the shared
+# folder beside the repository), CITUS_PATCH (default pg15-headers.patch beside the
 # tarball; applied with patch -p1), PG_CONFIG (default Debian's PostgreSQL 15),
 # CITUS_DIR (default .citus), MAKE_JOBS (default 2).
-# Run again, it rebuilds only when the tarball or the patch changed.
+# Run again, it rebuilds only when the tarball, the patch or the system
+# PostgreSQL (its version: the overlay holds copies of its binaries) changed.
 set -eu
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
-tarball=${CITUS_TARBALL:-$root/../shared/citus/citus-13.2.2.tar.gz}
+tarball=${CITUS_TARBALL:-$(dirname "$root")/shared/citus/citus-13.2.2.tar.gz}
 patch_file=${CITUS_PATCH:-$(dirname "$tarball")/pg15-headers.patch}
 pg_config=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 out=${CITUS_DIR:-$root/.citus}
@@ -32,7 +33,7 @@ for file in "$tarball" "$patch_file" "$pg_config"; do
     fi
 done
 
-stamp="$out/pg/.built-$(cat "$tarball" "$patch_file" | sha256sum | cut -c1-16)"
+stamp="$out/pg/.built-$( (cat "$tarball" "$patch_file"; "$pg_config" --version) | sha256sum | cut -c1-16)"
 if [ -f "$stamp" ]; then
     echo "Citus is built: $out/pg"
     exit 0
