@@ -81,8 +81,13 @@ bench: bench-deps venv
 bench-quick: bench-deps venv
 	$(VENV)/bin/python bench/suite.py --quick $(BENCH_ARGS)
 
+# Deduct throughput on Citus (1 coordinator + 2 workers) beside a single PostgreSQL node, in one run
+# (docs/scale-out.md); about 10 minutes. BENCH_ARGS: e.g. --seconds 5 --runs 1 for a smoke run.
+bench-citus: deps venv citus-deps
+	$(VENV)/bin/python bench/citus.py $(BENCH_ARGS)
+
 # Stops the local cluster of `make run` and deletes it with everything built.
 clean:
 	if [ -x $(VENV)/bin/pgcredits ]; then $(VENV)/bin/pgcredits down; fi
-	rm -rf $(VENV) .pgcredits .pytest_cache python/*.egg-info build
+	rm -rf $(VENV) .pgcredits .pytest_cache python/*.egg-info build .citus
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

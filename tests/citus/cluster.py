@@ -61,11 +61,13 @@ class CitusCluster:
 
 
 @contextmanager
-def running(workers: int = 2) -> Iterator[CitusCluster]:
+def running(workers: int = 2, settings: dict[str, str] | None = None) -> Iterator[CitusCluster]:
     """Start a coordinator and `workers` workers with the database `pgcredits`, Citus created and the workers
-    registered; stop and delete them all afterwards."""
+    registered; stop and delete them all afterwards. `settings` are added to NODE_SETTINGS (bench/citus.py
+    makes the nodes durable)."""
     os.environ["PGCREDITS_PG_BINDIR"] = str(citus_bindir())
-    nodes = [Cluster.throwaway(port=free_port(), cron_database="postgres", settings=NODE_SETTINGS)
+    settings = {**NODE_SETTINGS, **(settings or {})}
+    nodes = [Cluster.throwaway(port=free_port(), cron_database="postgres", settings=settings)
              for _ in range(workers + 1)]  # fmt: skip
     try:
         for node in nodes:

@@ -15,14 +15,60 @@ select credits_private._citus_delegate('credits.grant_credits(text, numeric, tex
 select credits_private._citus_delegate('credits.purchase_credits(text, numeric, text, text, timestamptz)',
                                        before => 'credits_private._citus_before_purchase_credits');
 select credits_private._citus_delegate('credits.check_feature(text, text, jsonb)');
--- deduct_credits' draw: Citus writes the ledger row of an INSERT whose
--- RETURNING reads a data-modifying CTE without that CTE ("relation drawn does
--- not exist"); the same sum is read from the row's own draws.
+-- deduct_credits' draw: on a single node one statement, a data-modifying
+-- CTE (the UPDATE of the grants) read by the INSERT of the ledger row. Citus
+-- cannot route that to the shard: it runs the CTE as a subplan and the
+-- INSERT ... SELECT through intermediate result files, about half of a
+-- debit's time on a worker (perf). On Citus the same draw is a loop of
+-- single-row UPDATEs, each a router statement on the account's shard, and
+-- the ledger row an INSERT ... VALUES: the same rows, the same draws in
+-- burn-down order, the same v_drawn check after it.
 select credits_private._citus_delegate('credits.deduct_credits(text, text, jsonb, text, jsonb, numeric)',
   rewrites => jsonb_build_array(jsonb_build_array(
-    'returning entry_id, (select coalesce(sum(drawn.take), 0) from drawn) into v_entry_id, v_drawn;',
-    'returning entry_id, (select coalesce(sum((d.value ->> ''amount'')::numeric), 0) '
-      'from jsonb_array_elements(ledger_entries.draws) d) into v_entry_id, v_drawn;')));
+$from$  with plan as (
+    select d.draw_order, d.grant_id, d.take
+    from credits_private._draw_plan(account_id, v_quote.credit_type, v_quote.cost, v_now) d
+  ), drawn as (
+    update credits_private.grants g
+    set remaining = g.remaining - plan.take
+    from plan
+    where g.account_id = deduct_credits.account_id and g.grant_id = plan.grant_id
+    returning plan.draw_order, g.grant_id, plan.take
+  )
+  insert into credits_private.ledger_entries
+    (account_id, credit_type, kind, amount, balance_before, balance_after, available_after, feature, units,
+     draws, idempotency_key, request_hash, actor, metadata, created_at)
+  select account_id, v_quote.credit_type, 'debit', -v_quote.cost, v_before, v_after, v_available, feature,
+         coalesce(units, '{}'),
+         coalesce((select jsonb_agg(jsonb_build_object('grant_id', drawn.grant_id, 'amount', drawn.take)
+                                    order by drawn.draw_order) from drawn), '[]'::jsonb),
+         idempotency_key, v_hash, credits_private._actor(), metadata, v_now
+  returning entry_id, (select coalesce(sum(drawn.take), 0) from drawn) into v_entry_id, v_drawn;$from$,
+$to$declare
+    v_take record;
+    v_draws jsonb := '[]';
+  begin
+    v_drawn := 0;
+    for v_take in
+      select d.draw_order, d.grant_id, d.take
+      from credits_private._draw_plan(account_id, v_quote.credit_type, v_quote.cost, v_now) d
+      order by d.draw_order
+    loop
+      update credits_private.grants g
+      set remaining = g.remaining - v_take.take
+      where g.account_id = deduct_credits.account_id and g.grant_id = v_take.grant_id;
+      if found then
+        v_draws := v_draws || jsonb_build_array(jsonb_build_object('grant_id', v_take.grant_id, 'amount', v_take.take));
+        v_drawn := v_drawn + v_take.take;
+      end if;
+    end loop;
+    insert into credits_private.ledger_entries
+      (account_id, credit_type, kind, amount, balance_before, balance_after, available_after, feature, units,
+       draws, idempotency_key, request_hash, actor, metadata, created_at)
+    values (account_id, v_quote.credit_type, 'debit', -v_quote.cost, v_before, v_after, v_available, feature,
+            coalesce(units, '{}'), v_draws, idempotency_key, v_hash, credits_private._actor(), metadata, v_now)
+    returning entry_id into v_entry_id;
+  end;$to$)));
 select credits_private._citus_delegate('credits.get_quotas(text)');
 select credits_private._citus_delegate('credits.reserve_credits(text, text, jsonb, text, interval, numeric)');
 select credits_private._citus_delegate('credits.capture_hold(bigint, numeric, jsonb, text)');
