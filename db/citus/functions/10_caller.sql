@@ -88,3 +88,29 @@ begin
   end if;
 end
 $$;
+
+-- The identity helpers as PL/pgSQL on Citus, their bodies unchanged. On a
+-- single node they are inlined expressions (migration 0006), planned once
+-- into each cached plan. On a Citus node every statement on a shard is
+-- planned again at each execution (the router plan is made with the
+-- account's value), and the row-level security policies call these helpers:
+-- inlined, each planning reads and decompresses their stored bodies again,
+-- the largest share of a debit's time on a worker (perf). Not inlined, a
+-- STABLE call costs a function call per row checked: one or a few.
+do $$
+declare
+  v_fn record;
+begin
+  for v_fn in
+    select p.oid::regprocedure as fn, pg_catalog.pg_get_function_result(p.oid) as result,
+           pg_catalog.pg_get_function_sqlbody(p.oid) as body
+    from pg_catalog.pg_proc p
+    where p.pronamespace = 'credits_private'::regnamespace and p.prosqlbody is not null
+      and p.proname in ('_caller_name', '_caller_role', '_caller_sub', '_caller_own_account', '_caller_sees_all',
+                        '_caller_writes_all', '_actor')
+  loop
+    execute pg_catalog.format('create or replace function %s returns %s language plpgsql stable as %L',
+                              v_fn.fn, v_fn.result, 'begin ' || v_fn.body || '; end');
+  end loop;
+end
+$$;
