@@ -410,3 +410,44 @@ def test_reconciliation_finds_a_drifted_balance_on_a_worker(
     finally:
         with psycopg.connect(worker, autocommit=True) as conn:
             conn.execute(f"update {shard} set balance = balance - 1 where account_id = %s", (a,))
+
+
+def test_the_gateway_rereads_a_notified_event_on_the_coordinator(url: str, account: Callable[[str], str]) -> None:
+    """What the gateway's /events does with a notification (python/pgcredits/gateway/app.py), through the
+    coordinator and with the gateway's own statements: it watches as a backend, then re-reads the event
+    and the account's watermark in a read-only transaction as the account's own user."""
+    import asyncio
+
+    import asyncpg
+
+    from pgcredits.gateway.app import EVENTS_WATERMARK, REREAD_EVENT, SET_CALLER, WATCH_EVENTS, _owner
+
+    a = account("a")
+    open_account(url, a)
+
+    async def run() -> tuple[Any, Any, Any]:
+        conn = await asyncpg.connect(url)
+        try:
+            async with conn.transaction():
+                await conn.execute(SET_CALLER, "credits_service", "{}", "5s")
+                await conn.fetchval(WATCH_EVENTS, "test-gateway", [a], "1 hour")
+            one(url, "select * from credits.deduct_credits(%s, 'roast', amount => 5)", a)  # 6 -> 1
+            (seq,) = one(url, "select max(event_id) from credits.events where account_id = %s and kind = %s",
+                         a, "balance_changed")  # written for a watched account only
+            identity = _owner(a)
+            async with conn.transaction(readonly=True):
+                await conn.execute(SET_CALLER, identity.role, identity.claims_json, "5s")
+                row = await conn.fetchrow(REREAD_EVENT, a, str(seq))
+                watermark = await conn.fetchval(EVENTS_WATERMARK, a)
+            async with conn.transaction(readonly=True):
+                await conn.execute(SET_CALLER, "credits_user", json.dumps({"sub": "someone-else"}), "5s")
+                other = await conn.fetchrow(REREAD_EVENT, a, str(seq))
+            return row, watermark, other
+        finally:
+            await conn.close()
+
+    row, watermark, other = asyncio.run(run())
+    assert row is not None and row[0] == "balance_changed" and json.loads(row[1])["account_id"] == a
+    assert watermark >= json.loads(row[1])["event_id"]
+    assert other is None  # another user's token reads none of a's events
+    one(url, "select * from credits.unwatch_events('test-gateway')")
