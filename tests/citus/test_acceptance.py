@@ -71,6 +71,22 @@ def test_per_account_tables_are_distributed_by_account_and_the_catalog_is_replic
     assert {t for t, how in layout.items() if how.startswith("n:")} == REFERENCE_TABLES
 
 
+def test_the_domains_are_on_every_node(citus: CitusCluster, url: str, account: Callable[[str], str]) -> None:
+    """Migration 0010's domains reach the workers (Citus propagates CREATE DOMAIN), where the shards' CHECKs
+    and the functions read them: a value outside a list is refused on the account's worker."""
+    query = """select t.typname, pg_get_constraintdef(c.oid) from pg_type t join pg_constraint c on c.contypid = t.oid
+               where t.typnamespace = 'credits_private'::regnamespace and t.typtype = 'd' order by 1"""
+    domains = rows(url, query)
+    assert {name for name, _ in domains} >= {"ledger_kind", "grant_source", "event_kind", "caller_key"}
+    for worker in citus.workers:
+        assert rows(worker.url("pgcredits"), query) == domains
+    a = account("a")
+    open_account(url, a)
+    with pytest.raises(psycopg.Error) as err:
+        one(url, "select * from credits.grant_credits(%s, 5, 'bonus')", a)
+    assert err.value.sqlstate == "PT422" and "bonus" in str(err.value)
+
+
 def test_every_per_account_function_is_delegated_by_account_id_with_force_delegation(url: str) -> None:
     public = {
         name
