@@ -36,6 +36,14 @@ def rows(url: str, query: str, *args: Any) -> list[Any]:
         return conn.execute(query, args).fetchall()
 
 
+BALANCE = "select available, held, used_this_period from credits.get_balance(%s) where credit_type = 'credits'"
+
+
+def available(url: str, account_id: str) -> Decimal:
+    """The account's available credits (credit type `credits`)."""
+    return one(url, BALANCE, account_id)[0]
+
+
 def open_account(url: str, account_id: str, plan: str = "free") -> None:
     one(url, "select account_id from credits.open_account(%s, %s)", account_id, plan)
 
@@ -142,8 +150,9 @@ def test_accounts_balances_and_debits(url: str, account: Callable[[str], str]) -
         True, Decimal("2"))  # fmt: skip
     ok = one(url, "select ok, charged, available from credits.deduct_credits(%s, 'video', '{\"seconds\": 4}')", a)
     assert ok == (True, Decimal("2"), Decimal("4"))
-    assert one(url, "select available, used_this_period from credits.get_balance(%s) where credit_type = 'credits'", a) == (Decimal("4"), Decimal("2"))
-    assert one(url, "select available from credits.balance_at(%s, credits.now()) where credit_type = 'credits'", a) == (Decimal("4"),)
+    assert one(url, BALANCE, a) == (Decimal("4"), Decimal("0"), Decimal("2"))
+    balance_at = "select available from credits.balance_at(%s, credits.now()) where credit_type = 'credits'"
+    assert one(url, balance_at, a) == (Decimal("4"),)
     assert rows(url, "select feature, period_remaining from credits.get_quotas(%s) order by 1", a) == [
         ("analysis_run", None), ("chapter", 3), ("roast", None), ("video", None)]  # fmt: skip
     assert one(url, "select ok, reason from credits.deduct_credits(%s, 'video', '{\"seconds\": 20}')", a) == (
@@ -173,7 +182,7 @@ def test_grants_purchases_refunds_and_voids(url: str, account: Callable[[str], s
     assert one(url, "select available from credits.refund_transaction(%s, 'oops', 3, %s)", debit, a) == (Decimal("16"),)
     # The debit drew the signup grant's 6, then 2 of the promo; the refund gave the promo its 2 back first.
     assert one(url, "select voided from credits.void_grant(%s, 'abuse', %s)", promo, a) == (Decimal("5"),)
-    assert one(url, "select available from credits.get_balance(%s) where credit_type = 'credits'", a) == (Decimal("11"),)
+    assert available(url, a) == Decimal("11")
 
 
 def test_holds(url: str, account: Callable[[str], str]) -> None:
@@ -181,7 +190,7 @@ def test_holds(url: str, account: Callable[[str], str]) -> None:
     open_account(url, a)
     hold, held = one(url, "select hold_id, held from credits.reserve_credits(%s, 'roast', amount => 4)", a)
     assert held == Decimal("4")
-    assert one(url, "select available, held from credits.get_balance(%s) where credit_type = 'credits'", a) == (Decimal("2"), Decimal("4"))
+    assert one(url, BALANCE, a)[:2] == (Decimal("2"), Decimal("4"))
     assert one(url, "select ok, charged from credits.capture_hold(%s, 3, account_id => %s)", hold, a) == (
         True, Decimal("3"))  # fmt: skip
     assert one(url, "select ok, charged from credits.capture_hold(%s, 3, account_id => %s)", hold, a) == (
@@ -199,7 +208,7 @@ def test_status_plans_subscriptions_and_resets(url: str, account: Callable[[str]
     assert one(url, "select reason from credits.deduct_credits(%s, 'roast')", a) == ("account_inactive",)
     one(url, "select * from credits.set_account_status(%s, 'active', 'resolved')", a)
     assert one(url, "select plan from credits.update_account(%s, plan => 'pro')", a) == ("pro",)
-    assert one(url, "select available from credits.get_balance(%s) where credit_type = 'credits'", a) == (Decimal("109"),)  # 6 + 100 + 3 daily
+    assert available(url, a) == Decimal("109")  # 6 + 100 + 3 daily
     start = "2026-01-01 00:00+00"
     event = f"evt-{a}"
     assert one(url, "select plan from credits.apply_subscription_event(%s, %s, 'pro', 'active', %s, %s)",
@@ -223,7 +232,7 @@ def test_time_the_sweeps_and_the_daily_job(url: str, account: Callable[[str], st
         conn.execute("select * from credits.grant_credits(%s, 5, 'promo', expires_at => '2030-03-01 11:00+00')", (a,))
         conn.execute("select * from credits.reserve_credits(%s, 'roast', ttl => '5 minutes')", (a,))
         conn.execute("set credits.now = '2030-03-02 12:00+00'")
-        assert conn.execute("select available from credits.get_balance(%s) where credit_type = 'credits'", (a,)).fetchone() == (Decimal("6"),)
+        assert conn.execute(BALANCE, (a,)).fetchone()[0] == Decimal("6")
         (expired,) = conn.execute("select grants_expired from credits.expire_grants()").fetchone()
         assert expired >= 1
         assert conn.execute("select kind, amount from credits.ledger where account_id = %s and kind = 'expiry'",
@@ -245,7 +254,7 @@ def test_a_user_sees_and_spends_only_its_own_account(url: str, as_caller: Any, a
     open_account(url, b)
     one(url, "select * from credits.deduct_credits(%s, 'roast')", b)
     with as_caller("credits_user", sub=a) as conn:
-        assert conn.execute("select available from credits.get_balance(%s) where credit_type = 'credits'", (a,)).fetchone() == (Decimal("6"),)
+        assert conn.execute(BALANCE, (a,)).fetchone()[0] == Decimal("6")
         assert conn.execute("select ok from credits.deduct_credits(%s, 'roast')", (a,)).fetchone() == (True,)
         for view in ("accounts", "ledger", "balances", "events", "holds", "subscriptions", "account_usage_daily"):
             seen = {r[0] for r in conn.execute(f"select account_id from credits.{view}").fetchall()}
@@ -266,7 +275,9 @@ def test_a_user_sees_and_spends_only_its_own_account(url: str, as_caller: Any, a
         assert {a, b} <= {r[0] for r in conn.execute("select account_id from credits.ledger").fetchall()}
 
 
-def test_row_level_security_still_guards_the_workers(citus: CitusCluster, url: str, account: Callable[[str], str]) -> None:
+def test_row_level_security_still_guards_the_workers(
+    citus: CitusCluster, url: str, account: Callable[[str], str]
+) -> None:
     """The second line of defence: on the worker, as the coordinator reaches it (credits_owner), a call
     carrying user a's identity neither reaches b's account nor sees b's rows."""
     a, b = account("a"), account("b")
@@ -300,7 +311,7 @@ def test_idempotency_keys(url: str, account: Callable[[str], str]) -> None:
     assert err.value.sqlstate == "PT409"
     grant = one(url, "select * from credits.grant_credits(%s, 2, 'promo', idempotency_key => 'g1')", a)
     assert one(url, "select * from credits.grant_credits(%s, 2, 'promo', idempotency_key => 'g1')", a) == grant
-    assert one(url, "select available from credits.get_balance(%s) where credit_type = 'credits'", a) == (Decimal("7"),)
+    assert available(url, a) == Decimal("7")
 
 
 # Concurrency and transactions -----------------------------------------------------------------------------
@@ -329,7 +340,7 @@ def test_32_concurrent_debits_of_10_credits_exactly_10_succeed(url: str, account
         thread.join(timeout=120)
     assert errors == []
     assert sorted(results, key=str) == sorted([(True, None)] * 10 + [(False, "insufficient_credits")] * 22, key=str)
-    assert one(url, "select available from credits.get_balance(%s) where credit_type = 'credits'", a) == (Decimal("0"),)
+    assert available(url, a) == Decimal("0")
     assert one(url, "select count(*) from credits.ledger where account_id = %s and kind = 'debit'", a) == (10,)
 
 
@@ -360,7 +371,9 @@ def test_a_transaction_over_accounts_on_both_workers_commits_or_rolls_back_whole
 # Events ---------------------------------------------------------------------------------------------------
 
 
-def test_events_reach_a_listener_on_the_coordinator(citus: CitusCluster, url: str, account: Callable[[str], str]) -> None:
+def test_events_reach_a_listener_on_the_coordinator(
+    citus: CitusCluster, url: str, account: Callable[[str], str]
+) -> None:
     a = account("a")
     open_account(url, a)
     one(url, "select * from credits.watch_events('test-listener', array[%s], '1 hour')", a)
@@ -395,8 +408,9 @@ def test_history_stays_newest_first_after_the_accounts_shard_moves(
     source = node_of(citus, a)[0]
     target = next(port for port, group in groups.items() if group == min(g for g in groups.values() if g > 0))
     one(url,
-        """select citus_move_shard_placement(get_shard_id_for_distribution_column('credits_private.accounts', %s::text),
-                                             '127.0.0.1', %s, '127.0.0.1', %s, shard_transfer_mode => 'block_writes')""",
+        """select citus_move_shard_placement(
+             get_shard_id_for_distribution_column('credits_private.accounts', %s::text),
+             '127.0.0.1', %s, '127.0.0.1', %s, shard_transfer_mode => 'block_writes')""",
         a, source, target)  # fmt: skip
     assert node_of(citus, a)[0] == target
     (after,) = one(url, "select transaction_id from credits.deduct_credits(%s, 'roast')", a)
@@ -416,7 +430,8 @@ def test_reconciliation_finds_a_drifted_balance_on_a_worker(
     open_account(url, a)
     port, _ = node_of(citus, a)
     (shard,) = one(url, """select shard_name from citus_shards where table_name = 'credits_private.balances'::regclass
-                           and shardid = get_shard_id_for_distribution_column('credits_private.balances', %s::text)""", a)
+                           and shardid = get_shard_id_for_distribution_column('credits_private.balances',
+                                                                              %s::text)""", a)
     worker = next(w for w in citus.workers if w.port == port).url("pgcredits")
     with psycopg.connect(worker, autocommit=True) as conn:
         conn.execute(f"update {shard} set balance = balance + 1 where account_id = %s", (a,))

@@ -26,7 +26,8 @@ declare
   v_fn regprocedure;
 begin
   for v_fn in select p.oid from pg_catalog.pg_proc p
-              where p.pronamespace = 'credits_private'::regnamespace and p.proname in ('_citus_delegate', '_citus_node_function', '_citus_carry', '_citus_in_args') loop
+              where p.pronamespace = 'credits_private'::regnamespace
+                and p.proname in ('_citus_delegate', '_citus_node_function', '_citus_carry', '_citus_in_args') loop
     execute pg_catalog.format('drop function %s', v_fn);
   end loop;
 end
@@ -206,7 +207,8 @@ begin
     v_check := pg_catalog.format($c$
       if account_id is null then
         raise exception 'account_id is required on a Citus cluster: credits.%s runs on the node holding the account'
-          using errcode = 'PT422', hint = 'Pass the account''s id: on Citus every per-account call names it (SPEC §4).';
+          using errcode = 'PT422',
+                hint = 'Pass the account''s id: on Citus every per-account call names it (docs/contract.md, §4).';
       end if;$c$, v_name);
   end if;
 
