@@ -7,7 +7,7 @@ VENV := .venv
 VENV_STAMP := $(VENV)/.installed-pyproject
 PYTEST_ARGS ?=
 
-.PHONY: deps venv run test screenshots soak bench bench-deps bench-quick clean
+.PHONY: deps venv run test test-citus citus-deps screenshots soak bench bench-deps bench-quick bench-citus clean
 
 deps:
 	@missing=""; \
@@ -32,6 +32,28 @@ run: deps venv
 
 test: deps venv
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The product on Citus (issue 16; not part of `make test`, it takes a few minutes): builds Citus 13.2.2
+# from its source tarball into .citus/ (never committed; once, about 3 minutes on 2 cores), starts a
+# coordinator and two workers on free local ports and runs the acceptance suite tests/citus/ against the
+# coordinator. The tarball is citus/citus-13.2.2.tar.gz in the shared folder beside the repository, with
+# its PostgreSQL 15 headers patch beside it; CITUS_TARBALL (and CITUS_PATCH) name others.
+CITUS_BUILD_PACKAGES := postgresql-server-dev-15 liblz4-dev libzstd-dev libkrb5-dev libssl-dev libselinux1-dev \
+	libxslt1-dev libpam0g-dev libreadline-dev
+citus-deps:
+	@missing=""; \
+	for package in $(CITUS_BUILD_PACKAGES); do \
+		dpkg -s "$$package" >/dev/null 2>&1 || missing="$$missing $$package"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	fi
+	MAKE_JOBS=2 tests/citus/build_citus.sh
+
+test-citus: deps venv citus-deps
+	$(VENV)/bin/pytest tests/citus $(PYTEST_ARGS)
 
 # The widget's pictures (docs/widget-*.png) and its gzipped size in docs/widget.md, rewritten from a
 # run of its tests in headless Chromium (the same tests `make test` runs, which only compare).
@@ -59,8 +81,13 @@ bench: bench-deps venv
 bench-quick: bench-deps venv
 	$(VENV)/bin/python bench/suite.py --quick $(BENCH_ARGS)
 
+# Deduct throughput on Citus (1 coordinator + 2 workers) beside a single PostgreSQL node, in one run
+# (docs/scale-out.md); about 10 minutes. BENCH_ARGS: e.g. --seconds 5 --runs 1 for a smoke run.
+bench-citus: deps venv citus-deps
+	$(VENV)/bin/python bench/citus.py $(BENCH_ARGS)
+
 # Stops the local cluster of `make run` and deletes it with everything built.
 clean:
 	if [ -x $(VENV)/bin/pgcredits ]; then $(VENV)/bin/pgcredits down; fi
-	rm -rf $(VENV) .pgcredits .pytest_cache python/*.egg-info build
+	rm -rf $(VENV) .pgcredits .pytest_cache python/*.egg-info build .citus
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -76,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
 
     migrate_ = commands.add_parser("migrate", help="apply pending migrations, then every function file")
     database_url(migrate_)
+    migrate_.add_argument("--citus", action="store_true", default=None,
+                          help="lay the schema out for a Citus coordinator (db/citus/); "
+                               "the default when the citus extension is installed")
     migrate_.set_defaults(handler=_migrate)
 
     rollback_ = commands.add_parser("rollback", help="roll back the newest applied migrations")
@@ -177,7 +180,7 @@ def _serve(args: argparse.Namespace) -> None:
 
 
 def _migrate(args: argparse.Namespace) -> None:
-    migrate(_required_url(args), report=print)
+    migrate(_required_url(args), report=print, citus=args.citus)
 
 
 def _rollback(args: argparse.Namespace) -> None:

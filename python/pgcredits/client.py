@@ -378,20 +378,22 @@ class _Functions:
         """Holds a feature's cost for work that may fail, until captured, released or expired."""
 
     @rpc
-    def capture_hold(self, hold_id: BigInt, amount: Amount | None = DEFAULT, metadata: Json = DEFAULT) -> Charge:
+    def capture_hold(self, hold_id: BigInt, amount: Amount | None = DEFAULT, metadata: Json = DEFAULT,
+                     account_id: str | None = DEFAULT) -> Charge:
         """Charges a hold (all of it, or amount) and releases the rest; capturing twice returns the first result."""
 
     @rpc
-    def release_hold(self, hold_id: BigInt) -> Released:
+    def release_hold(self, hold_id: BigInt, account_id: str | None = DEFAULT) -> Released:
         """Releases a hold; releasing twice is a no-op."""
 
     # Corrections (admin)
     @rpc
-    def refund_transaction(self, transaction_id: BigInt, reason: str, amount: Amount | None = DEFAULT) -> Refund:
+    def refund_transaction(self, transaction_id: BigInt, reason: str, amount: Amount | None = DEFAULT,
+                           account_id: str | None = DEFAULT) -> Refund:
         """Refunds a debit (all of it, or amount) to the grants that paid."""
 
     @rpc
-    def void_grant(self, grant_id: BigInt, reason: str) -> Voided:
+    def void_grant(self, grant_id: BigInt, reason: str, account_id: str | None = DEFAULT) -> Voided:
         """Voids what is left of a grant."""
 
     @rpc

@@ -17,16 +17,19 @@ language plpgsql
 stable
 as $$
 begin
-  return case when account.status <> 'active' then 0.000000
-              else coalesce((select (p.daily_allowance ->> _daily_due.credit_type)::numeric(30,6)
-                             from credits_private.plans p
-                             where p.code = account.plan
-                               and not exists (select
-                                               from credits_private.grants g
-                                               where g.account_id = account.account_id
-                                                 and g.credit_type = _daily_due.credit_type
-                                                 and g.source = 'daily'
-                                                 and g.local_day = (at at time zone account.timezone)::date)),
-                            0.000000) end;
+  -- The grants, then the plan: on Citus a statement of a delegated call may
+  -- not join the catalog (a reference table) with the account's rows.
+  if account.status <> 'active'
+     or exists (select
+                from credits_private.grants g
+                where g.account_id = account.account_id
+                  and g.credit_type = _daily_due.credit_type
+                  and g.source = 'daily'
+                  and g.local_day = (at at time zone account.timezone)::date) then
+    return 0.000000;
+  end if;
+  return coalesce((select (p.daily_allowance ->> _daily_due.credit_type)::numeric(30,6)
+                   from credits_private.plans p
+                   where p.code = account.plan), 0.000000);
 end
 $$;

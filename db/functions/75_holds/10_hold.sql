@@ -1,4 +1,6 @@
--- credits_private._hold(hold_id): the hold, once the caller may end it. A
+-- credits_private._hold(hold_id, account_id): the hold, once the caller may
+-- end it; with account_id (SPEC §4: required on Citus), only a hold of that
+-- account (another account's is PT404, as an unknown one). A
 -- hold belongs to the caller that made it (SPEC §1 hold): a backend
 -- (credits_service, credits_admin) may end any hold, a credits_user only
 -- one a credits_user made on its own account. Errors: PT404 unknown hold,
@@ -6,7 +8,7 @@
 -- it exists); 42501 for a user naming its backend's hold on its account
 -- (it sees that hold in credits.holds already).
 
-create or replace function credits_private._hold(hold_id bigint)
+create or replace function credits_private._hold(hold_id bigint, account_id text default null)
 returns credits_private.holds
 language plpgsql
 stable
@@ -15,7 +17,9 @@ declare
   v_hold credits_private.holds;
 begin
   -- Row-level security hides other accounts' holds from a credits_user.
-  select h.* into v_hold from credits_private.holds h where h.hold_id = _hold.hold_id;
+  select h.* into v_hold
+  from credits_private.holds h
+  where h.hold_id = _hold.hold_id and (_hold.account_id is null or h.account_id = _hold.account_id);
   if not found then
     raise exception 'unknown hold %', coalesce(hold_id::text, 'null')
       using errcode = 'PT404', hint = 'Pass a hold_id from reserve_credits.';

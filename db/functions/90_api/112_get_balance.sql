@@ -21,8 +21,13 @@ declare
   v_now timestamptz := credits.now();
   v_account credits_private.accounts := credits_private._account_to_read(account_id);
   v_period record := credits_private._current_period(v_account, v_now);
-  v_plan text := (credits_private._as_settled(v_account, v_now)).plan;
+  v_plan credits_private.plans;
+  -- The catalog is read apart from the account's rows: on Citus a statement
+  -- of a delegated call may not join a reference table with them
+  -- (docs/scale-out.md).
+  v_types text[] := array(select t.code from credits_private.credit_types t order by t.code);
 begin
+  select p.* into strict v_plan from credits_private.plans p where p.code = (credits_private._as_settled(v_account, v_now)).plan;
   -- As the account stands once settled (credits_private._settled_balance):
   -- when its stored period has ended, the current one starts from zero
   -- with its monthly allowance (pending), and a daily grant the next
@@ -36,12 +41,12 @@ begin
          credits_private._period_counter(b.period_used, b.period_start, v_period.period_start),
          v_period.period_start,
          v_period.period_end,
-         credits_private._next_reset_at(p.daily_allowance, t.code, v_account.timezone, v_period.period_end, v_now),
-         p.code,
-         p.unlimited,
+         credits_private._next_reset_at(v_plan.daily_allowance, t.code, v_account.timezone, v_period.period_end,
+                                        v_now),
+         v_plan.code,
+         v_plan.unlimited,
          s.buckets
-  from credits_private.credit_types t
-  join credits_private.plans p on p.code = v_plan
+  from unnest(v_types) t (code)
   cross join lateral credits_private._settled_balance(v_account, t.code, v_now) s
   left join credits_private.balances b on b.account_id = v_account.account_id and b.credit_type = t.code
   order by t.code;

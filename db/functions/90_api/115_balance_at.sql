@@ -38,6 +38,9 @@ declare
   v_held jsonb := '{}';
   -- Grants that had ended by `at` but were still earmarked by a running hold.
   v_earmarked bigint[] := '{}';
+  -- The credit types, read apart from the account's rows (on Citus a
+  -- statement of a delegated call may not join a reference table with them).
+  v_types text[] := array(select t.code from credits_private.credit_types t order by t.code);
 begin
   if balance_at.at is null then
     raise exception 'at is required'
@@ -134,7 +137,7 @@ begin
   select t.code,
          round(coalesce(o.amount, 0) - coalesce(e.amount, 0) - coalesce((v_held ->> t.code)::numeric, 0)
                + monthly.amount + daily.amount, 6)
-  from credits_private.credit_types t
+  from unnest(v_types) t (code)
   left join owned o on o.credit_type = t.code
   left join ended_left e on e.credit_type = t.code
   -- The monthly allowance pending at `at`: what the grant row of the next

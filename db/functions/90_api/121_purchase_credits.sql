@@ -26,8 +26,8 @@ begin
 
   -- One payment is credited once, whichever account names it: serialize on it.
   perform pg_advisory_xact_lock(hashtextextended('pgcredits.payment_ref:' || payment_ref, 0));
-  select g.* into v_first from credits_private.grants g where g.payment_ref = purchase_credits.payment_ref;
-  if found then
+  v_first := credits_private._payment_grant(payment_ref, account_id);
+  if v_first.grant_id is not null then
     if v_first.account_id <> account_id or v_first.amount <> amount or v_first.credit_type <> credit_type
        or v_first.expires_at is distinct from expires_at then
       raise exception 'payment % was already credited with other arguments', payment_ref

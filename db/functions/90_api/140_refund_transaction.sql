@@ -1,15 +1,18 @@
--- credits.refund_transaction(transaction_id, reason, amount): gives back
+-- credits.refund_transaction(transaction_id, reason, amount, account_id): gives back
 -- credits a debit or capture charged, to the very grants that paid it (the
 -- last drawn first); where such a grant has ended, to a new `refund` grant
 -- of the same priority that never expires. amount defaults to all that is
 -- still refundable; over all refunds never more than was charged. Admin.
--- Errors: PT404 unknown transaction; PT422 not a debit, bad amount, no
--- reason; PT409 beyond what was charged.
+-- account_id (SPEC §4): the transaction's account, so that on Citus the
+-- call runs on its node; required there, optional here.
+-- Errors: PT404 unknown transaction (or one of another account than
+-- account_id); PT422 not a debit, bad amount, no reason; PT409 beyond what
+-- was charged.
 --
 --   select * from credits.refund_transaction(81, 'render failed', 2.5);
 
 create or replace function credits.refund_transaction(transaction_id bigint, reason text,
-                                                      amount numeric default null)
+                                                      amount numeric default null, account_id text default null)
 returns table (refund_id bigint, available numeric)
 language plpgsql
 security definer
@@ -32,7 +35,10 @@ begin
   if amount is not null then
     perform credits_private._check_amount(amount, 'amount');
   end if;
-  select l.* into v_debit from credits_private.ledger_entries l where l.entry_id = transaction_id;
+  select l.* into v_debit
+  from credits_private.ledger_entries l
+  where l.entry_id = transaction_id
+    and (refund_transaction.account_id is null or l.account_id = refund_transaction.account_id);
   if not found then
     raise exception 'unknown transaction %', coalesce(transaction_id::text, 'null')
       using errcode = 'PT404', hint = 'Pass a transaction_id from deduct_credits or credits.ledger.';
@@ -115,7 +121,7 @@ begin
 end
 $$;
 
-comment on function credits.refund_transaction(bigint, text, numeric) is
+comment on function credits.refund_transaction(bigint, text, numeric, text) is
   'Refunds a debit or capture, never more than was charged, to the grants that paid it or to a new refund grant where they have ended; admin.';
-revoke all on function credits.refund_transaction(bigint, text, numeric) from public;
-grant execute on function credits.refund_transaction(bigint, text, numeric) to credits_admin;
+revoke all on function credits.refund_transaction(bigint, text, numeric, text) from public;
+grant execute on function credits.refund_transaction(bigint, text, numeric, text) to credits_admin;

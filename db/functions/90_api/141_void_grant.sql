@@ -1,11 +1,14 @@
--- credits.void_grant(grant_id, reason): takes back what is left of a grant
+-- credits.void_grant(grant_id, reason, account_id): takes back what is left of a grant
 -- (a `void` ledger row); a part held by a hold stays for that hold. Voiding
 -- twice returns 0 and changes nothing. Admin.
--- Errors: PT404 unknown grant; PT422 no reason.
+-- account_id (SPEC §4): the grant's account, so that on Citus the call runs
+-- on its node; required there, optional here.
+-- Errors: PT404 unknown grant (or one of another account than account_id);
+-- PT422 no reason.
 --
 --   select * from credits.void_grant(17, 'promo abuse');
 
-create or replace function credits.void_grant(grant_id bigint, reason text)
+create or replace function credits.void_grant(grant_id bigint, reason text, account_id text default null)
 returns table (voided numeric)
 language plpgsql
 security definer
@@ -16,7 +19,9 @@ declare
   v_grant credits_private.grants;
 begin
   perform credits_private._require_reason(reason, format('void grant %s', grant_id));
-  select g.* into v_grant from credits_private.grants g where g.grant_id = void_grant.grant_id;
+  select g.* into v_grant
+  from credits_private.grants g
+  where g.grant_id = void_grant.grant_id and (void_grant.account_id is null or g.account_id = void_grant.account_id);
   if not found then
     raise exception 'unknown grant %', coalesce(grant_id::text, 'null')
       using errcode = 'PT404', hint = 'Pass a grant_id from grant_credits, purchase_credits or credits.ledger.';
@@ -39,7 +44,7 @@ begin
 end
 $$;
 
-comment on function credits.void_grant(bigint, text) is
+comment on function credits.void_grant(bigint, text, text) is
   'Voids what is left of a grant (a held part stays for its hold); admin.';
-revoke all on function credits.void_grant(bigint, text) from public;
-grant execute on function credits.void_grant(bigint, text) to credits_admin;
+revoke all on function credits.void_grant(bigint, text, text) from public;
+grant execute on function credits.void_grant(bigint, text, text) to credits_admin;

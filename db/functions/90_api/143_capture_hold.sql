@@ -1,4 +1,4 @@
--- credits.capture_hold(hold_id, amount, metadata): charges a hold, like
+-- credits.capture_hold(hold_id, amount, metadata, account_id): charges a hold, like
 -- deduct_credits: `amount` (default: all that is held) from the grants the
 -- hold earmarked, even if they have ended meanwhile, and releases the rest.
 -- Capturing twice with the same amount and metadata returns the first
@@ -6,11 +6,14 @@
 -- lapsed cannot be captured: ok = false, reason hold_released or
 -- hold_expired. Errors: PT404 unknown hold; PT409; PT422 amount <= 0 or
 -- above what is held; 42501 for a user and its backend's hold (_hold).
+-- account_id (SPEC §4): the hold's account, so that on Citus the call runs
+-- on its node; required there, optional here (a hold of another account is
+-- then PT404).
 --
 --   select * from credits.capture_hold(12, 3.5);
 
 create or replace function credits.capture_hold(hold_id bigint, amount numeric default null,
-                                                metadata jsonb default '{}')
+                                                metadata jsonb default '{}', account_id text default null)
 returns table (ok boolean, reason text, transaction_id bigint, charged numeric, available numeric,
                credit_type text)
 language plpgsql
@@ -19,7 +22,7 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_now timestamptz := credits.now();
-  v_hold credits_private.holds := credits_private._hold(hold_id);
+  v_hold credits_private.holds := credits_private._hold(hold_id, account_id);
   v_account credits_private.accounts := credits_private._settle_account(v_hold.account_id, v_now);
   v_entry credits_private.ledger_entries;
   v_charge numeric;
@@ -30,7 +33,7 @@ begin
   end if;
   -- Under the balance lock (which settles lapsed holds), read the hold again.
   perform credits_private._lock_balance(v_hold.account_id, v_hold.credit_type, v_now);
-  v_hold := credits_private._hold(hold_id);
+  v_hold := credits_private._hold(hold_id, account_id);
   credit_type := v_hold.credit_type;
 
   if v_hold.status = 'captured' then
@@ -78,7 +81,7 @@ begin
 end
 $$;
 
-comment on function credits.capture_hold(bigint, numeric, jsonb) is
+comment on function credits.capture_hold(bigint, numeric, jsonb, text) is
   'Charges a hold (all that is held by default, never more) from the grants it earmarked and releases the rest; again with the same arguments returns the first result.';
-revoke all on function credits.capture_hold(bigint, numeric, jsonb) from public;
-grant execute on function credits.capture_hold(bigint, numeric, jsonb) to credits_service, credits_user;
+revoke all on function credits.capture_hold(bigint, numeric, jsonb, text) from public;
+grant execute on function credits.capture_hold(bigint, numeric, jsonb, text) to credits_service, credits_user;

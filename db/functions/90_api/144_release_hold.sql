@@ -1,11 +1,13 @@
--- credits.release_hold(hold_id): gives a hold's credits back (and its
+-- credits.release_hold(hold_id, account_id): gives a hold's credits back (and its
 -- per-period use). Releasing twice, or a hold already captured or lapsed,
 -- releases 0 and changes nothing. A credits_user may release only the
--- holds it made (_hold). Errors: PT404 unknown hold; 42501.
+-- holds it made (_hold). account_id (SPEC §4): the hold's account, required
+-- on Citus, optional here. Errors: PT404 unknown hold (or one of another
+-- account than account_id); 42501.
 --
 --   select * from credits.release_hold(12);
 
-create or replace function credits.release_hold(hold_id bigint)
+create or replace function credits.release_hold(hold_id bigint, account_id text default null)
 returns table (released numeric)
 language plpgsql
 security definer
@@ -13,10 +15,10 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_now timestamptz := credits.now();
-  v_hold credits_private.holds := credits_private._hold(hold_id);
+  v_hold credits_private.holds := credits_private._hold(hold_id, account_id);
 begin
   perform credits_private._lock_balance(v_hold.account_id, v_hold.credit_type, v_now);
-  v_hold := credits_private._hold(hold_id);
+  v_hold := credits_private._hold(hold_id, account_id);
   released := 0;
   if v_hold.status = 'held' then
     perform credits_private._end_hold(v_hold, 'released', 0, v_now);
@@ -26,7 +28,7 @@ begin
 end
 $$;
 
-comment on function credits.release_hold(bigint) is
+comment on function credits.release_hold(bigint, text) is
   'Releases a hold, giving back its credits and its per-period use; twice releases 0.';
-revoke all on function credits.release_hold(bigint) from public;
-grant execute on function credits.release_hold(bigint) to credits_service, credits_user;
+revoke all on function credits.release_hold(bigint, text) from public;
+grant execute on function credits.release_hold(bigint, text) to credits_service, credits_user;

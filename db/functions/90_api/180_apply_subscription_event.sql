@@ -79,10 +79,8 @@ begin
 
   -- One event is applied once, whichever account names it: serialize on its id.
   perform pg_advisory_xact_lock(hashtextextended('pgcredits.subscription_event:' || event_id, 0));
-  select e.* into v_first
-  from credits_private.subscription_events e
-  where e.event_id = apply_subscription_event.event_id;
-  if found then
+  v_first := credits_private._subscription_event(event_id, account_id);
+  if v_first.event_id is not null then
     if v_first.account_id <> account_id or v_first.plan <> plan or v_first.status <> status
        or v_first.period_start <> period_start or v_first.period_end <> period_end then
       raise exception 'subscription event % was already applied with other arguments', event_id
