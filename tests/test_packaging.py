@@ -25,7 +25,7 @@ __all__ = ["fresh_db"]  # a fixture of tests/test_migrate.py, used here
 
 REPO = Path(__file__).resolve().parents[1]
 # What `pgcredits migrate` and `pgcredits up` read, as the wheel holds it (pyproject.toml, package pgcredits.sql).
-SQL_IN_WHEEL = ("migrations", "functions", "catalog")
+SQL_IN_WHEEL = ("migrations", "functions", "catalog", "citus")
 # The gateway's dependencies (the extra pgcredits[gateway]); the library imports none of them.
 GATEWAY_MODULES = ("asyncpg", "starlette", "uvicorn", "uvloop", "httptools", "jwt", "prometheus_client")
 
