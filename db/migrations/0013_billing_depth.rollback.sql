@@ -10,7 +10,7 @@ drop function if exists credits.set_auto_top_up(text, text, numeric, numeric, nu
 drop function if exists credits.fail_top_up(text, text);
 drop function if exists credits_private._request_top_up(text, text, bigint, timestamptz);
 drop view if exists credits.revenue, credits.breakage, credits.top_up_requests, credits.auto_top_ups;
-drop view if exists credits.paid_grant_moves;
+drop view if exists credits_private.paid_grant_moves;
 drop table credits_private.top_up_requests, credits_private.auto_top_ups;
 drop sequence credits_private.top_up_request_ids;
 drop domain credits_private.top_up_status;

@@ -4,6 +4,7 @@
 -- A starts_at later than `at` makes a future-dated grant: in the balance
 -- and the ledger now, but all of it held for its start (grants.not_before,
 -- migration 0013) until `at` reaches starts_at; expires_at must be later.
+-- price and currency: a purchase's cost basis (purchase_credits).
 -- It is not counted in the period's granted credits (the base of the
 -- threshold events). The ledger row's metadata names its starts_at.
 
@@ -17,6 +18,7 @@ create or replace function credits_private._add_grant(account_id text, credit_ty
                                                       grant_period_start timestamptz default null,
                                                       local_day date default null,
                                                       starts_at timestamptz default null,
+                                                      price numeric default null, currency text default null,
                                                       out grant_id bigint, out available numeric,
                                                       out replayed boolean)
 language plpgsql
@@ -52,11 +54,12 @@ begin
 
   insert into credits_private.grants
     (account_id, credit_type, source, amount, remaining, held, priority, starts_at, not_before, expires_at,
-     period_start, local_day, payment_ref, reason, created_at)
+     period_start, local_day, payment_ref, price, currency, reason, created_at)
   values
     (account_id, credit_type, source, amount, amount, case when v_not_before is null then 0 else amount end,
      coalesce(priority, credits_private._default_priority(source)),
-     coalesce(v_not_before, at), v_not_before, expires_at, grant_period_start, local_day, payment_ref, reason, at)
+     coalesce(v_not_before, at), v_not_before, expires_at, grant_period_start, local_day, payment_ref, price,
+     currency, reason, at)
   returning grants.grant_id into grant_id;
 
   update credits_private.balances b
