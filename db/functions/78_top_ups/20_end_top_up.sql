@@ -4,7 +4,7 @@
 -- before, when the payment went through after all) or `failed` by
 -- fail_top_up. A decline doubles the settings' back-off and waits that
 -- long before the next request; a fulfilment resets the back-off to the
--- cooldown. Ending a request that has ended changes nothing (a fulfilled
+-- cooldown, counted from the request it answers. Ending a request that has ended changes nothing (a fulfilled
 -- one stays fulfilled). The caller holds the balance lock.
 --
 --   perform credits_private._end_top_up(r, 'failed', null, 'card declined', credits.now());
@@ -24,7 +24,8 @@ begin
   end if;
   update credits_private.auto_top_ups t
   set backoff = case when _end_top_up.status = 'failed' then t.backoff * 2 else t.cooldown end,
-      next_request_at = case when _end_top_up.status = 'failed' then at + t.backoff * 2 else t.next_request_at end,
+      next_request_at = case when _end_top_up.status = 'failed' then at + t.backoff * 2
+                             else request.created_at + t.cooldown end,
       updated_at = at
   where t.account_id = request.account_id and t.credit_type = request.credit_type;
 end
