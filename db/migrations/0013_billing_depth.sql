@@ -87,7 +87,8 @@ create table credits_private.top_up_requests (
   primary key (account_id, request_id),
   foreign key (account_id, grant_id) references credits_private.grants
 );
-create unique index top_up_requests_by_id on credits_private.top_up_requests (request_id);
+-- Request ids come from one sequence: unique without a (scale-out breaking) unique index.
+create index top_up_requests_by_id on credits_private.top_up_requests (request_id);
 -- Never two open requests for one balance.
 create unique index top_up_requests_one_open on credits_private.top_up_requests (account_id, credit_type)
   where status = 'open';
