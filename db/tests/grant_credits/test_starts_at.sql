@@ -7,7 +7,7 @@
 -- it starts takes all of it back; a starts_at not in the future counts at once.
 
 BEGIN;
-SELECT plan(17);
+SELECT plan(19);
 SELECT tests.catalog();
 SELECT tests.travel('2026-03-10 12:00+00');
 
@@ -65,6 +65,8 @@ SELECT is((select draws from credits.ledger where transaction_id = tests.last_tx
 SELECT tests.travel('2026-03-16 12:00+00');
 SELECT '' FROM credits.grant_credits('fd', 4, 'promo', starts_at => '2026-04-01 00:00+00') g,
        set_config('tw.fd_april', g.grant_id::text, true);
+SELECT tests.act_as_superuser();
+SELECT tests.holds_are_consistent();
 SELECT tests.act_as('credits_admin');
 SELECT is((select voided from credits.void_grant(current_setting('tw.fd_april')::bigint, 'not earned')), 4::numeric,
           'voiding a grant that has not started takes all of it back');
