@@ -185,7 +185,8 @@ def attack(pg_cluster: Cluster, db: str) -> Iterator[Attack]:
         conn.execute("select credits.deduct_credits('alice', 'roast', amount => 1000)")  # a feature_gated event
         # Billing depth, in analysis credits (alice's general credits stay as they were): a priced purchase partly
         # spent (revenue), another expired at once (breakage), an auto top-up and its open request.
-        conn.execute("select credits.purchase_credits('alice', 4, 'pay_fixture', 'analysis', price => 4, currency => 'EUR')")
+        conn.execute("select credits.purchase_credits('alice', 4, 'pay_fixture', 'analysis', price => 4,"
+                     " currency => 'EUR')")
         ids["paid"] = conn.execute("select grant_id from credits.purchase_credits('alice', 3, 'pay_fixture_2',"
                                    " 'analysis', price => 3, currency => 'EUR')").fetchone()["grant_id"]
         conn.execute("select credits.set_auto_top_up('alice', 'analysis', 100, 10)")
