@@ -1,8 +1,9 @@
 """Instructions per call at the server, counted by valgrind's callgrind: deterministic, whatever the machine's load.
 
-    .venv/bin/python bench/instructions.py [--db DIR ...] [--call SQL] [--calls 200] [--setup SQL]
+    .venv/bin/python bench/instructions.py [--base REV] [--db DIR ...] [--call SQL] [--calls 200] [--setup SQL]
 
-For each db/ folder given (default: this repository's; give an old checkout's db/ beside it to compare), a fresh
+For each db/ folder given (default: this repository's; `--base REV` puts revision REV's db/, read with `git
+archive`, before it; or give an old checkout's db/ with --db), a fresh
 cluster is migrated and seeded with the bench catalog of common.py (1,000 accounts with a large promo grant,
 feature `call` costing 1), then stopped; `postgres --single` runs under callgrind twice as credits_service:
 warm-up calls only, and warm-up plus `--calls` calls. The difference over `--calls` is the cost of one call with
@@ -98,12 +99,19 @@ def total(profile: Path) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base", help="a git revision whose db/ is measured first, beside this tree's")
     parser.add_argument("--db", action="append", type=Path, help="a db/ folder (repeat to compare; default ours)")
     parser.add_argument("--call", default=DEBIT, help="one PL/pgSQL statement run per call (`i` is the loop index)")
     parser.add_argument("--calls", type=int, default=200, help="calls counted after the warm-up (default 200)")
     parser.add_argument("--setup", help="SQL run after the catalog is seeded (as the superuser)")
     args = parser.parse_args()
     folders = args.db or [ROOT / "db"]
+    if args.base:
+        base_tree = Path(tempfile.mkdtemp(prefix="pgcredits-base-"))
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.base, "db"], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(base_tree)], input=archive.stdout, check=True)
+        base_tree.chmod(0o755)
+        folders = [base_tree / "db", *folders]
     rows = []
     for db in folders:
         base, database = prepared_cluster(db, args.setup)

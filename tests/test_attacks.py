@@ -83,6 +83,8 @@ FUNCTIONS: dict[str, Rule] = {
     # Granting
     "grant_credits": rule("select * from credits.grant_credits('alice', 5, 'promo')", *EVERY_BACKEND),
     "purchase_credits": rule("select * from credits.purchase_credits('alice', 5, 'pay_attack')", *EVERY_BACKEND),
+    "set_auto_top_up": rule("select * from credits.set_auto_top_up('alice', 'credits', 10, 50)", *EVERY_BACKEND),
+    "fail_top_up": rule("select * from credits.fail_top_up('top_up_' || %(request)s, 'test')", *EVERY_BACKEND),
     "grant_daily_credits": rule("select * from credits.grant_daily_credits()", *EVERY_BACKEND),
     "grant_subscriber_monthly_credits": rule("select * from credits.grant_subscriber_monthly_credits('alice')",
                                              *EVERY_BACKEND),
@@ -93,6 +95,7 @@ FUNCTIONS: dict[str, Rule] = {
     "refund_transaction": rule("select * from credits.refund_transaction(%(debit)s, 'test')", ADMIN),
     "void_grant": rule("select * from credits.void_grant(%(grant)s, 'test')", ADMIN),
     "reset_credits": rule("select * from credits.reset_credits('alice', 'test')", ADMIN),
+    "set_grant_expiry": rule("select * from credits.set_grant_expiry(%(grant)s, null, 'test')", ADMIN),
     # Catalog (admin)
     "upsert_credit_type": rule("select * from credits.upsert_credit_type('attack_type')", ADMIN),
     "upsert_feature": rule("select * from credits.upsert_feature('attack_feature')", ADMIN),
@@ -116,9 +119,10 @@ PER_ACCOUNT, CATALOG, USAGE = "per_account", "catalog", "usage"
 VIEWS = {
     "accounts": PER_ACCOUNT, "balances": PER_ACCOUNT, "ledger": PER_ACCOUNT, "events": PER_ACCOUNT,
     "gate_events": PER_ACCOUNT, "holds": PER_ACCOUNT, "top_consumers": PER_ACCOUNT, "reconciliation": PER_ACCOUNT,
-    "subscriptions": PER_ACCOUNT, "account_usage_daily": PER_ACCOUNT,
+    "subscriptions": PER_ACCOUNT, "account_usage_daily": PER_ACCOUNT, "auto_top_ups": PER_ACCOUNT,
+    "top_up_requests": PER_ACCOUNT,
     "credit_types": CATALOG, "features": CATALOG, "plans": CATALOG, "plan_features": CATALOG,
-    "usage_daily": USAGE,
+    "usage_daily": USAGE, "revenue": USAGE, "breakage": USAGE,
 }
 
 
@@ -179,6 +183,20 @@ def attack(pg_cluster: Cluster, db: str) -> Iterator[Attack]:
             ids["hold"] = conn.execute("select hold_id from credits.reserve_credits('alice', 'roast')"
                                        ).fetchone()["hold_id"]
         conn.execute("select credits.deduct_credits('alice', 'roast', amount => 1000)")  # a feature_gated event
+        # Billing depth, in analysis credits (alice's general credits stay as they were): a priced purchase partly
+        # spent (revenue), another expired at once (breakage), an auto top-up and its open request.
+        conn.execute("select credits.purchase_credits('alice', 4, 'pay_fixture', 'analysis', price => 4,"
+                     " currency => 'EUR')")
+        ids["paid"] = conn.execute("select grant_id from credits.purchase_credits('alice', 3, 'pay_fixture_2',"
+                                   " 'analysis', price => 3, currency => 'EUR')").fetchone()["grant_id"]
+        conn.execute("select credits.set_auto_top_up('alice', 'analysis', 100, 10)")
+        conn.execute("select credits.deduct_credits('alice', 'analysis_run')")
+        ids["request"] = conn.execute("select substr(request_id, 8)::bigint as n from credits.top_up_requests"
+                                      ).fetchone()["n"]
+        with conn.transaction():
+            conn.execute("select tests.act_as('credits_admin')")
+            conn.execute("select credits.set_grant_expiry(%s, credits.now(), 'fixture')",
+                         (ids["paid"],))
         yield Attack(conn, ids, anonymous)
     finally:
         conn.close()

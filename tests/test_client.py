@@ -596,7 +596,7 @@ ONE_ROW_SETS = {
     "get_or_create_active_period", "grant_credits", "purchase_credits", "check_feature", "deduct_credits",
     "refund_transaction", "void_grant", "reserve_credits", "capture_hold", "release_hold", "expire_holds",
     "expire_grants", "prune_events", "grant_daily_credits", "grant_subscriber_monthly_credits", "watch_events",
-    "unwatch_events",
+    "unwatch_events", "set_grant_expiry",
 }
 
 

@@ -2,7 +2,8 @@
 
 Hypothesis drives open, grant, purchase, deduct (with and without
 idempotency keys, retries included), reserve, capture, release, refund,
-void, expiry sweeps and time travel across a few accounts. The model keeps
+void, future-dated grants (`starts_at`), moved grant ends
+(`set_grant_expiry`), expiry sweeps and time travel across a few accounts. The model keeps
 every grant (priority, expiry, remaining, earmarks) and every hold and
 debit, and applies SPEC §1's rules: the burn-down order, holds that block
 until they lapse, captures from the earmarked grants, refunds to the grants
@@ -41,15 +42,19 @@ class Grant:
     priority: int
     expires_at: datetime | None
     remaining: Decimal
+    starts_at: datetime
     voided: bool = False
     source: str = "promo"
 
-    def live(self, now: datetime) -> bool:
-        return not self.voided and (self.expires_at is None or self.expires_at > now)
+    def ended(self, now: datetime) -> bool:
+        return self.voided or (self.expires_at is not None and self.expires_at <= now)
 
-    def burn_key(self) -> tuple[int, datetime, int]:
+    def live(self, now: datetime) -> bool:
+        return not self.ended(now) and self.starts_at <= now
+
+    def burn_key(self) -> tuple[int, datetime, datetime, int]:
         far = datetime.max.replace(tzinfo=timezone.utc)
-        return (self.priority, self.expires_at or far, self.grant_id)  # starts_at follows grant_id here
+        return (self.priority, self.expires_at or far, self.starts_at, self.grant_id)
 
 
 @dataclass
@@ -152,8 +157,10 @@ class Ledger(RuleBasedStateMachine):
         assert left == 0
         return draws
 
-    def add_grant(self, account: str, grant_id: int, source: str, amount: Decimal, expires_at: datetime | None) -> Grant:
-        grant = Grant(grant_id, account, PRIORITY.get(source, 100), expires_at, amount, source=source)
+    def add_grant(self, account: str, grant_id: int, source: str, amount: Decimal, expires_at: datetime | None,
+                  starts_at: datetime | None = None) -> Grant:
+        grant = Grant(grant_id, account, PRIORITY.get(source, 100), expires_at, amount, starts_at or self.now,
+                      source=source)
         self.grants_by_id[grant_id] = grant
         return grant
 
@@ -174,13 +181,39 @@ class Ledger(RuleBasedStateMachine):
         self.names.append(name)
         return name
 
-    @rule(target=grants, account=accounts, amount=amounts, minutes=st.none() | st.integers(1, 600))
-    def grant(self, account: str, amount: Decimal, minutes: int | None) -> int:
-        expires = self.now + timedelta(minutes=minutes) if minutes else None
-        row = self.one("select grant_id from credits.grant_credits(%s, %s, 'promo', expires_at => %s)",
-                       (account, amount, expires))
-        self.add_grant(account, row["grant_id"], "promo", amount, expires)
+    @rule(target=grants, account=accounts, amount=amounts, minutes=st.none() | st.integers(1, 600),
+          starts_in=st.none() | st.integers(1, 300))
+    def grant(self, account: str, amount: Decimal, minutes: int | None, starts_in: int | None) -> int:
+        starts = self.now + timedelta(minutes=starts_in) if starts_in else None
+        expires = (starts or self.now) + timedelta(minutes=minutes) if minutes else None
+        row = self.one("select grant_id from credits.grant_credits(%s, %s, 'promo', expires_at => %s,"
+                       " starts_at => %s)", (account, amount, expires, starts))
+        self.add_grant(account, row["grant_id"], "promo", amount, expires, starts)
         return row["grant_id"]
+
+    @rule(grant_id=grants, minutes=st.none() | st.integers(-120, 600))
+    def set_expiry(self, grant_id: int, minutes: int | None) -> None:
+        """Move a grant's end (None: never; negative: already passed, so it expires at once)."""
+        g = self.grants_by_id[grant_id]
+        expires = self.now + timedelta(minutes=minutes) if minutes is not None else None
+        call = "select expired from credits.set_grant_expiry(%s, %s, 'model')"
+        if g.ended(self.now) or (expires is not None and expires <= g.starts_at):
+            self.refused("PT422", call, (grant_id, expires))
+            return
+        row = self.one(call, (grant_id, expires))
+        if g.expires_at == expires:
+            assert row["expired"] == 0, row
+            return
+        g.expires_at = expires
+        if expires is not None and g.source != "purchase":
+            # Holds earmarking a given grant lapse at most 15 minutes after its end (SPEC §1 hold).
+            for h in self.all_holds:
+                if h.status == "held" and any(e is g for e, _ in h.earmarks):
+                    h.expires_at = min(h.expires_at, expires + timedelta(minutes=15))
+        if expires is not None and expires <= self.now:
+            assert row["expired"] == g.remaining - self.earmarked(g), (row, g)
+        else:
+            assert row["expired"] == 0, row
 
     @rule(target=grants, account=accounts, amount=amounts)
     def purchase(self, account: str, amount: Decimal) -> int:
@@ -309,7 +342,7 @@ class Ledger(RuleBasedStateMachine):
     @rule(grant_id=grants)
     def void(self, grant_id: int) -> None:
         g = self.grants_by_id[grant_id]
-        if g.voided or not g.live(self.now):
+        if g.ended(self.now):
             assert self.one("select voided from credits.void_grant(%s, 'model')", (grant_id,))["voided"] == 0
             return
         row = self.one("select voided from credits.void_grant(%s, 'model')", (grant_id,))

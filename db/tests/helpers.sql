@@ -296,12 +296,14 @@ returns setof text
 language plpgsql
 as $$
 begin
-  return next is_empty($q$select b.account_id, b.credit_type, b.held, h.held
+  return next is_empty($q$select b.account_id, b.credit_type, b.held, h.held, f.held
                           from credits_private.balances b
                           left join (select account_id, credit_type, sum(amount) as held from credits_private.holds
                                      where status = 'held' group by 1, 2) h using (account_id, credit_type)
-                          where b.held <> coalesce(h.held, 0)$q$,
-                       'every balance holds exactly what its live holds hold');
+                          left join (select account_id, credit_type, sum(held) as held from credits_private.grants
+                                     where not_before is not null group by 1, 2) f using (account_id, credit_type)
+                          where b.held <> coalesce(h.held, 0) + coalesce(f.held, 0)$q$,
+                       'every balance holds exactly what its live holds hold (and future-dated grants, until they start)');
   return next is_empty($q$select hold_id from credits_private.holds
                           where (status = 'captured') <> (capture_entry_id is not null)
                              or (status = 'held') <> (ended_at is null)$q$,

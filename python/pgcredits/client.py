@@ -95,6 +95,7 @@ from pydantic import TypeAdapter
 from pgcredits.errors import CreditsError, PermissionDenied, callers_hint, from_sqlstate
 from pgcredits.models import (
     Account,
+    AutoTopUp,
     Balance,
     BalanceAt,
     Charge,
@@ -104,6 +105,7 @@ from pgcredits.models import (
     EventsPruned,
     Feature,
     FeatureCheck,
+    GrantExpiry,
     GrantResult,
     GrantsExpired,
     HoldsExpired,
@@ -118,6 +120,7 @@ from pgcredits.models import (
     Reservation,
     Result,
     SubscriberGrant,
+    TopUpRequest,
     Unwatched,
     Voided,
     Watching,
@@ -348,13 +351,25 @@ class _Functions:
     @rpc
     def grant_credits(self, account_id: str, amount: Amount, source: str = DEFAULT, credit_type: str = DEFAULT,
                       expires_at: datetime | None = DEFAULT, priority: Integer | None = DEFAULT,
-                      idempotency_key: str | None = DEFAULT, reason: str | None = DEFAULT) -> GrantResult:
-        """Grants credits (admin and service); an admin grant needs a reason."""
+                      idempotency_key: str | None = DEFAULT, reason: str | None = DEFAULT,
+                      starts_at: datetime | None = DEFAULT) -> GrantResult:
+        """Grants credits (admin and service); an admin grant needs a reason; a future starts_at counts from then."""
 
     @rpc
     def purchase_credits(self, account_id: str, amount: Amount, payment_ref: str, credit_type: str = DEFAULT,
-                         expires_at: datetime | None = DEFAULT) -> GrantResult:
-        """Records purchased credits, idempotent on payment_ref."""
+                         expires_at: datetime | None = DEFAULT, price: Amount | None = DEFAULT,
+                         currency: str | None = DEFAULT) -> GrantResult:
+        """Records purchased credits at a price, idempotent on payment_ref (an auto top-up's request id answers it)."""
+
+    @rpc
+    def set_auto_top_up(self, account_id: str, credit_type: str, threshold: Amount | None, credits: Amount | None,
+                        price: Amount | None = DEFAULT, cooldown: timedelta = DEFAULT,
+                        monthly_limit: Amount | None = DEFAULT, currency: str | None = DEFAULT) -> AutoTopUp:
+        """Sets (a None threshold: removes) the auto top-up of a balance (admin and service)."""
+
+    @rpc
+    def fail_top_up(self, request_id: str, reason: str) -> TopUpRequest:
+        """Fails an auto top-up request whose payment was declined; the next waits twice as long."""
 
     # Spending
     @rpc
@@ -395,6 +410,11 @@ class _Functions:
     @rpc
     def void_grant(self, grant_id: BigInt, reason: str, account_id: str | None = DEFAULT) -> Voided:
         """Voids what is left of a grant."""
+
+    @rpc
+    def set_grant_expiry(self, grant_id: BigInt, expires_at: datetime | None, reason: str,
+                         account_id: str | None = DEFAULT) -> GrantExpiry:
+        """Moves the end of a grant (None: never); an end already passed expires it at once (admin)."""
 
     @rpc
     def reset_credits(self, account_id: str, reason: str) -> list[Balance]:

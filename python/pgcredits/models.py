@@ -14,7 +14,7 @@ tests/test_client.py checks that every field is a column and every column a fiel
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
@@ -237,6 +237,47 @@ class Voided(Result):
     """What void_grant took away (0 when voided before)."""
 
     voided: Decimal
+
+
+class GrantExpiry(Result):
+    """A grant's end moved (set_grant_expiry): the end it had, what expired at once, what is available after."""
+
+    previous_expires_at: datetime | None
+    expired: Decimal
+    available: Decimal
+
+
+class AutoTopUp(Result):
+    """An auto top-up's settings (set_auto_top_up; a row of credits.auto_top_ups), all None when turned off."""
+
+    account_id: str | None
+    credit_type: str | None
+    threshold: Decimal | None
+    credits: Decimal | None
+    price: Decimal | None
+    currency: str | None
+    cooldown: timedelta | None
+    backoff: timedelta | None
+    monthly_limit: Decimal | None
+    next_request_at: datetime | None
+    updated_at: datetime | None
+
+
+class TopUpRequest(Result):
+    """An auto top-up request (fail_top_up; a row of credits.top_up_requests)."""
+
+    request_id: str
+    account_id: str
+    credit_type: str
+    credits: Decimal
+    price: Decimal | None
+    currency: str | None
+    status: str
+    transaction_id: int | None
+    grant_id: int | None
+    reason: str | None
+    created_at: datetime
+    ended_at: datetime | None
 
 
 class Released(Result):

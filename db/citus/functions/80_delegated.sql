@@ -75,6 +75,7 @@ select credits_private._citus_delegate('credits.capture_hold(bigint, numeric, js
 select credits_private._citus_delegate('credits.release_hold(bigint, text)');
 select credits_private._citus_delegate('credits.refund_transaction(bigint, text, numeric, text)');
 select credits_private._citus_delegate('credits.void_grant(bigint, text, text)');
+select credits_private._citus_delegate('credits.set_grant_expiry(bigint, timestamptz, text, text)');
 select credits_private._citus_delegate('credits.grant_subscriber_monthly_credits(text)');
 select credits_private._citus_delegate('credits.apply_subscription_event(text, text, text, text, timestamptz, timestamptz)',
                                        before => 'credits_private._citus_before_apply_subscription_event');

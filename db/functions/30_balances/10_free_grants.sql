@@ -6,6 +6,9 @@
 -- below; its twin is _settle, which ends such holds). A grant counts from
 -- its commit, not from its starts_at: a purchase committed while a debit's
 -- transaction was open pays for that debit, as the balance row already says.
+-- A future-dated grant (not_before, migration 0013) holds its whole
+-- remainder until it starts: free once `at` reaches not_before, even
+-- before _settle releases it (its twin there).
 --
 --   select * from credits_private._free_grants('u_42', 'credits', credits.now());
 
@@ -15,7 +18,8 @@ returns table (grant_id bigint, source text, free numeric, priority integer, exp
 language sql
 stable
 as $$
-  select g.grant_id, g.source, g.remaining - g.held + coalesce(l.amount, 0), g.priority, g.expires_at, g.starts_at
+  select g.grant_id, g.source, g.remaining - (case when g.not_before <= at then 0 else g.held end) + coalesce(l.amount, 0),
+         g.priority, g.expires_at, g.starts_at
   from credits_private.grants g
   -- What lapsed holds still earmark on each grant, summed once: on a
   -- settled balance (every debit's) _lapsed_holds is empty and this is one
@@ -29,5 +33,5 @@ as $$
     and g.credit_type = _free_grants.credit_type
     and g.is_open
     and (g.expires_at is null or g.expires_at > at)
-    and g.remaining - g.held + coalesce(l.amount, 0) > 0
+    and g.remaining - (case when g.not_before <= at then 0 else g.held end) + coalesce(l.amount, 0) > 0
 $$;

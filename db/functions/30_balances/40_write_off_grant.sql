@@ -1,8 +1,11 @@
 -- credits_private._write_off_grant(account_id, credit_type, grant_id, kind,
 -- reason, at): a grant that has ended (expired or voided) keeps only what
 -- holds still earmark; the rest leaves the balance in one ledger row of
--- `kind` (expiry or void). Nothing happens when nothing is free. The caller
--- holds the balance lock. Returns the amount written off.
+-- `kind` (expiry or void). Nothing happens when nothing is free. A
+-- future-dated grant that has not started (not_before) holds all of its
+-- remainder for its start, not for a hold: all of it goes, and leaves
+-- balances.held too. The caller holds the balance lock. Returns the amount
+-- written off.
 
 create or replace function credits_private._write_off_grant(account_id text, credit_type text, grant_id bigint,
                                                             kind text, reason text, at timestamptz)
@@ -11,20 +14,22 @@ language plpgsql
 as $$
 declare
   v_lapse numeric;
+  v_unstarted numeric;
   v_balance credits_private.balances;
 begin
-  select g.remaining - g.held into v_lapse
+  select g.remaining - g.held + v.unstarted, v.unstarted into v_lapse, v_unstarted
   from credits_private.grants g
+  cross join lateral (select case when g.not_before is not null then g.held else 0 end as unstarted) v
   where g.account_id = _write_off_grant.account_id and g.grant_id = _write_off_grant.grant_id;
   if not coalesce(v_lapse > 0, false) then
     return 0;
   end if;
   update credits_private.grants g
-  set remaining = g.held
+  set remaining = g.held - v_unstarted, held = g.held - v_unstarted, not_before = null
   where g.account_id = _write_off_grant.account_id and g.grant_id = _write_off_grant.grant_id;
 
   update credits_private.balances b
-  set balance = b.balance - v_lapse, updated_at = at
+  set balance = b.balance - v_lapse, held = b.held - v_unstarted, updated_at = at
   where b.account_id = _write_off_grant.account_id and b.credit_type = _write_off_grant.credit_type
   returning b.* into v_balance;
 

@@ -4,7 +4,8 @@
 -- created_at <= at, created_at being the start of the transaction that made
 -- the change), less what grants that had ended by `at` (expired or voided)
 -- still held then, even where their expiry row was written later or not at
--- all yet, less what running holds earmarked then, plus a monthly or daily
+-- all yet, less future-dated grants that had not started by `at` (their
+-- grant row is written when granted), less what running holds earmarked then, plus a monthly or daily
 -- allowance whose period or local day had begun by `at` but was issued only
 -- later (or is still to be issued); a subscriber awaiting its provider's
 -- renewal had none. balance_at(id, now) equals get_balance's available.
@@ -105,14 +106,16 @@ begin
     group by l.credit_type
   ), ended as (
     -- Grants that had ended by `at` and may still have held something then:
-    -- not written off (expiry or void row) by `at`, or earmarked by a hold.
+    -- not written off (expiry or void row) by `at`, or earmarked by a hold;
+    -- and future-dated grants that had not started by `at`.
     select g.grant_id, g.credit_type, g.created_at
     from credits_private.grants g
     where g.account_id = v_account.account_id
       and g.created_at <= balance_at.at
-      and (g.expires_at <= balance_at.at or g.voided_at <= balance_at.at)
-      and (coalesce(g.expired_at, g.voided_at) is null or coalesce(g.expired_at, g.voided_at) > balance_at.at
-           or g.grant_id = any (v_earmarked))
+      and ((g.expires_at <= balance_at.at or g.voided_at <= balance_at.at)
+           and (coalesce(g.expired_at, g.voided_at) is null or coalesce(g.expired_at, g.voided_at) > balance_at.at
+                or g.grant_id = any (v_earmarked))
+           or g.starts_at > balance_at.at)
   ), ended_left as (
     -- What each of them held at `at`: the sum of the ledger's changes to it
     -- by then (its grant row, the draws of debits, captures and refunds,

@@ -38,6 +38,8 @@ declare
   v_drawn numeric;
   v_counted boolean := false;
   v_refusal text := v_quote.reason;
+  -- The balance's auto top-up threshold (null: none; set_auto_top_up).
+  v_top_up_below numeric;
 begin
   perform credits_private._check_metadata(metadata);
   if v_quote.is_demo then
@@ -91,14 +93,15 @@ begin
         and b.credit_type = v_quote.credit_type
         and b.balance - b.held >= v_quote.cost
         and (b.settle_at is null or b.settle_at > v_now)
-      returning b.balance + v_quote.cost, b.balance, b.balance - b.held
-      into v_before, v_after, v_available;
+      returning b.balance + v_quote.cost, b.balance, b.balance - b.held, b.top_up_below
+      into v_before, v_after, v_available, v_top_up_below;
       exit when found;
       -- Slow path: no balance row yet, time to settle, or not enough.
       v_balance := credits_private._lock_balance(account_id, v_quote.credit_type, v_now);
       if v_balance.balance - v_balance.held < v_quote.cost then
         v_refusal := 'insufficient_credits';
         v_available := v_balance.balance - v_balance.held;
+        v_top_up_below := v_balance.top_up_below;
         exit;
       end if;
     end loop;
@@ -112,6 +115,11 @@ begin
     v_available := coalesce(v_available, credits_private._available(account_id, v_quote.credit_type, v_now));
     perform credits_private._refuse(account_id, feature, v_quote.credit_type, v_refusal, v_quote.cost, v_available,
                                     case when v_counted then v_quote.period_start end, v_now);
+    -- Auto top-up (issue 15): a balance too low to pay may request one.
+    if v_top_up_below > v_available then
+      perform credits_private._request_top_up(account_id, v_quote.credit_type, v_quote.period_start, v_available,
+                                              null, v_now);
+    end if;
     return query select false, v_refusal, null::bigint, 0.000000, v_available, v_quote.credit_type;
     return;
   end if;
@@ -143,6 +151,13 @@ begin
     raise exception 'account % (%) could not draw % from its grants, only %', account_id, v_quote.credit_type,
                     v_quote.cost, v_drawn
       using errcode = 'PT500', hint = 'A broken invariant: check credits.reconciliation for this account.';
+  end if;
+
+  -- Auto top-up (issue 15): a debit that leaves the balance below its
+  -- threshold may request one (credits_private._request_top_up decides).
+  if v_top_up_below > v_available then
+    perform credits_private._request_top_up(account_id, v_quote.credit_type, v_quote.period_start, v_available,
+                                            v_entry_id, v_now);
   end if;
 
   ok := true;
