@@ -11,6 +11,7 @@ drop function if exists credits.fail_top_up(text, text);
 drop function if exists credits_private._request_top_up(text, text, timestamptz, numeric, bigint, timestamptz);
 drop function if exists credits_private._end_top_up(credits_private.top_up_requests, text, bigint, text, timestamptz);
 drop function if exists credits_private._check_price(numeric, text);
+drop function if exists credits_private._top_up_request(text, text);
 drop view if exists credits.revenue, credits.breakage, credits.top_up_requests, credits.auto_top_ups;
 drop view if exists credits_private.paid_grant_moves;
 drop table credits_private.top_up_requests, credits_private.auto_top_ups;

@@ -21,7 +21,7 @@ from tests.citus.cluster import CitusCluster
 
 PER_ACCOUNT_TABLES = {
     "accounts", "periods", "period_usage", "balances", "grants", "ledger_entries", "events", "holds",
-    "subscription_events", "subscriptions",
+    "subscription_events", "subscriptions", "auto_top_ups", "top_up_requests",
 }  # fmt: skip
 REFERENCE_TABLES = {"credit_types", "features", "plans", "plan_features", "event_watchers"}
 

@@ -23,6 +23,21 @@ begin
 end
 $$;
 
+create or replace function credits_private._top_up_request(request_id text, account_id text)
+returns credits_private.top_up_requests
+language plpgsql
+stable
+as $$
+declare
+  v_request credits_private.top_up_requests;
+begin
+  select r.* into v_request
+  from credits_private.top_up_requests r
+  where r.account_id = _top_up_request.account_id and r.request_id = _top_up_request.request_id;
+  return v_request;
+end
+$$;
+
 create or replace function credits_private._subscription_event(event_id text, account_id text)
 returns credits_private.subscription_events
 language plpgsql
@@ -41,12 +56,14 @@ $$;
 -- On the coordinator, before purchase_credits is delegated.
 create or replace function credits_private._citus_before_purchase_credits(account_id text, amount numeric,
                                                                           payment_ref text, credit_type text,
-                                                                          expires_at timestamptz)
+                                                                          expires_at timestamptz,
+                                                                          price numeric, currency text)
 returns void
 language plpgsql
 as $$
 declare
   v_other credits_private.grants;
+  v_request credits_private.top_up_requests;
 begin
   if payment_ref is null then
     return;  -- the node refuses it (PT422)
@@ -63,6 +80,18 @@ begin
             detail = format('grant %s: account %s, %s %s, expires %s', v_other.grant_id, '(another account)',
                             v_other.amount, v_other.credit_type, coalesce(v_other.expires_at::text, 'never')),
             hint = 'A payment is credited once; a retry must repeat the first call''s arguments.';
+  end if;
+  select r.* into v_request
+  from credits_private.top_up_requests r
+  where r.request_id = _citus_before_purchase_credits.payment_ref
+    and r.account_id is distinct from _citus_before_purchase_credits.account_id
+  limit 1;
+  if found then
+    raise exception 'payment % answers top-up request % with other arguments', payment_ref, v_request.request_id
+      using errcode = 'PT409',
+            detail = format('the request is for %s %s of %s', v_request.credits, v_request.credit_type,
+                            '(another account)'),
+            hint = 'Pass the account, credit type and credits of the top_up_requested event.';
   end if;
 end
 $$;

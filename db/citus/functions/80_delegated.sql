@@ -11,8 +11,8 @@ select credits_private._citus_delegate('credits.get_balance(text)');
 select credits_private._citus_delegate('credits.balance_at(text, timestamptz)');
 select credits_private._citus_delegate('credits.get_history(text, integer, bigint)');
 select credits_private._citus_delegate('credits.get_or_create_active_period(text)');
-select credits_private._citus_delegate('credits.grant_credits(text, numeric, text, text, timestamptz, integer, text, text)');
-select credits_private._citus_delegate('credits.purchase_credits(text, numeric, text, text, timestamptz)',
+select credits_private._citus_delegate('credits.grant_credits(text, numeric, text, text, timestamptz, integer, text, text, timestamptz)');
+select credits_private._citus_delegate('credits.purchase_credits(text, numeric, text, text, timestamptz, numeric, text)',
                                        before => 'credits_private._citus_before_purchase_credits');
 select credits_private._citus_delegate('credits.check_feature(text, text, jsonb)');
 -- deduct_credits' draw: on a single node one statement, a data-modifying
@@ -76,6 +76,7 @@ select credits_private._citus_delegate('credits.release_hold(bigint, text)');
 select credits_private._citus_delegate('credits.refund_transaction(bigint, text, numeric, text)');
 select credits_private._citus_delegate('credits.void_grant(bigint, text, text)');
 select credits_private._citus_delegate('credits.set_grant_expiry(bigint, timestamptz, text, text)');
+select credits_private._citus_delegate('credits.set_auto_top_up(text, text, numeric, numeric, numeric, interval, numeric, text)');
 select credits_private._citus_delegate('credits.grant_subscriber_monthly_credits(text)');
 select credits_private._citus_delegate('credits.apply_subscription_event(text, text, text, text, timestamptz, timestamptz)',
                                        before => 'credits_private._citus_before_apply_subscription_event');

@@ -41,8 +41,8 @@ begin
   perform pg_advisory_xact_lock(hashtextextended('pgcredits.payment_ref:' || payment_ref, 0));
 
   -- An auto top-up's request: the purchase must be what it asked for.
-  select r.* into v_request from credits_private.top_up_requests r where r.request_id = purchase_credits.payment_ref;
-  if found then
+  v_request := credits_private._top_up_request(payment_ref, account_id);
+  if v_request.request_id is not null then
     if v_request.account_id <> account_id or v_request.credit_type <> credit_type
        or v_request.credits <> amount then
       raise exception 'payment % answers top-up request % with other arguments', payment_ref, v_request.request_id
