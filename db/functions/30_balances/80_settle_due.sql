@@ -1,7 +1,8 @@
 -- credits_private._settle_due(at): settles every balance with something due
 -- by `at` (a grant that ended, a hold that lapsed: balances.settle_at), one
 -- balance at a time, each under its lock, in (account_id, credit_type)
--- order. Counts the grants it expired and the holds it released. The one
+-- order, the pools' last (db/README.md, "Lock order"). Counts the grants
+-- it expired and the holds it released. The one
 -- sweep behind expire_grants() and expire_holds().
 
 create or replace function credits_private._settle_due(at timestamptz, out grants_expired integer,
@@ -16,8 +17,9 @@ begin
   for v_due in
     select b.account_id, b.credit_type
     from credits_private.balances b
+    left join credits_private.pools p on p.account_id = b.account_id
     where b.settle_at <= at
-    order by b.account_id, b.credit_type
+    order by p.account_id is not null, b.account_id, b.credit_type
   loop
     perform from credits_private.balances b
     where b.account_id = v_due.account_id and b.credit_type = v_due.credit_type
