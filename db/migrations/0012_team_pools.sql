@@ -16,6 +16,10 @@
 --   pool_id and pool_entry_id on the member's row name the pool's row that
 --   paid the rest of the same debit. holds likewise (member_id on the
 --   pool's share of a hold, pool_id and pool_hold_id on the member's hold).
+-- * A pool and its members are different accounts, so no foreign key ties
+--   a member's rows to its pool (the scale-out rule: a foreign key between
+--   per-account tables pairs account_id with account_id); add_pool_member
+--   writes the pool's row before the membership, and pools are never deleted.
 -- * The event kind member_cap_reached (the domain's CHECK event_kinds).
 -- * Row-level security: inside the functions (current_user is the owner),
 --   a credits_user also reaches the rows of the pool it is a member of
@@ -37,7 +41,7 @@ create table credits_private.pools (
 
 create table credits_private.pool_members (
   account_id text primary key references credits_private.accounts,
-  pool_id    text not null references credits_private.pools,
+  pool_id    text not null,
   caps       jsonb not null default '{}' check (jsonb_typeof(caps) = 'object'),
   added_at   timestamptz not null,
   updated_at timestamptz not null,
@@ -47,7 +51,7 @@ create index pool_members_by_pool on credits_private.pool_members (pool_id, acco
 
 create table credits_private.pool_usage (
   account_id   text not null references credits_private.accounts,
-  pool_id      text not null references credits_private.pools,
+  pool_id      text not null,
   credit_type  text not null references credits_private.credit_types,
   period_start timestamptz not null,
   used         numeric(30,6) not null default 0 check (used >= 0),
@@ -84,6 +88,10 @@ grant execute on function credits_private._caller_pool()
 
 -- The pools whose every member a credits_user may see (get_pool): the
 -- claim pool_admin, a JSON array of pool ids ({"pool_admin": ["team_1"]}).
+-- The policies of pool_members and pool_usage let such a caller's
+-- functions read the pool's memberships (get_pool also requires the
+-- caller to be a member); they do not call _caller_pool, which reads
+-- pool_members itself.
 create function credits_private._caller_pool_admin()
 returns text[]
 language sql
@@ -137,8 +145,7 @@ create policy "members see their own membership, pool admins their pool's" on cr
   for select to credits_owner
   using ((select credits_private._caller_sees_all())
          or account_id = (select credits_private._caller_own_account())
-         or (pool_id = (select credits_private._caller_pool())
-             and pool_id = any (credits_private._caller_pool_admin())));
+         or (current_user = 'credits_owner' and pool_id = any (credits_private._caller_pool_admin())));
 create policy "trusted roles change memberships" on credits_private.pool_members
   for all to credits_owner
   using ((select credits_private._caller_writes_all()))
@@ -150,8 +157,7 @@ create policy "members see their own usage, pool admins their pool's" on credits
   for select to credits_owner
   using ((select credits_private._caller_sees_all())
          or account_id = (select credits_private._caller_own_account())
-         or (pool_id = (select credits_private._caller_pool())
-             and pool_id = any (credits_private._caller_pool_admin())));
+         or (current_user = 'credits_owner' and pool_id = any (credits_private._caller_pool_admin())));
 create policy "members count their own usage, trusted roles any" on credits_private.pool_usage
   for insert to credits_owner
   with check ((select credits_private._caller_writes_all())

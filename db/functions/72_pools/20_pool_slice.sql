@@ -34,7 +34,7 @@ begin
   from credits_private._current_period(v_pool, at) p;
   pool_day_end := credits_private._local_day_end(v_pool.timezone, at);
   cap_used := credits_private._pool_cap_used(member_id, pool_id, credit_type, pool_period_start, at);
-  cap_remaining := greatest(cap - cap_used, 0);
+  cap_remaining := case when cap is not null then greatest(cap - cap_used, 0) end;
   select case when v_pool.status = 'active' then sb.available else 0.000000 end, sb.pending, sb.pending_daily
   into pool_available, pool_pending, pool_pending_daily
   from credits_private._settled_balance(v_pool, credit_type, at) sb;

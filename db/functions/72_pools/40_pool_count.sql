@@ -17,7 +17,7 @@ begin
   if delta <> 0 then
     insert into credits_private.pool_usage as u (account_id, pool_id, credit_type, period_start, used, updated_at)
     values (member_id, pool_id, credit_type, period_start, greatest(delta, 0), at)
-    on conflict (account_id, pool_id, credit_type) do update
+    on conflict on constraint pool_usage_pkey do update
     set used = greatest(credits_private._period_counter(u.used, u.period_start, excluded.period_start)
                         + _pool_count.delta, 0),
         period_start = excluded.period_start,

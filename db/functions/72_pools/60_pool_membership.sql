@@ -16,7 +16,8 @@ begin
   if not found or v_member.pool_id <> pool_id then
     raise exception 'account % is not a member of pool %', member_id, pool_id
       using errcode = 'PT404',
-            detail = case when found then format('it is a member of pool %s', v_member.pool_id) end,
+            detail = case when v_member.pool_id is not null then format('it is a member of pool %s', v_member.pool_id)
+                          else 'it is in no pool' end,
             hint = 'Add it with credits.add_pool_member.';
   end if;
   return v_member;

@@ -45,7 +45,7 @@ begin
   select m.account_id, m.caps,
          coalesce((select jsonb_object_agg(t.credit_type, credits_private._pool_cap_used(
                             m.account_id, m.pool_id, t.credit_type, v_period.period_start, v_now) order by t.credit_type)
-                   from (select k.key as credit_type from jsonb_object_keys(m.caps) k
+                   from (select k.key as credit_type from jsonb_object_keys(m.caps) k (key)
                          union
                          select u.credit_type from credits_private.pool_usage u
                          where u.account_id = m.account_id and u.pool_id = m.pool_id
