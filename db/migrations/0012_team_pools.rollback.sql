@@ -16,6 +16,8 @@ drop function if exists credits_private._quote(credits_private.accounts, text, j
 drop function if exists credits_private._write_ledger(credits_private.balances, text, numeric, timestamptz,
   numeric, bigint, text, jsonb, jsonb, bigint, text, uuid, text, jsonb, text, text, bigint);
 drop function if exists credits_private._settle_account(text, timestamptz, boolean);
+drop function if exists credits_private._end_hold(credits_private.holds, text, numeric, timestamptz, jsonb,
+                                                  timestamptz, bigint);
 drop function if exists credits.add_pool_member(text, text, jsonb);
 drop function if exists credits.set_member_caps(text, text, jsonb);
 drop function if exists credits.remove_pool_member(text, text);

@@ -26,8 +26,9 @@
 --   (credits_private._caller_pool), so its debit can draw on the pool. The
 --   views run the caller's expressions with the caller as current_user, so
 --   through a view a member sees none of the pool's rows.
--- * _write_ledger names the member and the pool, _settle_account may settle
---   a member's pool (trusted); their signatures change.
+-- * _write_ledger and _end_hold name the member and the pool,
+--   _settle_account may settle a member's pool (trusted); their signatures
+--   change.
 -- * get_balance and reset_credits gain two columns, _quote its pool share:
 --   their result types change, so they are dropped here and re-created by
 --   their function files.
@@ -172,6 +173,8 @@ create policy "members move their own usage, trusted roles any" on credits_priva
 drop function if exists credits_private._write_ledger(credits_private.balances, text, numeric, timestamptz, numeric,
                                             bigint, text, jsonb, jsonb, bigint, text, uuid, text, jsonb);
 drop function if exists credits_private._settle_account(text, timestamptz);
+drop function if exists credits_private._end_hold(credits_private.holds, text, numeric, timestamptz, jsonb,
+                                                  timestamptz);
 drop function if exists credits.get_balance(text);
 drop function if exists credits.reset_credits(text, text);
 drop function if exists credits_private._quote(credits_private.accounts, text, jsonb, timestamptz);
