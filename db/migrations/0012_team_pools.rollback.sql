@@ -1,9 +1,9 @@
 -- Undoes 0012: no pools. The views and functions that read the new columns
 -- or return the new shapes are dropped: the function files of the version
 -- rolled back to create them again as they were.
--- The outbox's member_cap_reached rows go, as the migrating role (the
--- owner's own policies let only trusted callers delete events); the kind's
--- CHECK comes back NOT VALID, so a row left behind does not stop the rollback.
+-- The outbox's member_cap_reached rows go first, as the migrating role
+-- (the owner's own policies let only trusted callers delete events), so
+-- that the shorter list of kinds holds again.
 delete from credits_private.events where kind = 'member_cap_reached';
 
 set local role credits_owner;
@@ -22,6 +22,22 @@ drop function if exists credits.add_pool_member(text, text, jsonb);
 drop function if exists credits.set_member_caps(text, text, jsonb);
 drop function if exists credits.remove_pool_member(text, text);
 drop function if exists credits.get_pool(text);
+-- The helpers of the pools (and of the statements they share) that the
+-- function files of the version rolled back to do not have.
+drop function if exists credits_private._pool_end_hold(credits_private.holds, text, numeric, timestamptz, jsonb);
+drop function if exists credits_private._pool_hold(text, text, numeric, timestamptz, text, jsonb, timestamptz, text);
+drop function if exists credits_private._pool_membership(text, text);
+drop function if exists credits_private._pool_charge(text, text, numeric, timestamptz, text, jsonb, jsonb);
+drop function if exists credits_private._pool_count(text, text, text, timestamptz, numeric, numeric, numeric, numeric,
+                                                    timestamptz);
+drop function if exists credits_private._pool_lock(text, text, numeric, timestamptz);
+drop function if exists credits_private._pool_slice(text, text, timestamptz);
+drop function if exists credits_private._pool_cap_used(text, text, text, timestamptz, timestamptz);
+drop function if exists credits_private._check_caps(jsonb);
+drop function if exists credits_private._refund_entry(credits_private.ledger_entries, numeric, text, timestamptz,
+                                                      timestamptz);
+drop function if exists credits_private._earmark(text, text, numeric, timestamptz);
+drop function if exists credits_private._draw(text, text, numeric, timestamptz);
 drop view if exists credits.pool_members;
 
 do $$
@@ -46,13 +62,7 @@ begin
 end
 $$;
 
-drop function credits_private._caller_pool();
-drop function credits_private._caller_pool_admin();
 
-alter domain credits_private.event_kind add constraint event_kind_check
-  check (value in ('balance_changed', 'threshold_crossed', 'depleted', 'recovered', 'feature_gated',
-                   'plan_changed')) not valid;
-alter domain credits_private.event_kind drop constraint event_kinds;
 
 drop index credits_private.holds_open_by_member;
 alter table credits_private.holds drop column member_id, drop column pool_id, drop column pool_hold_id;
@@ -60,5 +70,13 @@ alter table credits_private.ledger_entries drop column member_id, drop column po
 drop table credits_private.pool_usage;
 drop table credits_private.pool_members;
 drop table credits_private.pools;
+drop function credits_private._caller_pool();
+drop function credits_private._caller_pool_admin();
+
+-- Added before the longer list goes, and last (0012 says why).
+alter domain credits_private.event_kind add constraint event_kind_check
+  check (value in ('balance_changed', 'threshold_crossed', 'depleted', 'recovered', 'feature_gated',
+                   'plan_changed'));
+alter domain credits_private.event_kind drop constraint event_kinds;
 
 reset role;
