@@ -73,10 +73,15 @@ create index holds_open_by_member on credits_private.holds (account_id, member_i
 
 -- The pool the calling credits_user is a member of, or null. SECURITY
 -- DEFINER: the policies call it, as the caller, and it reads a table.
+-- VOLATILE, though it changes nothing: the policies call it per row, and
+-- only where the row is neither the caller's own nor a trusted caller's
+-- (the OR stops before it); a stable function would be run by the planner
+-- itself, to estimate every statement on these tables, whoever the caller
+-- (docs/decisions.md, "Teams").
 create function credits_private._caller_pool()
 returns text
 language sql
-stable
+volatile
 security definer
 set search_path = pg_catalog, pg_temp
 as $$
@@ -112,11 +117,11 @@ declare
   v_reach text := $r$((select credits_private._caller_sees_all())
                       or account_id = (select credits_private._caller_own_account())
                       or (current_user = 'credits_owner'
-                          and account_id = (select credits_private._caller_pool())))$r$;
+                          and account_id = credits_private._caller_pool()))$r$;
   v_write text := $r$((select credits_private._caller_writes_all())
                       or account_id = (select credits_private._caller_own_account())
                       or (current_user = 'credits_owner'
-                          and account_id = (select credits_private._caller_pool())))$r$;
+                          and account_id = credits_private._caller_pool()))$r$;
 begin
   foreach t in array array['accounts', 'periods', 'period_usage', 'balances', 'grants', 'ledger_entries',
                            'events', 'holds', 'subscriptions', 'subscription_events'] loop
