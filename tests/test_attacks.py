@@ -14,6 +14,7 @@ holds, grants and transactions, in a transaction rolled back afterwards.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -91,6 +92,12 @@ FUNCTIONS: dict[str, Rule] = {
     "apply_subscription_event": rule(
         "select * from credits.apply_subscription_event('evt_attack', 'alice', 'pro', 'active',"
         " credits.now() - interval '1 hour', credits.now() + interval '30 days')", *EVERY_BACKEND),
+    # Teams: alice is a member of pool `team`, bob of none
+    "add_pool_member": rule("select * from credits.add_pool_member('team', 'bob')", *EVERY_BACKEND),
+    "set_member_caps": rule("select * from credits.set_member_caps('team', 'alice', '{\"credits\": 500}')",
+                            *EVERY_BACKEND),
+    "remove_pool_member": rule("select * from credits.remove_pool_member('team', 'alice')", *EVERY_BACKEND),
+    "get_pool": rule("select * from credits.get_pool('team')", *EVERY_BACKEND, AUDITOR, USER),
     # Corrections (admin)
     "refund_transaction": rule("select * from credits.refund_transaction(%(debit)s, 'test')", ADMIN),
     "void_grant": rule("select * from credits.void_grant(%(grant)s, 'test')", ADMIN),
@@ -115,14 +122,15 @@ FUNCTIONS: dict[str, Rule] = {
 # Views: every pgcredits role may SELECT (SPEC §3: users their own rows, the auditor everything).
 # per_account: rows carry account_id; user_a sees only alice's, user_b none of them.
 # catalog: global rows, the same for every role. usage: an aggregate of the rows the caller may see.
-PER_ACCOUNT, CATALOG, USAGE = "per_account", "catalog", "usage"
+# membership: rows carry member_id; user_a sees only alice's membership, user_b (in no pool) none.
+PER_ACCOUNT, CATALOG, USAGE, MEMBERSHIP = "per_account", "catalog", "usage", "membership"
 VIEWS = {
     "accounts": PER_ACCOUNT, "balances": PER_ACCOUNT, "ledger": PER_ACCOUNT, "events": PER_ACCOUNT,
     "gate_events": PER_ACCOUNT, "holds": PER_ACCOUNT, "top_consumers": PER_ACCOUNT, "reconciliation": PER_ACCOUNT,
     "subscriptions": PER_ACCOUNT, "account_usage_daily": PER_ACCOUNT, "auto_top_ups": PER_ACCOUNT,
     "top_up_requests": PER_ACCOUNT,
     "credit_types": CATALOG, "features": CATALOG, "plans": CATALOG, "plan_features": CATALOG,
-    "usage_daily": USAGE, "revenue": USAGE, "breakage": USAGE,
+    "usage_daily": USAGE, "revenue": USAGE, "breakage": USAGE, "pool_members": MEMBERSHIP,
 }
 
 
@@ -164,7 +172,8 @@ class Attack:
 
 @pytest.fixture
 def attack(pg_cluster: Cluster, db: str) -> Iterator[Attack]:
-    """alice (pro, 50 promo credits, a debit, a refusal, an open hold she made), bob, and a role with no grant."""
+    """alice (pro, 50 promo credits, a debit, a refusal, an open hold she made, a member of pool team), bob, and a role
+    with no grant."""
     anonymous = f"anon_{secrets.token_hex(6)}"
     with psycopg.connect(pg_cluster.url("postgres"), autocommit=True) as admin:
         admin.execute(sql.SQL("create role {} nologin").format(sql.Identifier(anonymous)))
@@ -172,6 +181,7 @@ def attack(pg_cluster: Cluster, db: str) -> Iterator[Attack]:
     try:
         conn.execute("select tests.catalog()")
         conn.execute("select credits.open_account('alice', 'pro'), credits.open_account('bob')")
+        conn.execute("select credits.open_account('team', 'pro'), credits.add_pool_member('team', 'alice')")
         ids = {
             "grant": conn.execute("select grant_id from credits.grant_credits('alice', 50, 'promo')").fetchone()[
                 "grant_id"],
@@ -243,6 +253,10 @@ def test_every_role_against_every_view(attack: Attack) -> None:
                     assert "alice" in accounts, f"{role} does not see alice in {view}"
             if view != "reconciliation":
                 assert seen["user_a"], f"alice sees none of her rows in {view}"
+        elif kind == MEMBERSHIP:
+            assert [row["member_id"] for row in seen["user_a"]] == ["alice"], view
+            assert seen["user_b"] == [], f"bob sees memberships in {view}"
+            assert all(seen[role] == seen["service"] != [] for role in ("admin", "auditor")), view
         elif kind == CATALOG:
             assert all(rows == seen["service"] for rows in seen.values()), f"{view} differs between roles"
             assert seen["service"], view
@@ -442,12 +456,22 @@ def test_issue9_item4_what_views_and_policies_call_is_bound_at_creation(attack: 
           and not coalesce(p.proconfig::text[] @> array['search_path=pg_catalog, pg_temp'], false)
         order by 1""").fetchall()
     assert unbound == []
-    # They are still inlined: the policy's filter names pg_has_role, not the helper.
+    # They are still inlined: the policy's filter names pg_has_role, not the helper. The one helper left
+    # is _caller_pool (a member reaching its pool inside the functions, docs/decisions.md, "Teams"): it
+    # reads a table, so it pins search_path instead, and the policy runs it only where current_user is
+    # the owner, which it never is in a view: a member's select through the view never calls it.
     with attack.conn.transaction(force_rollback=True):
+        attack.conn.execute("set local track_functions = 'all'")
         attack.act("user_a")
         plan = "\n".join(r["QUERY PLAN"] for r in attack.conn.execute(
             "explain (verbose, costs off) select * from credits.ledger"))
-    assert "pg_has_role" in plan and "_caller_" not in plan, plan
+        rows = attack.conn.execute("select * from credits.ledger").fetchall()
+        attack.conn.execute("select tests.act_as_superuser()")
+        calls = attack.conn.execute("select pg_stat_get_xact_function_calls("
+                                    "'credits_private._caller_pool()'::regprocedure) as n").fetchone()["n"]
+    assert "pg_has_role" in plan and set(re.findall(r"_caller_\w+", plan)) == {"_caller_pool"}, plan
+    assert "CURRENT_USER = 'credits_owner'" in plan, plan
+    assert rows and calls is None, calls
 
 
 def test_issue9_item5_the_ledger_is_immutable_in_replica_mode(attack: Attack) -> None:

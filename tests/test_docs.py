@@ -59,6 +59,7 @@ def test_the_examples_recipe_runs_on_a_fresh_database(pg_cluster: Cluster, templ
         "02_holds.sql prints 02_holds.out",
         "03_subscription.sql prints 03_subscription.out",
         "04_corrections.sql prints 04_corrections.out",
+        "05_team_pool.sql prints 05_team_pool.out",
         "06_billing_depth.sql prints 06_billing_depth.out",
         "quickstart.py prints quickstart.py.out",
     ], "")

@@ -3,7 +3,10 @@
 Hypothesis drives open, grant, purchase, deduct (with and without
 idempotency keys, retries included), reserve, capture, release, refund,
 void, future-dated grants (`starts_at`), moved grant ends
-(`set_grant_expiry`), expiry sweeps and time travel across a few accounts. The model keeps
+(`set_grant_expiry`), expiry sweeps and time travel across a few accounts,
+two of them members of a pool (docs/contract.md, Teams): one with a cap of 5
+a period, one without; their debits and holds take their own credits first,
+then the pool's within the cap, and refunds give the pool's share back first. The model keeps
 every grant (priority, expiry, remaining, earmarks) and every hold and
 debit, and applies SPEC §1's rules: the burn-down order, holds that block
 until they lapse, captures from the earmarked grants, refunds to the grants
@@ -103,12 +106,17 @@ class Ledger(RuleBasedStateMachine):
         self.all_holds: list[Hold] = []
         self.keys: dict[tuple[str, str], tuple[Decimal, int]] = {}
         self.names: list[str] = []
+        # The pool: the first account opened draws on it with a cap, the second without, the third not at all.
+        self.pool = f"m{self.run}_pool"
+        self.caps: dict[str, Decimal | None] = {}
+        self.pool_used: dict[str, Decimal] = {}  # what each member took from the pool this period (net)
         # An account the model does not predict, for what is settled lazily: a monthly and a daily allowance
         # in a time zone of its own, its first period ending 3 hours after START.
         self.lazy = f"m{self.run}_lazy"
         self.sql("select set_config('credits.now', %s, false)", (LAZY_OPENED.isoformat(),))
         self.sql("select credits.open_account(%s, 'lazy', timezone => 'America/New_York')", (self.lazy,))
         self.sql("select set_config('credits.now', %s, false)", (self.now.isoformat(),))
+        self.sql("select credits.open_account(%s, 'empty')", (self.pool,))
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -157,6 +165,36 @@ class Ledger(RuleBasedStateMachine):
         assert left == 0
         return draws
 
+    def cap_left(self, member: str) -> Decimal | None:
+        """What is left of a member's cap: what it took this period and what its live holds hold of the pool."""
+        cap = self.caps[member]
+        if cap is None:
+            return None
+        held = sum((a for h in self.all_holds if h.account == member and h.blocking(self.now)
+                    for g, a in h.earmarks if g.account == self.pool), Decimal(0))
+        return max(cap - self.pool_used[member] - held, Decimal(0))
+
+    def pool_slice(self, member: str) -> Decimal:
+        """What a member may draw from its pool now (0 for an account in no pool)."""
+        if member not in self.caps:
+            return Decimal(0)
+        left = self.cap_left(member)
+        return self.available(self.pool) if left is None else min(self.available(self.pool), left)
+
+    def spend_plan(self, account: str, amount: Decimal) -> list[tuple[Grant, Decimal]] | None:
+        """The draws of a debit or hold: its own grants, then its pool's within the cap; None when refused."""
+        own = self.available(account)
+        if amount <= own:
+            return self.plan(account, amount)
+        if amount - own > self.pool_slice(account):
+            return None
+        draws = self.plan(account, own) + self.plan(self.pool, amount - own)
+        return [(g, take) for g, take in draws if take > 0]
+
+    def count_pool(self, draws: list[tuple[Grant, Decimal]], member: str, sign: int = 1) -> None:
+        if member in self.caps:
+            self.pool_used[member] += sign * sum((t for g, t in draws if g.account == self.pool), Decimal(0))
+
     def add_grant(self, account: str, grant_id: int, source: str, amount: Decimal, expires_at: datetime | None,
                   starts_at: datetime | None = None) -> Grant:
         grant = Grant(grant_id, account, PRIORITY.get(source, 100), expires_at, amount, starts_at or self.now,
@@ -178,8 +216,21 @@ class Ledger(RuleBasedStateMachine):
     def _open(self) -> str:
         name = f"m{self.run}_{len(self.names)}"
         self.sql("select credits.open_account(%s, 'empty')", (name,))
+        if len(self.names) < 2:
+            self.caps[name] = Decimal(5) if not self.names else None
+            self.pool_used[name] = Decimal(0)
+            caps = '{"credits": 5}' if not self.names else '{}'
+            self.sql("select credits.add_pool_member(%s, %s, %s)", (self.pool, name, caps))
         self.names.append(name)
         return name
+
+    @rule(target=grants, amount=amounts, minutes=st.none() | st.integers(1, 600))
+    def grant_pool(self, amount: Decimal, minutes: int | None) -> int:
+        expires = self.now + timedelta(minutes=minutes) if minutes else None
+        row = self.one("select grant_id from credits.grant_credits(%s, %s, 'promo', expires_at => %s)",
+                       (self.pool, amount, expires))
+        self.add_grant(self.pool, row["grant_id"], "promo", amount, expires)
+        return row["grant_id"]
 
     @rule(target=grants, account=accounts, amount=amounts, minutes=st.none() | st.integers(1, 600),
           starts_in=st.none() | st.integers(1, 300))
@@ -233,25 +284,27 @@ class Ledger(RuleBasedStateMachine):
         if key is not None and (account, key) in self.keys:
             assert row["ok"] and row["transaction_id"] == self.keys[(account, key)][1], "a retry was charged again"
             return multiple()
-        if self.available(account) < amount:
+        draws = self.spend_plan(account, amount)
+        if draws is None:
             assert (row["ok"], row["reason"]) == (False, "insufficient_credits"), row
             return multiple()
         assert row["ok"] and row["charged"] == amount, row
         if key is not None:
             self.keys[(account, key)] = (amount, row["transaction_id"])
-        for g, take in (draws := self.plan(account, amount)):
+        for g, take in draws:
             g.remaining -= take
+        self.count_pool(draws, account)
         return Debit(row["transaction_id"], account, draws)
 
     @rule(target=holds, account=accounts, amount=amounts, minutes=st.integers(1, 120))
     def reserve(self, account: str, amount: Decimal, minutes: int) -> Any:
         row = self.one("select ok, reason, hold_id, held, expires_at from credits.reserve_credits(%s, 'roast',"
                        " ttl => make_interval(mins => %s), amount => %s)", (account, minutes, amount))
-        if self.available(account) < amount:
+        earmarks = self.spend_plan(account, amount)
+        if earmarks is None:
             assert (row["ok"], row["reason"]) == (False, "insufficient_credits"), row
             return multiple()
         assert row["ok"] and row["held"] == amount, row
-        earmarks = self.plan(account, amount)
         # No hold outlives the given grants it earmarks by more than 15 minutes (SPEC §1 hold).
         expires_at = min([self.now + timedelta(minutes=minutes)]
                          + [g.expires_at + timedelta(minutes=15) for g, _ in earmarks
@@ -294,6 +347,7 @@ class Ledger(RuleBasedStateMachine):
                 draws.append((g, take))
                 left -= take
         hold.status, hold.result = "captured", (row["transaction_id"], charge)
+        self.count_pool(draws, hold.account)
         return Debit(row["transaction_id"], hold.account, draws)
 
     @rule(hold=holds)
@@ -317,23 +371,26 @@ class Ledger(RuleBasedStateMachine):
             self.refused("PT409", "select * from credits.refund_transaction(%s, 'model', %s)",
                          (debit.transaction_id, amount))
             return
-        (refund,) = self.sql("select refund_id from credits.refund_transaction(%s, 'model', %s)",
-                             (debit.transaction_id, amount))
-        # Where each part went: the paying grant itself, or a new refund grant (ids from the refund's draws).
-        targets = {d["of_grant_id"]: d["grant_id"] for d in self.one(
-            "select draws from credits_private.ledger_entries where entry_id = %s", (refund["refund_id"],))["draws"]}
+        (last,) = self.sql("select max(entry_id) as id from credits_private.ledger_entries")
+        self.sql("select refund_id from credits.refund_transaction(%s, 'model', %s)", (debit.transaction_id, amount))
+        # Where each part went: the paying grant itself, or a new refund grant (ids from the refund rows' draws:
+        # a member's debit its pool paid in part is refunded in two rows, the pool's and the member's).
+        targets = {d["of_grant_id"]: d["grant_id"] for r in self.sql(
+            "select draws from credits_private.ledger_entries where entry_id > %s and kind = 'refund'", (last["id"],))
+            for d in r["draws"]}
         left = wanted
         for g, take in reversed(debit.draws):
             back = min(left, take - debit.refunded.get(g.grant_id, Decimal(0)))
             if back <= 0:
                 continue
             debit.refunded[g.grant_id] = debit.refunded.get(g.grant_id, Decimal(0)) + back
+            self.count_pool([(g, back)], debit.account, -1)
             if g.live(self.now):
                 assert targets[g.grant_id] == g.grant_id, "a refund to a live grant went elsewhere"
                 g.remaining += back
             else:
                 assert targets[g.grant_id] != g.grant_id, "a refund went to a grant that has ended"
-                refund_grant = self.add_grant(debit.account, targets[g.grant_id], "refund", back, None)
+                refund_grant = self.add_grant(g.account, targets[g.grant_id], "refund", back, None)
                 refund_grant.priority = g.priority
             left -= back
             if left == 0:
@@ -370,7 +427,7 @@ class Ledger(RuleBasedStateMachine):
 
     @invariant()
     def balances_match_the_model(self) -> None:
-        for name in self.names:
+        for name in [*self.names, self.pool]:
             rows = self.sql("select available, held from credits.get_balance(%s) where credit_type = 'credits'",
                             (name,))
             available = rows[0]["available"] if rows else Decimal(0)
@@ -381,7 +438,7 @@ class Ledger(RuleBasedStateMachine):
         """One meaning of available: get_balance before settling = after, = credits.balances (issue 12)."""
         read = ("select credit_type, available, held, granted_this_period, used_this_period, period_start,"
                 " period_end, next_reset_at, plan, buckets from credits.get_balance(%s) order by credit_type")
-        for name in [*self.names, self.lazy]:
+        for name in [*self.names, self.pool, self.lazy]:
             before = self.sql(read, (name,))
             view = {(r["credit_type"], r["available"], r["held"]) for r in self.sql(
                 "select credit_type, available, held from credits.balances where account_id = %s", (name,))}
@@ -389,6 +446,17 @@ class Ledger(RuleBasedStateMachine):
             with self.conn.transaction(force_rollback=True):
                 self.sql("select * from credits.get_or_create_active_period(%s)", (name,))
                 assert self.sql(read, (name,)) == before, name
+
+    @invariant()
+    def members_see_their_slice(self) -> None:
+        for name in self.names:
+            row = self.one("select pool_available, pool_cap_remaining from credits.get_balance(%s)"
+                           " where credit_type = 'credits'", (name,))
+            if name not in self.caps:
+                assert row == {"pool_available": None, "pool_cap_remaining": None}, (name, row)
+            else:
+                assert (row["pool_available"], row["pool_cap_remaining"]) == (self.pool_slice(name),
+                                                                               self.cap_left(name)), (name, row)
 
     @invariant()
     def ledger_reconciles(self) -> None:

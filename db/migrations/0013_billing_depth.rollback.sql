@@ -20,9 +20,9 @@ drop domain credits_private.top_up_status;
 do $$
 begin
   alter domain credits_private.event_kind drop constraint event_kind_check;
-  alter domain credits_private.event_kind add constraint event_kind_check
+  alter domain credits_private.event_kind add constraint event_kinds
     check (value in ('balance_changed', 'threshold_crossed', 'depleted', 'recovered', 'feature_gated',
-                     'plan_changed'));
+                     'plan_changed', 'member_cap_reached'));
   alter domain credits_private.ledger_kind drop constraint ledger_kind_check;
   alter domain credits_private.ledger_kind add constraint ledger_kind_check
     check (value in ('grant', 'debit', 'expiry', 'void', 'refund', 'capture', 'adjustment'));

@@ -29,10 +29,11 @@ begin
   alter domain credits_private.ledger_kind drop constraint ledger_kind_check;
   alter domain credits_private.ledger_kind add constraint ledger_kind_check
     check (value in ('grant', 'debit', 'expiry', 'void', 'refund', 'capture', 'adjustment', 'expiry_changed'));
-  alter domain credits_private.event_kind drop constraint event_kind_check;
+  -- 0012 (team pools) named its list event_kinds.
+  alter domain credits_private.event_kind drop constraint event_kinds;
   alter domain credits_private.event_kind add constraint event_kind_check
     check (value in ('balance_changed', 'threshold_crossed', 'depleted', 'recovered', 'feature_gated',
-                     'plan_changed', 'top_up_requested'));
+                     'plan_changed', 'member_cap_reached', 'top_up_requested'));
 end
 $$;
 

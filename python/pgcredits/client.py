@@ -114,6 +114,8 @@ from pgcredits.models import (
     Period,
     Plan,
     PlanFeature,
+    PoolMember,
+    PoolSlice,
     Quota,
     Refund,
     Released,
@@ -419,6 +421,23 @@ class _Functions:
     @rpc
     def reset_credits(self, account_id: str, reason: str) -> list[Balance]:
         """Re-issues the current period's allowances; returns the balance rows after."""
+
+    # Teams (admin and service; get_pool also a member)
+    @rpc
+    def add_pool_member(self, pool_id: str, member_id: str, caps: Json = DEFAULT) -> PoolMember:
+        """Makes member_id draw on pool_id once its own credits fall short, within caps per credit type and period."""
+
+    @rpc
+    def set_member_caps(self, pool_id: str, member_id: str, caps: Json) -> PoolMember:
+        """Replaces a member's caps ({"credits": 50}; absent or null: no cap)."""
+
+    @rpc
+    def remove_pool_member(self, pool_id: str, member_id: str) -> PoolMember:
+        """Removes a member from its pool; returns the membership as it was."""
+
+    @rpc
+    def get_pool(self, pool_id: str) -> list[PoolSlice]:
+        """The pool's members: caps, used this period, what is left (a member: its own row; pool_admin: all)."""
 
     # Subscriptions
     @rpc

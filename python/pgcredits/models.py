@@ -113,7 +113,11 @@ class OpenedAccount(Account):
 
 
 class Balance(Result):
-    """One credit type of an account's balance (get_balance, reset_credits); `buckets`: remaining per source."""
+    """One credit type of an account's balance (get_balance, reset_credits); `buckets`: remaining per source.
+
+    For a member of a pool: `pool_available`, what it may draw from the pool now (the pool's available, at
+    most what is left of its cap), and `pool_cap_remaining` (None: no cap); both None for an account in no pool.
+    """
 
     credit_type: str
     available: Decimal
@@ -126,6 +130,8 @@ class Balance(Result):
     plan: str
     unlimited: bool
     buckets: JsonValue[dict[str, Decimal]]
+    pool_available: Decimal | None
+    pool_cap_remaining: Decimal | None
 
 
 class BalanceAt(Result):
@@ -156,6 +162,34 @@ class LedgerEntry(Result):
     reason: str | None
     metadata: JsonValue[dict[str, Any]]
     created_at: datetime
+    member_id: str | None
+    pool_id: str | None
+    pool_transaction_id: int | None
+
+
+class PoolMember(Result):
+    """A row of credits.pool_members (add_pool_member, set_member_caps, remove_pool_member).
+
+    `caps`: the most the member may take from the pool per credit type in one of the pool's periods.
+    """
+
+    pool_id: str
+    member_id: str
+    caps: JsonValue[dict[str, Decimal]]
+    added_at: datetime
+    updated_at: datetime
+
+
+class PoolSlice(Result):
+    """One member of a pool (get_pool): its caps, what it used of the pool this period and what is left of each cap."""
+
+    member_id: str
+    caps: JsonValue[dict[str, Decimal]]
+    used_this_period: JsonValue[dict[str, Decimal]]
+    cap_remaining: JsonValue[dict[str, Decimal]]
+    period_start: datetime
+    period_end: datetime
+    added_at: datetime
 
 
 class Period(Result):

@@ -2,7 +2,9 @@
 -- row of a change of `amount` that left the balance row as `balance`: its
 -- account and credit type, the balance before and after (they chain), what
 -- is available after (_available unless the caller knows it), who acts
--- (_actor) and the rest as given. The one writer of ledger rows but two
+-- (_actor) and the rest as given (member_id on a pool's row: the member
+-- that spent; pool_id and pool_entry_id on a member's row: the pool's row
+-- that paid the rest). The one writer of ledger rows but two
 -- that must write in bulk or in one statement with their draw: the debit
 -- (deduct_credits) and the daily job (grant_daily_credits), which name it.
 -- Returns the entry id.
@@ -16,7 +18,9 @@ create or replace function credits_private._write_ledger(balance credits_private
                                                          refund_of bigint default null,
                                                          idempotency_key text default null,
                                                          request_hash uuid default null, reason text default null,
-                                                         metadata jsonb default '{}')
+                                                         metadata jsonb default '{}',
+                                                         member_id text default null, pool_id text default null,
+                                                         pool_entry_id bigint default null)
 returns bigint
 language plpgsql
 as $$
@@ -25,12 +29,13 @@ declare
 begin
   insert into credits_private.ledger_entries
     (account_id, credit_type, kind, amount, balance_before, balance_after, available_after, grant_id, feature,
-     units, draws, refund_of, idempotency_key, request_hash, actor, reason, metadata, created_at)
+     units, draws, refund_of, idempotency_key, request_hash, actor, reason, metadata, created_at, member_id,
+     pool_id, pool_entry_id)
   values
     (balance.account_id, balance.credit_type, kind, amount, balance.balance - amount, balance.balance,
      coalesce(available, credits_private._available(balance.account_id, balance.credit_type, at)), grant_id,
      feature, units, draws, refund_of, idempotency_key, request_hash, credits_private._actor(), reason,
-     coalesce(metadata, '{}'::jsonb), at)
+     coalesce(metadata, '{}'::jsonb), at, member_id, pool_id, pool_entry_id)
   returning entry_id into v_entry_id;
   return v_entry_id;
 end

@@ -1,10 +1,10 @@
 -- credits_private._settle_due(at): settles every balance with something due
 -- by `at` (a grant that ended, a hold that lapsed: balances.settle_at), one
 -- balance at a time, each under its lock (_settle_due_balance), in
--- (account_id, credit_type) order. Counts the grants it expired and the
--- holds it released. The one sweep behind expire_grants() and
--- expire_holds(); on Citus each balance is settled on its node
--- (db/citus/functions/70_jobs.sql).
+-- (account_id, credit_type) order, the pools' last (db/README.md, "Lock
+-- order"). Counts the grants it expired and the holds it released. The one
+-- sweep behind expire_grants() and expire_holds(); on Citus each balance is
+-- settled on its node (db/citus/functions/70_jobs.sql).
 
 create or replace function credits_private._settle_due(at timestamptz, out grants_expired integer,
                                                        out holds_released integer)
@@ -19,8 +19,9 @@ begin
   for v_due in
     select b.account_id, b.credit_type
     from credits_private.balances b
+    left join credits_private.pools p on p.account_id = b.account_id
     where b.settle_at <= at
-    order by b.account_id, b.credit_type
+    order by p.account_id is not null, b.account_id, b.credit_type
   loop
     v_settled := credits_private._settle_due_balance(v_due.account_id, v_due.credit_type, at);
     grants_expired := grants_expired + v_settled.grants_expired;

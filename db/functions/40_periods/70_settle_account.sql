@@ -1,16 +1,19 @@
--- credits_private._settle_account(account_id, at): the account for a mutating
--- call: the caller may act on it, its current period is open and its daily
+-- credits_private._settle_account(account_id, at, trusted): the account for a
+-- mutating call: the caller may act on it (trusted: the pool a member's
+-- debit draws on, credits_private._pool_charge, whoever calls), its current period is open and its daily
 -- grants for the local day are issued (credits_private._settle_daily).
 -- Concurrent callers do each once: the account row lock serializes them.
 -- While neither is due (the period runs, daily_until is ahead) this is the
 -- account read and two comparisons.
 
-create or replace function credits_private._settle_account(account_id text, at timestamptz)
+create or replace function credits_private._settle_account(account_id text, at timestamptz,
+                                                           trusted boolean default false)
 returns credits_private.accounts
 language plpgsql
 as $$
 declare
-  v_account credits_private.accounts := credits_private._account_to_act(account_id);
+  v_account credits_private.accounts := case when trusted then credits_private._account_for(account_id, true)
+                                             else credits_private._account_to_act(account_id) end;
 begin
   if v_account.period_end > at and v_account.daily_until > at then
     return v_account;

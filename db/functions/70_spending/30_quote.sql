@@ -5,20 +5,27 @@
 -- the rules (_prepare_spend); what is available counts the allowance of a
 -- period not opened yet and a daily grant the next mutating call would
 -- issue as issued. reason adds insufficient_credits to _prepare_spend's
--- refusals. The one rule of check_feature and get_quotas.
+-- refusals, unless the account is a member of a pool that pays the rest
+-- (pool_id, and pool_share: what the pool would pay, with what
+-- _draw_plan needs to preview it; null when its own grants cover the
+-- cost). The one rule of check_feature and get_quotas.
 
 create or replace function credits_private._quote(account credits_private.accounts, feature text, units jsonb,
                                                   at timestamptz,
                                                   out credit_type text, out cost numeric, out reason text,
                                                   out available numeric, out period_limit integer,
                                                   out period_used integer, out pending numeric,
-                                                  out pending_daily numeric, out period_end timestamptz)
+                                                  out pending_daily numeric, out period_end timestamptz,
+                                                  out pool_id text, out pool_share numeric,
+                                                  out pool_pending numeric, out pool_pending_daily numeric,
+                                                  out pool_period_end timestamptz, out pool_day_end timestamptz)
 language plpgsql
 stable
 as $$
 declare
   v_settled credits_private.accounts := credits_private._as_settled(account, at);
   v_spend record := credits_private._prepare_spend(v_settled, feature, units, null, at);
+  v_spendable numeric;
 begin
   credit_type := v_spend.credit_type;
   cost := v_spend.cost;
@@ -29,5 +36,20 @@ begin
   from credits_private._settled_balance(account, credit_type, at) s;
   reason := coalesce(v_spend.reason,
                      case when not v_spend.is_demo and available < cost then 'insufficient_credits' end);
+  if reason = 'insufficient_credits' then
+    -- A member of a pool: the pool pays the rest, if it has it within the
+    -- member's cap (credits_private._pool_slice; deduct_credits'
+    -- _pool_charge decides the same under the locks).
+    select ps.pool_id, cost - available, ps.pool_pending, ps.pool_pending_daily, ps.pool_period_end,
+           ps.pool_day_end, ps.spendable
+    into pool_id, pool_share, pool_pending, pool_pending_daily, pool_period_end, pool_day_end, v_spendable
+    from credits_private._pool_slice(account.account_id, credit_type, at) ps;
+    if pool_id is not null and pool_share <= v_spendable then
+      reason := null;
+    else
+      pool_id := null;
+      pool_share := null;
+    end if;
+  end if;
 end
 $$;

@@ -6,7 +6,8 @@
 -- one a credits_user made on its own account. Errors: PT404 unknown hold,
 -- and for a user naming another account's hold (42501 would reveal that
 -- it exists); 42501 for a user naming its backend's hold on its account
--- (it sees that hold in credits.holds already).
+-- (it sees that hold in credits.holds already); PT422 for a pool's share
+-- of a member's hold (it ends with the member's).
 
 create or replace function credits_private._hold(hold_id bigint, account_id text default null)
 returns credits_private.holds
@@ -25,6 +26,11 @@ begin
       using errcode = 'PT404', hint = 'Pass a hold_id from reserve_credits.';
   end if;
   perform credits_private._account_to_act(v_hold.account_id);
+  if v_hold.member_id is not null then
+    raise exception 'hold % is pool %''s share of a hold of member %', hold_id, v_hold.account_id, v_hold.member_id
+      using errcode = 'PT422',
+            hint = 'Capture or release the member''s hold: its pool''s share follows.';
+  end if;
   if v_hold.maker_role <> 'credits_user' and not credits_private._caller_writes_all() then
     raise exception 'hold % was made by a backend (%): a credits_user may end only the holds it made',
                     hold_id, v_hold.maker_role

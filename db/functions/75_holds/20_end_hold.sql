@@ -5,11 +5,15 @@
 -- ended, writing one `capture` ledger row. Whatever an ended grant gets back
 -- is written off at once. A released or lapsed hold gives its per-period
 -- use back. A capture counts toward used_this_period of `period_start`, the
--- account's current period. Returns the capture's ledger entry id, or null.
+-- account's current period. The capture row of a pool's share names the
+-- member (hold.member_id); a member's names the pool and the pool's
+-- capture row (hold.pool_id, pool_entry_id). Returns the capture's ledger
+-- entry id, or null.
 
 create or replace function credits_private._end_hold(hold credits_private.holds, status text, charge numeric,
                                                      at timestamptz, metadata jsonb default '{}',
-                                                     period_start timestamptz default null)
+                                                     period_start timestamptz default null,
+                                                     pool_entry_id bigint default null)
 returns bigint
 language plpgsql
 as $$
@@ -58,7 +62,8 @@ begin
     v_entry_id := credits_private._write_ledger(v_balance, 'capture', -charge, at, feature => hold.feature,
                                                 units => hold.units, draws => coalesce(v_draws, '[]'::jsonb),
                                                 reason => format('capture of hold %s', hold.hold_id),
-                                                metadata => metadata);
+                                                metadata => metadata, member_id => hold.member_id,
+                                                pool_id => hold.pool_id, pool_entry_id => pool_entry_id);
   elsif hold.counted_period is not null then
     update credits_private.period_usage u
     set used_count = u.used_count - 1

@@ -3,7 +3,11 @@
 -- the next mutating call would issue counted as issued), held by live
 -- holds (a lapsed hold holds nothing, even before it is settled), granted
 -- and used this period, the period, when it next resets, the plan, and the
--- remainder per source in buckets. Changes nothing (STABLE): runs in
+-- remainder per source in buckets; for a member of a pool, what it may
+-- draw from the pool now (pool_available: the pool's available, at most
+-- what is left of its cap) and what is left of its cap this period of the
+-- pool (pool_cap_remaining; null: no cap); both null for an account in no
+-- pool (credits_private._pool_slice). Changes nothing (STABLE): runs in
 -- read-only transactions and on replicas. Errors: PT404, 42501.
 --
 --   select credit_type, available, buckets from credits.get_balance('u_42');
@@ -11,7 +15,8 @@
 create or replace function credits.get_balance(account_id text)
 returns table (credit_type text, available numeric, held numeric, granted_this_period numeric,
                used_this_period numeric, period_start timestamptz, period_end timestamptz,
-               next_reset_at timestamptz, plan text, unlimited boolean, buckets jsonb)
+               next_reset_at timestamptz, plan text, unlimited boolean, buckets jsonb,
+               pool_available numeric, pool_cap_remaining numeric)
 language plpgsql
 stable
 security definer
@@ -45,10 +50,13 @@ begin
                                         v_now),
          v_plan.code,
          v_plan.unlimited,
-         s.buckets
+         s.buckets,
+         ps.spendable,
+         ps.cap_remaining
   from unnest(v_types) t (code)
   cross join lateral credits_private._settled_balance(v_account, t.code, v_now) s
   left join credits_private.balances b on b.account_id = v_account.account_id and b.credit_type = t.code
+  cross join lateral credits_private._pool_slice(v_account.account_id, t.code, v_now) ps
   order by t.code;
 end
 $$;

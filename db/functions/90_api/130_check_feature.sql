@@ -1,6 +1,9 @@
 -- credits.check_feature(account_id, feature, units): would deduct_credits
 -- allow this call now, what would it cost, and which grants would pay how
--- much (draws, in burn-down order). Changes nothing.
+-- much (draws, in burn-down order; for a member of a pool whose own grants
+-- fall short, then the pool's grants, each draw naming the pool_id).
+-- available is the account's own; get_balance says what its pool adds.
+-- Changes nothing.
 -- reason: null, account_inactive, feature_not_in_plan, period_limit_reached
 -- or insufficient_credits. Errors: PT404, PT422, 42501.
 --
@@ -30,11 +33,21 @@ begin
          v_quote.available,
          case when v_quote.period_limit is not null
               then greatest(v_quote.period_limit - v_quote.period_used, 0) end,
-         coalesce((select jsonb_agg(jsonb_build_object('grant_id', d.grant_id, 'source', d.source,
-                                                       'amount', d.take) order by d.draw_order)
-                   from credits_private._draw_plan(account_id, v_quote.credit_type, v_quote.cost, v_now,
-                                                   v_quote.pending, v_quote.period_end, v_quote.pending_daily,
-                                                   credits_private._local_day_end(v_account.timezone, v_now)) d
+         coalesce((select jsonb_agg(d.draw order by d.pooled, d.draw_order)
+                   from (select false as pooled, o.draw_order,
+                                jsonb_build_object('grant_id', o.grant_id, 'source', o.source, 'amount', o.take) as draw
+                         from credits_private._draw_plan(account_id, v_quote.credit_type,
+                                                         v_quote.cost - coalesce(v_quote.pool_share, 0), v_now,
+                                                         v_quote.pending, v_quote.period_end, v_quote.pending_daily,
+                                                         credits_private._local_day_end(v_account.timezone, v_now)) o
+                         union all
+                         select true, p.draw_order,
+                                jsonb_build_object('grant_id', p.grant_id, 'source', p.source, 'amount', p.take,
+                                                   'pool_id', v_quote.pool_id)
+                         from credits_private._draw_plan(v_quote.pool_id, v_quote.credit_type, v_quote.pool_share,
+                                                         v_now, v_quote.pool_pending, v_quote.pool_period_end,
+                                                         v_quote.pool_pending_daily, v_quote.pool_day_end) p
+                         where v_quote.pool_id is not null) d
                    where v_quote.reason is null and v_quote.cost > 0), '[]'::jsonb);
 end
 $$;

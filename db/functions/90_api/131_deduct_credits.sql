@@ -12,6 +12,12 @@
 -- Hot path, one statement each: read the quote; take the balance row lock
 -- with a conditional UPDATE that is also the overdraft check; draw from the
 -- grants and write the ledger row in one statement. No subtransaction.
+-- A member of a pool (docs/contract.md, Teams) whose own grants fall short
+-- takes the rest from the pool (credits_private._pool_charge), within its
+-- cap: its own grants pay what they can (the ledger row names the pool's
+-- row, pool_id and pool_entry_id), and charged is the whole cost. An
+-- account in no pool pays for this only on that slow path: one index
+-- probe of pool_members before it is refused.
 --
 --   select * from credits.deduct_credits('u_42', 'chat', '{"input_tokens": 1200}', idempotency_key => 'req-81');
 
@@ -40,6 +46,12 @@ declare
   v_refusal text := v_quote.reason;
   -- The balance's auto top-up threshold (null: none; set_auto_top_up).
   v_top_up_below numeric;
+  -- What the account's own grants pay: the cost, or what they have when a
+  -- pool pays the rest.
+  v_own numeric := v_quote.cost;
+  v_pool_id text;
+  v_pool_entry_id bigint;
+  v_limited_by text;
 begin
   perform credits_private._check_metadata(metadata);
   if v_quote.is_demo then
@@ -60,8 +72,12 @@ begin
       'deduct_credits', feature, coalesce(units, '{}'), metadata, amount));
     v_first := credits_private._idempotent_replay(account_id, idempotency_key, v_hash);
     if v_first.entry_id is not null then
-      return query select true, null::text, v_first.entry_id, -v_first.amount, v_first.available_after,
-                          v_first.credit_type;
+      return query select true, null::text, v_first.entry_id,
+                          -v_first.amount + coalesce((select -p.amount
+                                                      from credits_private.ledger_entries p
+                                                      where p.account_id = v_first.pool_id
+                                                        and p.entry_id = v_first.pool_entry_id), 0),
+                          v_first.available_after, v_first.credit_type;
       return;
     end if;
   end if;
@@ -82,27 +98,37 @@ begin
       -- before a renewal committed counts in the period it saw only while
       -- that is still the balance's period. (Everywhere else:
       -- credits_private._period_counter.)
-      set balance = b.balance - v_quote.cost,
-          period_used = case when b.period_start = v_quote.period_start then b.period_used + v_quote.cost
+      set balance = b.balance - v_own,
+          period_used = case when b.period_start = v_quote.period_start then b.period_used + v_own
                              when b.period_start > v_quote.period_start then b.period_used
-                             else v_quote.cost end,
+                             else v_own end,
           period_granted = case when b.period_start >= v_quote.period_start then b.period_granted else 0 end,
           period_start = greatest(b.period_start, v_quote.period_start),
           updated_at = v_now
       where b.account_id = deduct_credits.account_id
         and b.credit_type = v_quote.credit_type
-        and b.balance - b.held >= v_quote.cost
+        and b.balance - b.held >= v_own
         and (b.settle_at is null or b.settle_at > v_now)
-      returning b.balance + v_quote.cost, b.balance, b.balance - b.held, b.top_up_below
+      returning b.balance + v_own, b.balance, b.balance - b.held, b.top_up_below
       into v_before, v_after, v_available, v_top_up_below;
       exit when found;
       -- Slow path: no balance row yet, time to settle, or not enough.
       v_balance := credits_private._lock_balance(account_id, v_quote.credit_type, v_now);
-      if v_balance.balance - v_balance.held < v_quote.cost then
-        v_refusal := 'insufficient_credits';
-        v_available := v_balance.balance - v_balance.held;
-        v_top_up_below := v_balance.top_up_below;
-        exit;
+      v_top_up_below := v_balance.top_up_below;
+      if v_balance.balance - v_balance.held < v_own then
+        -- Not enough of its own: a member of a pool takes the rest from the
+        -- pool, under this lock (member, then pool); its own grants pay what
+        -- they have, by the UPDATE above on the next turn.
+        exit when v_pool_entry_id is not null;  -- short again once the pool paid: PT500 below
+        v_own := v_balance.balance - v_balance.held;
+        select p.pool_id, p.entry_id, p.limited_by into v_pool_id, v_pool_entry_id, v_limited_by
+        from credits_private._pool_charge(account_id, v_quote.credit_type, v_quote.cost - v_own, v_now,
+                                          feature, coalesce(units, '{}'), metadata) p;
+        if v_pool_entry_id is null then
+          v_refusal := 'insufficient_credits';
+          v_available := v_own;
+          exit;
+        end if;
       end if;
     end loop;
     if v_before is null and v_refusal is null then
@@ -114,7 +140,10 @@ begin
   if v_refusal is not null then
     v_available := coalesce(v_available, credits_private._available(account_id, v_quote.credit_type, v_now));
     perform credits_private._refuse(account_id, feature, v_quote.credit_type, v_refusal, v_quote.cost, v_available,
-                                    case when v_counted then v_quote.period_start end, v_now);
+                                    case when v_counted then v_quote.period_start end, v_now,
+                                    case when v_pool_id is not null
+                                         then jsonb_build_object('pool_id', v_pool_id, 'limited_by', v_limited_by)
+                                         else '{}' end);
     -- Auto top-up (issue 15): a balance too low to pay may request one.
     if v_top_up_below > v_available then
       perform credits_private._request_top_up(account_id, v_quote.credit_type, v_quote.period_start, v_available,
@@ -126,9 +155,10 @@ begin
 
   -- The draw and its ledger row in one statement (the other writer of
   -- ledger rows is credits_private._write_ledger).
+  -- (Its twin for other debits: credits_private._draw.)
   with plan as (
     select d.draw_order, d.grant_id, d.take
-    from credits_private._draw_plan(account_id, v_quote.credit_type, v_quote.cost, v_now) d
+    from credits_private._draw_plan(account_id, v_quote.credit_type, v_own, v_now) d
   ), drawn as (
     update credits_private.grants g
     set remaining = g.remaining - plan.take
@@ -138,18 +168,18 @@ begin
   )
   insert into credits_private.ledger_entries
     (account_id, credit_type, kind, amount, balance_before, balance_after, available_after, feature, units,
-     draws, idempotency_key, request_hash, actor, metadata, created_at)
-  select account_id, v_quote.credit_type, 'debit', -v_quote.cost, v_before, v_after, v_available, feature,
+     draws, idempotency_key, request_hash, actor, metadata, created_at, pool_id, pool_entry_id)
+  select account_id, v_quote.credit_type, 'debit', -v_own, v_before, v_after, v_available, feature,
          coalesce(units, '{}'),
          coalesce((select jsonb_agg(jsonb_build_object('grant_id', drawn.grant_id, 'amount', drawn.take)
                                     order by drawn.draw_order) from drawn), '[]'::jsonb),
-         idempotency_key, v_hash, credits_private._actor(), metadata, v_now
+         idempotency_key, v_hash, credits_private._actor(), metadata, v_now, v_pool_id, v_pool_entry_id
   returning entry_id, (select coalesce(sum(drawn.take), 0) from drawn) into v_entry_id, v_drawn;
-  if v_drawn <> v_quote.cost then
+  if v_drawn <> v_own then
     -- The balance row and the grants behind it disagree: refuse to write a
     -- ledger row that would not reconcile.
     raise exception 'account % (%) could not draw % from its grants, only %', account_id, v_quote.credit_type,
-                    v_quote.cost, v_drawn
+                    v_own, v_drawn
       using errcode = 'PT500', hint = 'A broken invariant: check credits.reconciliation for this account.';
   end if;
 

@@ -2,12 +2,17 @@
 -- credits a debit or capture charged, to the very grants that paid it (the
 -- last drawn first); where such a grant has ended, to a new `refund` grant
 -- of the same priority that never expires. amount defaults to all that is
--- still refundable; over all refunds never more than was charged. Admin.
--- account_id (SPEC §4): the transaction's account, so that on Citus the
--- call runs on its node; required there, optional here.
+-- still refundable; over all refunds never more than was charged. A
+-- member's debit that its pool paid in part is refunded as one: the pool's
+-- share first, back to the pool (a refund row of the pool naming the
+-- member) and to the member's cap in the pool's current period, then the
+-- member's own; refund_id is the member's refund row, or the pool's when
+-- only the pool got something back. Admin. account_id (SPEC §4): the
+-- transaction's account, so that on Citus the call runs on its node;
+-- required there, optional here.
 -- Errors: PT404 unknown transaction (or one of another account than
--- account_id); PT422 not a debit, bad amount, no reason; PT409 beyond what
--- was charged.
+-- account_id); PT422 not a debit, a pool's share (refund the member's
+-- transaction), bad amount, no reason; PT409 beyond what was charged.
 --
 --   select * from credits.refund_transaction(81, 'render failed', 2.5);
 
@@ -25,11 +30,10 @@ declare
   v_balance credits_private.balances;
   v_refundable numeric;
   v_amount numeric;
-  v_left numeric;
-  v_draw record;
-  v_take numeric;
-  v_target bigint;
-  v_draws jsonb := '[]';
+  v_pool credits_private.accounts;
+  v_pool_entry credits_private.ledger_entries;
+  v_pool_refundable numeric := 0;
+  v_pool_take numeric := 0;
 begin
   perform credits_private._require_reason(reason, format('refund transaction %s', transaction_id));
   if amount is not null then
@@ -47,76 +51,60 @@ begin
     raise exception 'transaction % is a %, not a debit or capture', transaction_id, v_debit.kind
       using errcode = 'PT422', hint = 'Only debits and captures can be refunded; void a grant with void_grant.';
   end if;
+  if v_debit.member_id is not null then
+    raise exception 'transaction % is pool %''s share of a debit of member %', transaction_id, v_debit.account_id,
+                    v_debit.member_id
+      using errcode = 'PT422',
+            detail = format('the member''s transaction is %s', (select m.entry_id
+                                                                from credits_private.ledger_entries m
+                                                                where m.account_id = v_debit.member_id
+                                                                  and m.pool_id = v_debit.account_id
+                                                                  and m.pool_entry_id = v_debit.entry_id)),
+            hint = 'Refund the member''s transaction: its pool''s share goes back to the pool and the cap.';
+  end if;
   v_account := credits_private._settle_account(v_debit.account_id, v_now);
   v_balance := credits_private._lock_balance(v_debit.account_id, v_debit.credit_type, v_now);
+  if v_debit.pool_entry_id is not null then
+    -- Lock order: the member, then its pool (db/README.md).
+    v_pool := credits_private._settle_account(v_debit.pool_id, v_now, trusted => true);
+    perform credits_private._lock_balance(v_debit.pool_id, v_debit.credit_type, v_now);
+    select l.* into strict v_pool_entry
+    from credits_private.ledger_entries l
+    where l.account_id = v_debit.pool_id and l.entry_id = v_debit.pool_entry_id;
+    select -v_pool_entry.amount - coalesce(sum(r.amount), 0) into v_pool_refundable
+    from credits_private.ledger_entries r
+    where r.account_id = v_pool_entry.account_id and r.refund_of = v_pool_entry.entry_id;
+  end if;
 
-  select -v_debit.amount - coalesce(sum(r.amount), 0) into v_refundable
+  select -v_debit.amount - coalesce(sum(r.amount), 0) + v_pool_refundable into v_refundable
   from credits_private.ledger_entries r
   where r.account_id = v_debit.account_id and r.refund_of = v_debit.entry_id;
   v_amount := coalesce(amount, v_refundable);
   if v_amount <= 0 or v_amount > v_refundable then
     raise exception 'cannot refund % of transaction %: % was charged, % is still refundable',
-                    v_amount, transaction_id, -v_debit.amount, v_refundable
+                    v_amount, transaction_id, -v_debit.amount - coalesce(v_pool_entry.amount, 0), v_refundable
       using errcode = 'PT409', hint = 'Refunds never exceed what was charged.';
   end if;
 
-  -- What each paying grant may still get back, last drawn first.
-  v_left := v_amount;
-  for v_draw in
-    select d.grant_id, d.amount - coalesce(back.amount, 0) as open_amount, g.priority,
-           (g.voided_at is null and g.expired_at is null and (g.expires_at is null or g.expires_at > v_now))
-             as live, g.expires_at
-    from rows from (jsonb_to_recordset(v_debit.draws) as (grant_id bigint, amount numeric))
-           with ordinality as d (grant_id, amount, n)
-    join credits_private.grants g on g.account_id = v_debit.account_id and g.grant_id = d.grant_id
-    left join lateral (
-      select sum((x ->> 'amount')::numeric) as amount
-      from credits_private.ledger_entries r, jsonb_array_elements(r.draws) x
-      where r.account_id = v_debit.account_id and r.refund_of = v_debit.entry_id
-        and (x ->> 'of_grant_id')::bigint = d.grant_id
-    ) back on true
-    order by d.n desc
-  loop
-    exit when v_left = 0;
-    v_take := least(v_left, v_draw.open_amount);
-    continue when v_take <= 0;
-    if v_draw.live then
-      update credits_private.grants g
-      set remaining = g.remaining + v_take
-      where g.account_id = v_debit.account_id and g.grant_id = v_draw.grant_id;
-      v_target := v_draw.grant_id;
-      update credits_private.balances b
-      set settle_at = least(b.settle_at, v_draw.expires_at)
-      where b.account_id = v_debit.account_id and b.credit_type = v_debit.credit_type;
-    else
-      insert into credits_private.grants
-        (account_id, credit_type, source, amount, remaining, priority, starts_at, reason, created_at)
-      values
-        (v_debit.account_id, v_debit.credit_type, 'refund', v_take, v_take, v_draw.priority, v_now,
-         format('refund of transaction %s (grant %s has ended)', transaction_id, v_draw.grant_id), v_now)
-      returning grant_id into v_target;
+  -- A debit its pool paid in part: the pool's share goes back first (it
+  -- was drawn last), to the pool and the member's cap; then the member's.
+  if v_pool_entry.entry_id is not null then
+    v_pool_take := least(v_amount, v_pool_refundable);
+    if v_pool_take > 0 then
+      select r.refund_id, r.available into refund_id, available
+      from credits_private._refund_entry(v_pool_entry, v_pool_take, reason, v_pool.period_start, v_now) r;
+      perform credits_private._pool_count(v_debit.account_id, v_pool.account_id, v_debit.credit_type,
+                                          v_pool.period_start,
+                                          case when v_pool_entry.created_at >= v_pool.period_start
+                                               then -v_pool_take else 0 end, null, null, null, v_now);
     end if;
-    v_draws := v_draws || jsonb_build_object('grant_id', v_target, 'of_grant_id', v_draw.grant_id,
-                                             'amount', v_take);
-    v_left := v_left - v_take;
-  end loop;
-  if v_left <> 0 then
-    raise exception 'transaction % has draws that do not add up to its charge', transaction_id
-      using errcode = 'PT500', hint = 'A broken invariant: check credits.reconciliation for this account.';
   end if;
-
-  update credits_private.balances b
-  set balance = b.balance + v_amount,
-      period_used = case when b.period_start = v_account.period_start
-                         then greatest(b.period_used - v_amount, 0) else b.period_used end,
-      updated_at = v_now
-  where b.account_id = v_debit.account_id and b.credit_type = v_debit.credit_type
-  returning b.* into v_balance;
-
-  available := credits_private._available(v_debit.account_id, v_debit.credit_type, v_now);
-  refund_id := credits_private._write_ledger(v_balance, 'refund', v_amount, v_now, available => available,
-                                             feature => v_debit.feature, refund_of => v_debit.entry_id,
-                                             draws => v_draws, reason => reason);
+  if v_amount - v_pool_take > 0 then
+    select r.refund_id, r.available into refund_id, available
+    from credits_private._refund_entry(v_debit, v_amount - v_pool_take, reason, v_account.period_start, v_now) r;
+  else
+    available := credits_private._available(v_debit.account_id, v_debit.credit_type, v_now);
+  end if;
   return next;
 end
 $$;

@@ -18,6 +18,12 @@
 -- Errors: PT404, PT422 (units, amount, ttl not above 0, above 30 days, or
 -- above a user's limit), PT409, 42501.
 --
+-- A member of a pool whose own grants fall short holds the rest of its
+-- pool's (docs/contract.md, Teams): the hold's row holds its own part and
+-- names the pool's share (a hold row of the pool naming the member), which
+-- lapses with it and counts against its cap while it lives; held is the
+-- whole cost.
+--
 --   select * from credits.reserve_credits('u_42', 'video_render', '{"seconds": 60}', ttl => '10 minutes');
 
 create or replace function credits.reserve_credits(account_id text, feature text, units jsonb default '{}',
@@ -41,6 +47,12 @@ declare
   v_given_end timestamptz;
   v_maker text := credits_private._caller_role();
   v_user_limit interval;
+  -- What the account's own grants hold: the cost, or what they have when
+  -- its pool holds the rest.
+  v_own numeric := v_quote.cost;
+  v_pool_id text;
+  v_pool_hold_id bigint;
+  v_limited_by text;
 begin
   if ttl is null or ttl <= interval '0' or ttl > interval '30 days' then
     raise exception 'ttl must be above 0 and at most 30 days, got %', ttl
@@ -73,7 +85,11 @@ begin
         perform credits_private._raise_key_reused(account_id, idempotency_key,
                                                   format('first used by hold %s', v_first.hold_id));
       end if;
-      return query select true, null::text, v_first.hold_id, v_first.amount, v_first.expires_at;
+      return query select true, null::text, v_first.hold_id,
+                          v_first.amount + coalesce((select p.amount from credits_private.holds p
+                                                     where p.account_id = v_first.pool_id
+                                                       and p.hold_id = v_first.pool_hold_id), 0),
+                          v_first.expires_at;
       return;
     end if;
     -- One key namespace per account: a key the ledger holds is a conflict.
@@ -87,46 +103,57 @@ begin
     end if;
   end if;
   if v_refusal is null and v_balance.balance - v_balance.held < v_quote.cost then
-    v_refusal := 'insufficient_credits';
+    -- Not enough of its own: a member of a pool holds the rest of the
+    -- pool's credits (credits_private._pool_hold), under this lock
+    -- (member, then pool); its own grants hold what they have.
+    v_own := v_balance.balance - v_balance.held;
+    select p.pool_id, p.hold_id, p.limited_by, p.expires_at into v_pool_id, v_pool_hold_id, v_limited_by, expires_at
+    from credits_private._pool_hold(account_id, v_quote.credit_type, v_quote.cost - v_own, v_now, feature,
+                                    coalesce(units, '{}'), expires_at, coalesce(v_maker, 'credits_service')) p;
+    if v_pool_hold_id is null then
+      v_refusal := 'insufficient_credits';
+    end if;
   end if;
 
   if v_refusal is not null then
     perform credits_private._refuse(account_id, feature, v_quote.credit_type, v_refusal, v_quote.cost,
                                     v_balance.balance - v_balance.held,
-                                    case when v_counted then v_quote.period_start end, v_now, '{"hold": true}');
+                                    case when v_counted then v_quote.period_start end, v_now,
+                                    jsonb_build_object('hold', true)
+                                      || case when v_pool_id is not null
+                                              then jsonb_build_object('pool_id', v_pool_id, 'limited_by', v_limited_by)
+                                              else '{}' end);
     return query select false, v_refusal, null::bigint, 0.000000, null::timestamptz;
     return;
   end if;
 
   -- Earmark the grants a debit would draw from now.
-  with plan as (
-    select d.draw_order, d.grant_id, d.take
-    from credits_private._draw_plan(account_id, v_quote.credit_type, v_quote.cost, v_now) d
-  ), earmarked as (
-    update credits_private.grants g
-    set held = g.held + plan.take
-    from plan
-    where g.account_id = reserve_credits.account_id and g.grant_id = plan.grant_id
-    returning plan.draw_order, g.grant_id, plan.take, g.source, g.expires_at
-  )
-  select coalesce(jsonb_agg(jsonb_build_object('grant_id', e.grant_id, 'amount', e.take) order by e.draw_order),
-                  '[]'::jsonb),
-         min(e.expires_at) filter (where e.source <> 'purchase')
-  into v_earmarks, v_given_end
-  from earmarked e;
+  select e.earmarks, e.given_end into v_earmarks, v_given_end
+  from credits_private._earmark(account_id, v_quote.credit_type, v_own, v_now) e;
   expires_at := least(expires_at, v_given_end + interval '15 minutes');
+  if v_pool_hold_id is not null then
+    -- The pool's share lapses with the member's hold.
+    update credits_private.holds h
+    set expires_at = reserve_credits.expires_at
+    where h.account_id = v_pool_id and h.hold_id = v_pool_hold_id and h.expires_at > reserve_credits.expires_at;
+    if found then
+      update credits_private.balances b
+      set settle_at = least(b.settle_at, reserve_credits.expires_at)
+      where b.account_id = v_pool_id and b.credit_type = v_quote.credit_type;
+    end if;
+  end if;
 
   update credits_private.balances b
-  set held = b.held + v_quote.cost, settle_at = least(b.settle_at, reserve_credits.expires_at), updated_at = v_now
+  set held = b.held + v_own, settle_at = least(b.settle_at, reserve_credits.expires_at), updated_at = v_now
   where b.account_id = reserve_credits.account_id and b.credit_type = v_quote.credit_type;
 
   insert into credits_private.holds as h
     (account_id, credit_type, feature, units, amount, expires_at, earmarks, counted_period, idempotency_key,
-     request_hash, actor, maker_role, created_at)
+     request_hash, actor, maker_role, created_at, pool_id, pool_hold_id)
   values
-    (account_id, v_quote.credit_type, feature, coalesce(units, '{}'), v_quote.cost, expires_at, v_earmarks,
+    (account_id, v_quote.credit_type, feature, coalesce(units, '{}'), v_own, expires_at, v_earmarks,
      case when v_counted then v_quote.period_start end, idempotency_key, v_hash, credits_private._actor(),
-     coalesce(v_maker, 'credits_service'), v_now)
+     coalesce(v_maker, 'credits_service'), v_now, v_pool_id, v_pool_hold_id)
   returning h.hold_id into hold_id;
 
   ok := true;

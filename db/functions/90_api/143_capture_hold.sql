@@ -9,6 +9,11 @@
 -- account_id (SPEC §4): the hold's account, so that on Citus the call runs
 -- on its node; required there, optional here (a hold of another account is
 -- then PT404).
+-- A member's hold that its pool holds in part (reserve_credits) charges
+-- its own part first, then the pool's share (a capture row of the pool
+-- naming the member; the capture row returned names it), and what is
+-- charged of the share counts against the member's cap; charged is the
+-- whole.
 --
 --   select * from credits.capture_hold(12, 3.5);
 
@@ -26,6 +31,9 @@ declare
   v_account credits_private.accounts := credits_private._settle_account(v_hold.account_id, v_now);
   v_entry credits_private.ledger_entries;
   v_charge numeric;
+  v_share credits_private.holds;
+  v_total numeric;
+  v_pool_entry_id bigint;
 begin
   perform credits_private._check_metadata(metadata);
   if amount is not null then
@@ -35,19 +43,26 @@ begin
   perform credits_private._lock_balance(v_hold.account_id, v_hold.credit_type, v_now);
   v_hold := credits_private._hold(hold_id, account_id);
   credit_type := v_hold.credit_type;
+  if v_hold.pool_hold_id is not null then
+    select h.* into strict v_share
+    from credits_private.holds h
+    where h.account_id = v_hold.pool_id and h.hold_id = v_hold.pool_hold_id;
+  end if;
+  v_total := v_hold.amount + coalesce(v_share.amount, 0);
 
   if v_hold.status = 'captured' then
     select l.* into v_entry
     from credits_private.ledger_entries l
     where l.account_id = v_hold.account_id and l.entry_id = v_hold.capture_entry_id;
-    if coalesce(v_charge, v_hold.amount) <> v_hold.captured or coalesce(metadata, '{}') <> v_entry.metadata then
+    if coalesce(v_charge, v_total) <> v_hold.captured + coalesce(v_share.captured, 0)
+       or coalesce(metadata, '{}') <> v_entry.metadata then
       raise exception 'hold % was captured with other arguments: % charged, now % asked',
-                      hold_id, v_hold.captured, coalesce(v_charge, v_hold.amount)
+                      hold_id, v_hold.captured + coalesce(v_share.captured, 0), coalesce(v_charge, v_total)
         using errcode = 'PT409', detail = format('captured by transaction %s', v_entry.entry_id),
               hint = 'A hold is captured once; retry only with the same amount and metadata.';
     end if;
-    return query select true, null::text, v_entry.entry_id, -v_entry.amount, v_entry.available_after,
-                        v_hold.credit_type;
+    return query select true, null::text, v_entry.entry_id, -v_entry.amount + coalesce(v_share.captured, 0),
+                        v_entry.available_after, v_hold.credit_type;
     return;
   end if;
   if v_hold.status <> 'held' then
@@ -62,18 +77,29 @@ begin
     -- hold stays until it is released or lapses.
     available := credits_private._available(v_hold.account_id, v_hold.credit_type, v_now);
     perform credits_private._refuse(v_hold.account_id, v_hold.feature, v_hold.credit_type, 'account_inactive',
-                                    coalesce(v_charge, v_hold.amount), available, null, v_now,
+                                    coalesce(v_charge, v_total), available, null, v_now,
                                     jsonb_build_object('hold_id', v_hold.hold_id));
     return query select false, 'account_inactive'::text, null::bigint, 0.000000, available, v_hold.credit_type;
     return;
   end if;
-  v_charge := coalesce(v_charge, v_hold.amount);
-  if v_charge > v_hold.amount then
-    raise exception 'cannot capture % from hold %, which holds %', v_charge, hold_id, v_hold.amount
+  v_charge := coalesce(v_charge, v_total);
+  if v_charge > v_total then
+    raise exception 'cannot capture % from hold %, which holds %', v_charge, hold_id, v_total
       using errcode = 'PT422', hint = 'Capture at most what is held; reserve more up front next time.';
   end if;
 
-  transaction_id := credits_private._end_hold(v_hold, 'captured', v_charge, v_now, metadata, v_account.period_start);
+  if v_hold.pool_hold_id is not null then
+    -- A member's hold: its own part is charged first, the rest from its
+    -- pool's share (member, then pool).
+    v_pool_entry_id := (credits_private._pool_end_hold(v_hold, 'captured', v_charge - least(v_charge, v_hold.amount),
+                                                       v_now, metadata)).entry_id;
+    if v_pool_entry_id is null and v_charge > v_hold.amount then
+      raise exception 'the pool''s share of hold % has lapsed before the hold', hold_id
+        using errcode = 'PT500', hint = 'A broken invariant: the share lapses with the member''s hold.';
+    end if;
+  end if;
+  transaction_id := credits_private._end_hold(v_hold, 'captured', least(v_charge, v_hold.amount), v_now, metadata,
+                                              v_account.period_start, v_pool_entry_id);
   ok := true;
   charged := v_charge;
   available := credits_private._available(v_hold.account_id, v_hold.credit_type, v_now);

@@ -1,9 +1,11 @@
 -- credits.release_hold(hold_id, account_id): gives a hold's credits back (and its
 -- per-period use). Releasing twice, or a hold already captured or lapsed,
 -- releases 0 and changes nothing. A credits_user may release only the
--- holds it made (_hold). account_id (SPEC §4): the hold's account, required
--- on Citus, optional here. Errors: PT404 unknown hold (or one of another
--- account than account_id); 42501.
+-- holds it made (_hold). A member's hold releases its pool's share too
+-- (released counts both). account_id (SPEC §4): the hold's account,
+-- required on Citus, optional here. Errors: PT404 unknown hold (or one of
+-- another account than account_id); 42501; PT422 a pool's share of a
+-- member's hold.
 --
 --   select * from credits.release_hold(12);
 
@@ -16,6 +18,7 @@ as $$
 declare
   v_now timestamptz := credits.now();
   v_hold credits_private.holds := credits_private._hold(hold_id, account_id);
+  v_share credits_private.holds;
 begin
   perform credits_private._lock_balance(v_hold.account_id, v_hold.credit_type, v_now);
   v_hold := credits_private._hold(hold_id, account_id);
@@ -23,6 +26,13 @@ begin
   if v_hold.status = 'held' then
     perform credits_private._end_hold(v_hold, 'released', 0, v_now);
     released := v_hold.amount;
+    if v_hold.pool_hold_id is not null then
+      -- Its pool's share goes back too (member, then pool).
+      v_share := (credits_private._pool_end_hold(v_hold, 'released', 0, v_now)).share;
+      if v_share.status = 'held' then
+        released := released + v_share.amount;
+      end if;
+    end if;
   end if;
   return next;
 end

@@ -12,7 +12,7 @@
 --
 -- Statements, whatever the number of accounts: create the balance rows
 -- still missing; then one statement that locks the due balance rows in
--- (account_id, credit_type) order, inserts the grants (ON CONFLICT DO
+-- (account_id, credit_type) order, the pools' last, inserts the grants (ON CONFLICT DO
 -- NOTHING), adds them to the balances and writes their ledger rows. Its
 -- sorts and hashes hold a row per account: work_mem is raised for this
 -- function only, so that a million accounts sort in memory.
@@ -96,10 +96,13 @@ begin
                         and g.source = 'daily'
                         and g.local_day = a.local_day)
   ), locked as materialized (
+    -- Pools last: a member's debit locks the member's balance, then its
+    -- pool's (db/README.md, "Lock order").
     select b.account_id, b.credit_type
     from credits_private.balances b
     join due d on d.account_id = b.account_id and d.credit_type = b.credit_type
-    order by b.account_id, b.credit_type
+    left join credits_private.pools p on p.account_id = b.account_id
+    order by p.account_id is not null, b.account_id, b.credit_type
     for update of b
   ), created as (
     insert into credits_private.grants

@@ -22,7 +22,8 @@
 create or replace function credits.reset_credits(account_id text, reason text)
 returns table (credit_type text, available numeric, held numeric, granted_this_period numeric,
                used_this_period numeric, period_start timestamptz, period_end timestamptz,
-               next_reset_at timestamptz, plan text, unlimited boolean, buckets jsonb)
+               next_reset_at timestamptz, plan text, unlimited boolean, buckets jsonb,
+               pool_available numeric, pool_cap_remaining numeric)
 language plpgsql
 security definer
 set search_path = pg_catalog, pg_temp

@@ -14,7 +14,8 @@ SELECT tests.travel('2026-03-10 12:00+00');
 
 CREATE TEMP TABLE reset_rows (credit_type text, available numeric, held numeric, granted_this_period numeric,
                                used_this_period numeric, period_start timestamptz, period_end timestamptz,
-                               next_reset_at timestamptz, plan text, unlimited boolean, buckets jsonb)
+                               next_reset_at timestamptz, plan text, unlimited boolean, buckets jsonb,
+                               pool_available numeric, pool_cap_remaining numeric)
   ON COMMIT DROP;
 GRANT ALL ON reset_rows TO public;
 
