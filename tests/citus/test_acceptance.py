@@ -21,7 +21,8 @@ from tests.citus.cluster import CitusCluster
 
 PER_ACCOUNT_TABLES = {
     "accounts", "periods", "period_usage", "balances", "grants", "ledger_entries", "events", "holds",
-    "subscription_events", "subscriptions", "auto_top_ups", "top_up_requests",
+    "subscription_events", "subscriptions", "auto_top_ups", "top_up_requests", "pools", "pool_members",
+    "pool_usage",
 }  # fmt: skip
 REFERENCE_TABLES = {"credit_types", "features", "plans", "plan_features", "event_watchers"}
 
