@@ -70,6 +70,7 @@ alter table credits_private.ledger_entries drop column member_id, drop column po
 drop table credits_private.pool_usage;
 drop table credits_private.pool_members;
 drop table credits_private.pools;
+drop function credits_private._reaches_pool(text);
 drop function credits_private._caller_pool();
 drop function credits_private._caller_pool_admin();
 

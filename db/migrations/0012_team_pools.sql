@@ -92,6 +92,33 @@ revoke all on function credits_private._caller_pool() from public;
 grant execute on function credits_private._caller_pool()
   to credits_service, credits_admin, credits_user, credits_auditor, credits_owner;
 
+-- Does the caller reach this row of its pool: inside the functions
+-- (current_user is the owner; in a view it is the caller), the rows of the
+-- pool the calling credits_user is a member of. The pool arm of the
+-- per-account tables' policies: one call, made only for a row that is
+-- neither the caller's own nor a trusted caller's (the OR stops before
+-- it). A PL/pgSQL function, so that the policies hold one node rather
+-- than the expression: each node of a policy costs every statement on
+-- these tables, whoever the caller (docs/decisions.md, "Teams").
+create function credits_private._reaches_pool(account_id text)
+returns boolean
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  -- Two statements: PL/pgSQL parses the second only when it runs, and a
+  -- caller in a view (no USAGE on credits_private) never gets there.
+  if current_user <> 'credits_owner' then
+    return false;
+  end if;
+  return account_id = credits_private._caller_pool();
+end
+$$;
+revoke all on function credits_private._reaches_pool(text) from public;
+grant execute on function credits_private._reaches_pool(text)
+  to credits_service, credits_admin, credits_user, credits_auditor, credits_owner;
+
 -- The pools whose every member a credits_user may see (get_pool): the
 -- claim pool_admin, a JSON array of pool ids ({"pool_admin": ["team_1"]}).
 -- The policies of pool_members and pool_usage let such a caller's
@@ -116,12 +143,10 @@ declare
   t text;
   v_reach text := $r$((select credits_private._caller_sees_all())
                       or account_id = (select credits_private._caller_own_account())
-                      or (current_user = 'credits_owner'
-                          and account_id = credits_private._caller_pool()))$r$;
+                      or credits_private._reaches_pool(account_id))$r$;
   v_write text := $r$((select credits_private._caller_writes_all())
                       or account_id = (select credits_private._caller_own_account())
-                      or (current_user = 'credits_owner'
-                          and account_id = credits_private._caller_pool()))$r$;
+                      or credits_private._reaches_pool(account_id))$r$;
 begin
   foreach t in array array['accounts', 'periods', 'period_usage', 'balances', 'grants', 'ledger_entries',
                            'events', 'holds', 'subscriptions', 'subscription_events'] loop
