@@ -44,10 +44,12 @@ begin
   from credits_private.grants g
   where g.account_id = v_grant.account_id and g.grant_id = set_grant_expiry.grant_id;
 
-  if v_grant.expired_at is not null or v_grant.voided_at is not null then
+  -- Ended: written off, or past its end (a grant drawn to 0 before its end
+  -- has nothing to write off, and stays ended all the same).
+  if v_grant.expired_at is not null or v_grant.voided_at is not null or v_grant.expires_at <= v_now then
     raise exception 'grant % has ended: % at %', v_grant.grant_id,
                     case when v_grant.voided_at is not null then 'voided' else 'expired' end,
-                    coalesce(v_grant.voided_at, v_grant.expired_at)
+                    coalesce(v_grant.voided_at, v_grant.expired_at, v_grant.expires_at)
       using errcode = 'PT422', detail = 'What was left of it has been written off.',
             hint = 'Grant the credits again with grant_credits.';
   end if;
