@@ -17,7 +17,6 @@ declare
   v_settled credits_private.accounts := credits_private._as_settled(account, at);
   v_ends_subscription boolean;
   v_account credits_private.accounts;
-  v_rollover record;
   v_rollovers jsonb;
 begin
   if v_settled is not distinct from account then
@@ -48,16 +47,8 @@ begin
   if v_account.period_start <> account.period_start then
     perform credits_private._open_period(v_account.account_id, v_account.plan, v_account.status,
                                          v_account.period_start, v_account.period_end, at);
-    for v_rollover in
-      select r.* from jsonb_to_recordset(v_rollovers) as r (credit_type text, amount numeric, unused numeric, plan text)
-    loop
-      perform credits_private._add_grant(
-        v_account.account_id, v_rollover.credit_type, 'rollover', v_rollover.amount, v_account.period_end, null,
-        at, v_account.period_start,
-        reason => format('rollover of %s unused of the monthly allowance of plan %s, period ending %s',
-                         v_rollover.unused, v_rollover.plan, account.period_end),
-        grant_period_start => v_account.period_start);
-    end loop;
+    perform credits_private._add_rollovers(v_account.account_id, v_rollovers, v_account.period_start,
+                                           v_account.period_end, account.period_end, at);
   end if;
   return v_account;
 end
