@@ -20,33 +20,44 @@
 create or replace function credits_private._period_rollovers(account credits_private.accounts,
                                                              settled credits_private.accounts)
 returns table (credit_type text, amount numeric, unused numeric, plan text)
-language sql
+-- PL/pgSQL, one table a statement, each read by the account's id as a
+-- value: Citus routes every read to the account's shard (db/citus). A plan
+-- without rules costs one read of the plan.
+language plpgsql
 stable
 as $$
-  with ending as (
-    select settled.period_start = account.period_end as is_stored,
-           case when settled.period_start = account.period_end then account.plan else settled.plan end as plan
-  ), unused as (
-    select g.credit_type, sum(g.remaining - g.held + coalesce(x.written_off, 0)) as unused
-    from ending e
-    join credits_private.grants g
-      on e.is_stored and g.account_id = account.account_id and g.source = 'monthly'
-         and g.period_start = account.period_start and g.voided_at is null
-    left join lateral (select -sum(l.amount) as written_off
-                       from credits_private.ledger_entries l
-                       where l.account_id = g.account_id and l.grant_id = g.grant_id and l.kind = 'expiry') x
-      on true
-    group by g.credit_type
-    union all
-    select a.credit_type, a.amount
-    from ending e
-    cross join lateral credits_private._period_allowances(e.plan, settled.status) a
-    where not e.is_stored
-  )
-  select u.credit_type, r.amount, u.unused, e.plan
-  from unused u
-  cross join ending e
-  join credits_private.plans p on p.code = e.plan
-  cross join lateral (select credits_private._rolled_over(p.rollover -> u.credit_type, u.unused) as amount) r
-  where settled.period_start <> account.period_start and settled.status = 'active' and r.amount > 0
+declare
+  v_account_id text := account.account_id;
+  v_is_stored boolean := settled.period_start = account.period_end;
+  v_rules jsonb;
+  v_type text;
+  v_left numeric;
+  v_grants bigint[];
+begin
+  if settled.period_start = account.period_start or settled.status <> 'active' then
+    return;
+  end if;
+  plan := case when v_is_stored then account.plan else settled.plan end;
+  select p.rollover into v_rules from credits_private.plans p where p.code = _period_rollovers.plan;
+  for v_type in select k from jsonb_object_keys(coalesce(v_rules, '{}')) k order by 1 loop
+    if v_is_stored then
+      select coalesce(sum(g.remaining - g.held), 0), array_agg(g.grant_id) into v_left, v_grants
+      from credits_private.grants g
+      where g.account_id = v_account_id and g.credit_type = v_type and g.source = 'monthly'
+        and g.period_start = account.period_start and g.voided_at is null;
+      select v_left - coalesce(sum(l.amount), 0) into unused
+      from credits_private.ledger_entries l
+      where l.account_id = v_account_id and l.kind = 'expiry' and l.grant_id = any(v_grants);
+    else
+      select a.amount into unused
+      from credits_private._period_allowances(_period_rollovers.plan, settled.status) a
+      where a.credit_type = v_type;
+    end if;
+    credit_type := v_type;
+    amount := credits_private._rolled_over(v_rules -> v_type, unused);
+    if amount > 0 then
+      return next;
+    end if;
+  end loop;
+end
 $$;
