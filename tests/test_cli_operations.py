@@ -92,7 +92,11 @@ def test_catalog_apply_reports_a_change(db: str, tmp_path: Path, capsys: pytest.
     [
         ('[plans.free]\nsignup_grnat = { credits = 6 }\n',
          ("plans.free.signup_grnat: unknown key (expected one of: signup_grant, monthly_allowance, daily_allowance, "
-         "unlimited, description, is_default)")),
+         "unlimited, description, is_default, rollover)")),
+        ("[plans.pro]\nrollover = { credits = 5 }\n",
+         "plans.pro.rollover.credits: expected a table of numbers, got an integer (5)"),
+        ('[plans.pro]\nrollover = { credits = { max = "all" } }\n',
+         "plans.pro.rollover.credits.max: expected a number, got a string ('all')"),
         ('[features.roast]\nbase_cost = "1"\n', "features.roast.base_cost: expected a number, got a string ('1')"),
         ("[features.chat]\nunit_rates = { input_tokens = true }\n",
          "features.chat.unit_rates.input_tokens: expected a number, got a boolean (True)"),
@@ -183,6 +187,23 @@ def test_the_default_plan_moves_with_is_default(db: str, connect: Connect, tmp_p
     assert (status, out) == (1, "")
     assert err == (f"pgcredits: error: {refused}: plan s0_free: plan s0_free is the default plan: "
                    "it cannot stop being the default (PT422)\n")
+
+
+def test_a_plan_rolls_over_as_its_toml_says(db: str, connect: Connect, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "catalog", "apply", str(CATALOG), "--database-url", db)[0] == 0
+    app = write(tmp_path, "app.toml", "[plans.pro]\nrollover = { credits = { max = 100, fraction = 0.5 } }\n")
+    status, out, _ = run(capsys, "catalog", "apply", str(app), "--database-url", db)
+    assert status == 0 and out.splitlines()[0].startswith("plan pro: updated")
+    assert connect().execute("select rollover::text from credits.plans where code = 'pro'").fetchall() == [
+        ('{"credits": {"max": 100.000000, "fraction": 0.5}}',)]
+    status, out, _ = run(capsys, "catalog", "apply", str(app), "--database-url", db)
+    assert status == 0 and "plan pro: updated" not in out  # the same rules again change nothing
+    refused = write(tmp_path, "refused.toml", "[plans.pro]\nrollover = { credits = { fraction = 2 } }\n")
+    status, out, err = run(capsys, "catalog", "apply", str(refused), "--database-url", db)
+    assert (status, out) == (1, "")
+    assert err == (f"pgcredits: error: {refused}: plan pro: rollover fraction for credit type credits must be "
+                   "above 0 and at most 1, got 2 (PT422)\n")
 
 
 def test_a_refused_entry_rolls_back_the_whole_file(db: str, connect: Connect, tmp_path: Path,

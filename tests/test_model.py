@@ -111,7 +111,8 @@ class Ledger(RuleBasedStateMachine):
         self.caps: dict[str, Decimal | None] = {}
         self.pool_used: dict[str, Decimal] = {}  # what each member took from the pool this period (net)
         # An account the model does not predict, for what is settled lazily: a monthly and a daily allowance
-        # in a time zone of its own, its first period ending 3 hours after START.
+        # in a time zone of its own, its first period ending 3 hours after START; its plan rolls a third of
+        # the unused allowance over, at most 7.5 (holds on it, sweeps and the renewal race in the rules).
         self.lazy = f"m{self.run}_lazy"
         self.sql("select set_config('credits.now', %s, false)", (LAZY_OPENED.isoformat(),))
         self.sql("select credits.open_account(%s, 'lazy', timezone => 'America/New_York')", (self.lazy,))
@@ -469,7 +470,8 @@ def test_random_operations_match_the_model(db: str) -> None:
         conn.execute("select credits.upsert_plan('empty')")
         conn.execute("select credits.set_plan_feature('empty', 'roast')")
         conn.execute("select credits.upsert_plan('lazy', monthly_allowance => '{\"credits\": 10}',"
-                     " daily_allowance => '{\"credits\": 2}')")
+                     " daily_allowance => '{\"credits\": 2}',"
+                     " rollover => '{\"credits\": {\"max\": 7.5, \"fraction\": 0.333333}}')")
         conn.execute("select credits.set_plan_feature('lazy', 'roast')")
         Ledger.conn = conn
         machine = Ledger.TestCase

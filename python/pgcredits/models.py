@@ -74,6 +74,7 @@ class Plan(Result):
     created_at: datetime
     updated_at: datetime
     is_default: bool
+    rollover: JsonValue[dict[str, dict[str, Decimal]]]
 
 
 class PlanFeature(Result):

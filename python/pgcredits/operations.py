@@ -53,8 +53,9 @@ NUMBER: _Kind = ("a number", _is_number)
 INTEGER: _Kind = ("an integer", lambda value: isinstance(value, int) and not isinstance(value, bool))
 FLAG: _Kind = ("true or false", lambda value: isinstance(value, bool))
 AMOUNTS = "amounts"  # a table of numbers keyed by name: allowances, unit rates; sent as jsonb
+RULES = "rules"  # a table of tables of numbers keyed by name: a plan's rollover rules; sent as jsonb
 # The SQL type of each kind: a key the file leaves out of an existing entry is passed as the entry has it.
-SQL_TYPES = {TEXT: "text", NUMBER: "numeric", INTEGER: "integer", FLAG: "boolean", AMOUNTS: "jsonb"}
+SQL_TYPES = {TEXT: "text", NUMBER: "numeric", INTEGER: "integer", FLAG: "boolean", AMOUNTS: "jsonb", RULES: "jsonb"}
 
 # Every key a catalog file may hold, per kind of entry; each key is the SQL parameter of the same name.
 CREDIT_TYPE_KEYS: dict[str, _Kind | str] = {"description": TEXT}
@@ -63,7 +64,7 @@ FEATURE_KEYS: dict[str, _Kind | str] = {
 }
 PLAN_KEYS: dict[str, _Kind | str] = {
     "signup_grant": AMOUNTS, "monthly_allowance": AMOUNTS, "daily_allowance": AMOUNTS, "unlimited": FLAG,
-    "description": TEXT, "is_default": FLAG,
+    "description": TEXT, "is_default": FLAG, "rollover": RULES,
 }
 PLAN_FEATURE_KEYS: dict[str, _Kind | str] = {"enabled": FLAG, "period_limit": INTEGER, "cost_override": NUMBER}
 SECTIONS = ("credit_types", "features", "plans")
@@ -135,6 +136,16 @@ def read_catalog(path: Path) -> list[CatalogCall]:
                     if not _is_number(amount):
                         raise fail(f"{where}.{key}.{name}", f"expected a number, got {_shown(amount)}")
                 checked[key] = Jsonb(value, dumps=json_text)  # numbers exact
+            elif kind == RULES:
+                if not isinstance(value, dict):
+                    raise fail(f"{where}.{key}", f"expected a table of tables, got {_shown(value)}")
+                for name, rule in value.items():
+                    if not isinstance(rule, dict):
+                        raise fail(f"{where}.{key}.{name}", f"expected a table of numbers, got {_shown(rule)}")
+                    for field, number in rule.items():
+                        if not _is_number(number):
+                            raise fail(f"{where}.{key}.{name}.{field}", f"expected a number, got {_shown(number)}")
+                checked[key] = Jsonb(value, dumps=json_text)  # numbers exact; the database checks the rules
             else:
                 assert isinstance(kind, tuple)
                 if not kind[1](value):
@@ -228,7 +239,7 @@ def _upsert(conn: psycopg.Connection[Any], call: CatalogCall, replace: bool) -> 
     if before is not None and not replace:
         for name, kind in call.keys.items():
             if name not in arguments:
-                named.append((name, f"%(_before)s::jsonb -> {quote_literal(name)}" if kind == AMOUNTS
+                named.append((name, f"%(_before)s::jsonb -> {quote_literal(name)}" if kind in (AMOUNTS, RULES)
                               else f"(%(_before)s::jsonb ->> {quote_literal(name)})::{SQL_TYPES[kind]}"))
     function = named_call(f"credits.{quote_ident(call.function)}", named)
     with conn.transaction() as savepoint:

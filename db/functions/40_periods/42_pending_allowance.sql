@@ -2,7 +2,7 @@
 -- next mutating call's opening of the current period would grant of a
 -- credit type (_period_allowances of the plan settling leaves), else 0: a
 -- running period, a subscriber awaiting its renewal, a suspended or closed
--- account. What reads count as granted before the period is opened; its
+-- account, plus what that renewal rolls over (_pending_rollover). What reads count as granted before the period is opened; its
 -- twin is _open_period.
 --
 --   select credits_private._pending_allowance(a, 'credits', credits.now()) from credits_private.accounts a;
@@ -21,6 +21,7 @@ begin
                              from credits_private._as_settled(account, at) s
                              cross join lateral credits_private._period_allowances(s.plan, s.status) a
                              where s.period_start <> account.period_start
-                               and a.credit_type = _pending_allowance.credit_type), 0.000000) end;
+                               and a.credit_type = _pending_allowance.credit_type), 0.000000)
+                   + credits_private._pending_rollover(account, credit_type, at) end;
 end
 $$;

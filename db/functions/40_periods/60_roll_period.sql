@@ -3,7 +3,11 @@
 -- credits_private._as_settled): a canceled subscription ends, a scheduled
 -- lower plan (the provider's, or update_account's) takes effect
 -- (plan_changed), and a period opens unless the account awaits its provider's
--- renewal. The caller holds the account row (FOR NO KEY UPDATE).
+-- renewal, with what the ending period's plan rolls over of its unused
+-- monthly allowance (credits_private._period_rollovers): one `rollover`
+-- grant per credit type, ending with the new period, after the expiry of
+-- the old allowance and the new one in the ledger. The caller holds the
+-- account row (FOR NO KEY UPDATE): concurrent callers roll once.
 
 create or replace function credits_private._roll_period(account credits_private.accounts, at timestamptz)
 returns credits_private.accounts
@@ -13,10 +17,14 @@ declare
   v_settled credits_private.accounts := credits_private._as_settled(account, at);
   v_ends_subscription boolean;
   v_account credits_private.accounts;
+  v_rollovers jsonb;
 begin
   if v_settled is not distinct from account then
     return account;
   end if;
+  -- Read before anything moves: the ending period's grants and plan.
+  select coalesce(jsonb_agg(to_jsonb(r) order by r.credit_type), '[]') into v_rollovers
+  from credits_private._period_rollovers(account, v_settled) r;
   if v_settled.billing_anchor <> account.billing_anchor then
     update credits_private.subscriptions s
     set ended_at = account.period_end, updated_at = at
@@ -39,6 +47,8 @@ begin
   if v_account.period_start <> account.period_start then
     perform credits_private._open_period(v_account.account_id, v_account.plan, v_account.status,
                                          v_account.period_start, v_account.period_end, at);
+    perform credits_private._add_rollovers(v_account.account_id, v_rollovers, v_account.period_start,
+                                           v_account.period_end, account.period_end, at);
   end if;
   return v_account;
 end

@@ -17,6 +17,9 @@ create or replace function credits_private._settled_balance(account credits_priv
 language plpgsql
 stable
 as $$
+declare
+  -- The part of pending a renewal rolls over: its own bucket, as once written.
+  v_rollover numeric := credits_private._pending_rollover(account, credit_type, at);
 begin
   pending := credits_private._pending_allowance(account, credit_type, at);
   pending_daily := credits_private._pending_daily(account, credit_type, at);
@@ -29,7 +32,9 @@ begin
                    from (select b.source, sum(b.free) as free
                          from (select free.source, free.free from free
                                union all
-                               select 'monthly', pending where pending > 0
+                               select 'monthly', pending - v_rollover where pending - v_rollover > 0
+                               union all
+                               select 'rollover', v_rollover where v_rollover > 0
                                union all
                                select 'daily', pending_daily where pending_daily > 0) b
                          group by b.source) s), '{}'::jsonb)

@@ -1,13 +1,17 @@
 -- credits.upsert_plan(code, signup_grant, monthly_allowance, daily_allowance,
--- unlimited, description, is_default): creates or updates a plan. Allowances
+-- unlimited, description, is_default, rollover): creates or updates a plan. Allowances
 -- are keyed by credit type: {"credits": 6}. is_default => true makes it the
 -- default plan, the one a canceled subscription falls back to at its
 -- period's end, taking the flag from the plan that had it (there is at most
 -- one); null (the default) leaves the flag as it is (false for a new plan).
 -- The default plan gives the flag up only to another plan: is_default =>
--- false on it is refused. Admin only.
+-- false on it is refused. rollover: per credit type, what of the unused
+-- monthly allowance carries over at a renewal ({"credits": {"max": 100,
+-- "fraction": 0.5}}, credits_private._check_rollover); null (the default)
+-- leaves it as it is ({} for a new plan: nothing rolls). Admin only.
 -- Errors: PT404 unknown credit type; PT422 bad code, an allowance that is
--- not an amount above 0, or is_default => false on the default plan.
+-- not an amount above 0, a bad rollover rule, or is_default => false on the
+-- default plan.
 --
 --   select * from credits.upsert_plan('free', signup_grant => '{"credits": 6}', is_default => true);
 
@@ -16,7 +20,8 @@ create or replace function credits.upsert_plan(code text, signup_grant jsonb def
                                                daily_allowance jsonb default '{}',
                                                unlimited boolean default false,
                                                description text default null,
-                                               is_default boolean default null)
+                                               is_default boolean default null,
+                                               rollover jsonb default null)
 returns credits.plans
 language plpgsql
 security definer
@@ -26,6 +31,7 @@ declare
   v_allowance record;
   v_default text;
   v_row credits.plans;
+  v_rollover jsonb := case when rollover is not null then credits_private._check_rollover(rollover) end;
 begin
   if code is null or code !~ '^[a-z][a-z0-9_.:-]{0,62}$' then
     raise exception 'invalid plan code %', credits_private._shown(code)
@@ -62,22 +68,23 @@ begin
 
   insert into credits_private.plans as p
     (code, signup_grant, monthly_allowance, daily_allowance, unlimited, description, is_default,
-     created_at, updated_at)
+     rollover, created_at, updated_at)
   values
     (code, signup_grant, monthly_allowance, daily_allowance, coalesce(unlimited, false), description,
-     coalesce(is_default, false), credits.now(), credits.now())
+     coalesce(is_default, false), coalesce(v_rollover, '{}'), credits.now(), credits.now())
   on conflict on constraint plans_pkey
   do update set signup_grant = excluded.signup_grant, monthly_allowance = excluded.monthly_allowance,
                 daily_allowance = excluded.daily_allowance, unlimited = excluded.unlimited,
                 description = excluded.description,
                 is_default = coalesce(upsert_plan.is_default, p.is_default),
+                rollover = coalesce(v_rollover, p.rollover),
                 updated_at = excluded.updated_at;
   select p.* into v_row from credits.plans p where p.code = upsert_plan.code;
   return v_row;
 end
 $$;
 
-comment on function credits.upsert_plan(text, jsonb, jsonb, jsonb, boolean, text, boolean) is
-  'Creates or updates a plan: signup grant, monthly and daily allowances per credit type, unlimited or not, and whether it is the default plan; admin only.';
-revoke all on function credits.upsert_plan(text, jsonb, jsonb, jsonb, boolean, text, boolean) from public;
-grant execute on function credits.upsert_plan(text, jsonb, jsonb, jsonb, boolean, text, boolean) to credits_admin;
+comment on function credits.upsert_plan(text, jsonb, jsonb, jsonb, boolean, text, boolean, jsonb) is
+  'Creates or updates a plan: signup grant, monthly and daily allowances per credit type, unlimited or not, whether it is the default plan, and what of the monthly allowance rolls over; admin only.';
+revoke all on function credits.upsert_plan(text, jsonb, jsonb, jsonb, boolean, text, boolean, jsonb) from public;
+grant execute on function credits.upsert_plan(text, jsonb, jsonb, jsonb, boolean, text, boolean, jsonb) to credits_admin;

@@ -51,6 +51,8 @@ declare
   v_why text := format('subscription event %s: plan %s, %s, %s to %s', event_id, plan, status, period_start,
                        period_end);
   v_row credits.accounts;
+  v_next credits_private.accounts;
+  v_rollovers jsonb;
 begin
   perform credits_private._check_key(event_id, 'event_id');
   if not credits_private._is_domain_value(status, 'credits_private.subscription_status') then
@@ -134,6 +136,13 @@ begin
 
   else
     -- A new provider period (a renewal, or the first period of a subscription).
+    -- What the ending period rolls over, read before its allowance ends:
+    -- the provider's next period follows it (no missed periods between).
+    v_next := v_account;
+    v_next.period_start := v_account.period_end;
+    v_next.status := case when status in ('active', 'trialing') then v_account.status else 'suspended' end;
+    select coalesce(jsonb_agg(to_jsonb(r)), '[]') into v_rollovers
+    from credits_private._period_rollovers(v_account, v_next) r;
     if v_account.period_end > v_now then
       perform credits_private._end_monthly_allowance(
         account_id, v_account.period_start, v_now, format('period replaced by the provider''s (%s)', v_why));
@@ -157,6 +166,10 @@ begin
     if status in ('active', 'trialing') then
       perform credits_private._issue_monthly_allowance(
         v_account, v_now, false, format('monthly allowance of plan %s (%s)', plan, v_why));
+      if v_account.status = 'active' and v_account.period_end > v_now then
+        perform credits_private._add_rollovers(account_id, v_rollovers, v_account.period_start,
+                                               v_account.period_end, v_next.period_start, v_now);
+      end if;
     end if;
     v_effect := 'opened_period';
   end if;

@@ -30,7 +30,7 @@ SELECT throws_ok($$UPDATE credits_private.accounts SET status = 'frozen' WHERE a
                  'value for domain credits_private.account_status violates check constraint "account_status_check"',
                  'an account status outside the list is refused');
 SELECT is(credits_private._domain_values('credits_private.grant_source'),
-          '{signup,daily,monthly,purchase,promo,admin,refund,migration}', 'the grant sources, from their domain');
+          '{signup,daily,monthly,purchase,promo,admin,refund,migration,rollover}', 'the grant sources, from their domain');
 SELECT ok(credits_private._is_domain_value('active', 'credits_private.account_status')
           AND NOT credits_private._is_domain_value('frozen', 'credits_private.account_status')
           AND NOT coalesce(credits_private._is_domain_value(NULL, 'credits_private.account_status'), true),
