@@ -6,7 +6,8 @@
 -- naming what was unused of which plan's allowance in the period that
 -- ended at `ending`. Once per period and credit type (the unique index
 -- grants_one_rollover_per_period). The caller holds the account row; for
--- _roll_period and apply_subscription_event (a provider's renewal).
+-- _roll_period, apply_subscription_event (a provider's renewal) and
+-- _issue_monthly_allowance (a withheld rollover, when its period is paid).
 
 create or replace function credits_private._add_rollovers(account_id text, rollovers jsonb,
                                                           period_start timestamptz, period_end timestamptz,

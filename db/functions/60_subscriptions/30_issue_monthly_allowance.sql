@@ -6,6 +6,8 @@
 -- grows by the difference, so what is left is the new allowance less what was
 -- already used of the period's allowance (100 with 30 used, upgraded to 500:
 -- 470 left). That difference is one `adjustment` ledger row naming the grant.
+-- What the renewal into the period withheld with its allowance (a past_due
+-- provider period: periods.withheld_rollovers) is issued after it, once.
 -- Nothing for a suspended or closed account, nor for a period that has ended.
 
 create or replace function credits_private._issue_monthly_allowance(account credits_private.accounts,
@@ -19,6 +21,7 @@ declare
   v_grant credits_private.grants;
   v_delta numeric;
   v_balance credits_private.balances;
+  v_withheld jsonb;
 begin
   if account.status <> 'active' or account.period_end <= at then
     return;
@@ -65,5 +68,15 @@ begin
                                           'used_before', v_grant.amount - v_grant.remaining));
     end if;
   end loop;
+  select p.withheld_rollovers into v_withheld
+  from credits_private.periods p
+  where p.account_id = account.account_id and p.period_start = account.period_start;
+  if v_withheld is not null
+     and not exists (select from credits_private.grants g
+                     where g.account_id = account.account_id and g.source = 'rollover'
+                       and g.period_start = account.period_start) then
+    perform credits_private._add_rollovers(account.account_id, v_withheld -> 'rollovers', account.period_start,
+                                           account.period_end, (v_withheld ->> 'ending')::timestamptz, at);
+  end if;
 end
 $$;

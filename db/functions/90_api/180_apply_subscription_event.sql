@@ -16,8 +16,9 @@
 --   before the account's current one began, is stored and changes nothing.
 -- * A new period_start is a renewal: the provider's period opens with
 --   exactly its bounds, on the event's plan, with that plan's monthly
---   allowance (ending at period_end); what is left of the replaced period's
---   monthly allowance ends now.
+--   allowance (ending at period_end) and what the replaced period rolls
+--   over (plans.rollover); what is left of the replaced period's monthly
+--   allowance ends now. A past_due period withholds both until it is paid.
 -- * The same period_start: an upgrade (credits_private._is_upgrade) takes
 --   effect at once, the period's allowance becoming the new plan's less what
 --   was already used of it; a lower plan or a cancellation is scheduled for
@@ -140,8 +141,7 @@ begin
     -- the provider's next period follows it (no missed periods between).
     v_next := v_account;
     v_next.period_start := v_account.period_end;
-    v_next.status := case when status in ('active', 'trialing') then v_account.status else 'suspended' end;
-    select coalesce(jsonb_agg(to_jsonb(r)), '[]') into v_rollovers
+    select coalesce(jsonb_agg(to_jsonb(r) order by r.credit_type), '[]') into v_rollovers
     from credits_private._period_rollovers(v_account, v_next) r;
     if v_account.period_end > v_now then
       perform credits_private._end_monthly_allowance(
@@ -159,10 +159,18 @@ begin
         daily_until = case when a.plan = apply_subscription_event.plan then a.daily_until end
     where a.account_id = apply_subscription_event.account_id
     returning a.* into v_account;
-    insert into credits_private.periods as p (account_id, period_start, period_end, plan, created_at)
-    values (account_id, period_start, period_end, plan, v_now)
+    -- A period that issues no allowance yet (past_due) withholds its
+    -- rollover with it, as it stands now, until the period is paid
+    -- (credits_private._issue_monthly_allowance).
+    insert into credits_private.periods as p
+      (account_id, period_start, period_end, plan, created_at, withheld_rollovers)
+    values
+      (account_id, period_start, period_end, plan, v_now,
+       case when status not in ('active', 'trialing') and v_rollovers <> '[]' then
+         jsonb_build_object('ending', v_next.period_start, 'rollovers', v_rollovers) end)
     on conflict on constraint periods_pkey
-    do update set period_end = excluded.period_end, plan = excluded.plan;
+    do update set period_end = excluded.period_end, plan = excluded.plan,
+                  withheld_rollovers = excluded.withheld_rollovers;
     if status in ('active', 'trialing') then
       perform credits_private._issue_monthly_allowance(
         v_account, v_now, false, format('monthly allowance of plan %s (%s)', plan, v_why));
