@@ -102,7 +102,7 @@ def test_catalog_apply_reports_a_change(db: str, tmp_path: Path, capsys: pytest.
          "features.chat.unit_rates.input_tokens: expected a number, got a boolean (True)"),
         ("[plans.free.features.roast]\nperiod_limit = 2.5\n",
          "plans.free.features.roast.period_limit: expected an integer, got a number (Decimal('2.5'))"),
-        ("[planz.free]\n", "planz: unknown key (expected one of: credit_types, features, plans)"),
+        ("[planz.free]\n", "planz: unknown key (expected one of: credit_types, features, plans, auto_top_ups)"),
         ("[plans.free]\nis_default = true\n[plans.pro]\nis_default = true\n",
          "plans.pro.is_default: only one plan can be the default, and plans.free.is_default is true too"),
         ("[features.roast\n", "not valid TOML: Expected ']' at the end of a table declaration (at line 4, column 16)"),
@@ -204,6 +204,53 @@ def test_a_plan_rolls_over_as_its_toml_says(db: str, connect: Connect, tmp_path:
     assert (status, out) == (1, "")
     assert err == (f"pgcredits: error: {refused}: plan pro: rollover fraction for credit type credits must be "
                    "above 0 and at most 1, got 2 (PT422)\n")
+
+
+def test_auto_top_ups_are_set_as_the_toml_says(db: str, connect: Connect, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "catalog", "apply", str(CATALOG), "--database-url", db)[0] == 0
+    conn = connect(autocommit=True)
+    conn.execute("select from credits.open_account('u_42', 'free')")
+    app = write(tmp_path, "app.toml", '[auto_top_ups.u_42.credits]\nthreshold = 20\ncredits = 100\nprice = 9.99\n'
+                                      'currency = "EUR"\ncooldown = "2 hours"\nmonthly_limit = 500\n')
+    status, out, err = run(capsys, "catalog", "apply", str(app), "--database-url", db)
+    assert (status, err) == (0, "")
+    assert out.splitlines() == ["auto top-up of account u_42, credit type credits: created",
+                                f"applied {app}: 1 created, 0 updated, 0 unchanged"]
+    settings = ("select threshold::text, credits::text, price::text, currency, cooldown::text, monthly_limit::text"
+                " from credits.auto_top_ups where account_id = 'u_42'")
+    assert conn.execute(settings).fetchall() == [("20.000000", "100.000000", "9.99", "EUR", "02:00:00", "500.000000")]
+    assert conn.execute("select top_up_below::text from credits_private.balances where account_id = 'u_42'"
+                        ).fetchall() == [("20.000000",)]
+    status, out, _ = run(capsys, "catalog", "apply", str(app), "--database-url", db)
+    assert (status, out) == (0, f"{app}: nothing to change (1 entries already as the file says)\n")
+    # A partial entry changes only what it names; the rest stays as set.
+    partial = write(tmp_path, "partial.toml", "[auto_top_ups.u_42.credits]\nmonthly_limit = 300\n")
+    status, out, _ = run(capsys, "catalog", "apply", str(partial), "--database-url", db)
+    assert out.splitlines()[0] == ("auto top-up of account u_42, credit type credits: updated "
+                                   "(monthly_limit: 500.000000 -> 300.000000)")
+    assert conn.execute(settings).fetchall() == [("20.000000", "100.000000", "9.99", "EUR", "02:00:00", "300.000000")]
+    refusals = [
+        ("[auto_top_ups.u_7.credits]\nthreshold = 20\ncredits = 100\n",
+         "auto top-up of account u_7, credit type credits: unknown account u_7 (PT404)"),
+        ("[auto_top_ups.u_42.gems]\nthreshold = 20\ncredits = 100\n",
+         "auto top-up of account u_42, credit type gems: unknown credit type gems (PT404)"),
+        ("[auto_top_ups.u_42.analysis]\nthreshold = 20\n",
+         "auto top-up of account u_42, credit type analysis: credits is required for a new entry"),
+        ('[auto_top_ups.u_42.credits]\ncooldown = 2\n',
+         'auto_top_ups.u_42.credits.cooldown: expected a string such as "1 hour", got an integer (2)'),
+        ("[auto_top_ups.u_42.credits]\nprice = 4.99\ncurrency = \"usd\"\n",
+         "auto top-up of account u_42, credit type credits: invalid currency usd (PT422)"),
+        ("[auto_top_ups.u_42]\ncredits = 5\n",
+         "auto_top_ups.u_42.credits: expected a table, got an integer (5)"),
+    ]
+    before = conn.execute("select to_jsonb(t)::text from credits.auto_top_ups t").fetchall()
+    for text, problem in refusals:
+        refused = write(tmp_path, "refused.toml", text)
+        status, out, err = run(capsys, "catalog", "apply", str(refused), "--database-url", db)
+        assert (status, out) == (1, "")
+        assert err == f"pgcredits: error: {refused}: {problem}\n"
+    assert conn.execute("select to_jsonb(t)::text from credits.auto_top_ups t").fetchall() == before
 
 
 def test_a_refused_entry_rolls_back_the_whole_file(db: str, connect: Connect, tmp_path: Path,

@@ -96,7 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     database_url(install)
     install.set_defaults(handler=_jobs_install)
 
-    catalog = commands.add_parser("catalog", help="the catalog of credit types, features and plans")
+    catalog = commands.add_parser(
+        "catalog", help="the catalog of credit types, features and plans (and accounts' auto top-ups)")
     catalog_commands = catalog.add_subparsers(title="catalog commands", required=True, metavar="CATALOG_COMMAND")
     apply = catalog_commands.add_parser("apply", help="apply a TOML catalog file in one transaction, idempotently")
     apply.add_argument("file", type=Path, help="the catalog file (docs/operations.md; examples/catalog.toml)")

@@ -52,10 +52,12 @@ TEXT: _Kind = ("a string", lambda value: isinstance(value, str))
 NUMBER: _Kind = ("a number", _is_number)
 INTEGER: _Kind = ("an integer", lambda value: isinstance(value, int) and not isinstance(value, bool))
 FLAG: _Kind = ("true or false", lambda value: isinstance(value, bool))
+INTERVAL: _Kind = ('a string such as "1 hour"', lambda value: isinstance(value, str))
 AMOUNTS = "amounts"  # a table of numbers keyed by name: allowances, unit rates; sent as jsonb
 RULES = "rules"  # a table of tables of numbers keyed by name: a plan's rollover rules; sent as jsonb
 # The SQL type of each kind: a key the file leaves out of an existing entry is passed as the entry has it.
-SQL_TYPES = {TEXT: "text", NUMBER: "numeric", INTEGER: "integer", FLAG: "boolean", AMOUNTS: "jsonb", RULES: "jsonb"}
+SQL_TYPES = {TEXT: "text", NUMBER: "numeric", INTEGER: "integer", FLAG: "boolean", INTERVAL: "interval",
+             AMOUNTS: "jsonb", RULES: "jsonb"}
 
 # Every key a catalog file may hold, per kind of entry; each key is the SQL parameter of the same name.
 CREDIT_TYPE_KEYS: dict[str, _Kind | str] = {"description": TEXT}
@@ -67,14 +69,20 @@ PLAN_KEYS: dict[str, _Kind | str] = {
     "description": TEXT, "is_default": FLAG, "rollover": RULES,
 }
 PLAN_FEATURE_KEYS: dict[str, _Kind | str] = {"enabled": FLAG, "period_limit": INTEGER, "cost_override": NUMBER}
-SECTIONS = ("credit_types", "features", "plans")
+AUTO_TOP_UP_KEYS: dict[str, _Kind | str] = {
+    "threshold": NUMBER, "credits": NUMBER, "price": NUMBER, "currency": TEXT, "cooldown": INTERVAL,
+    "monthly_limit": NUMBER,
+}
+AUTO_TOP_UP_REQUIRED = ("threshold", "credits")  # set_auto_top_up has no default for them
+SECTIONS = ("credit_types", "features", "plans", "auto_top_ups")
 
 
 @dataclass(frozen=True)
 class CatalogCall:
     """One catalog function call: `credits.<function>(**key, **arguments)`, its entry read from `credits.<view>`.
 
-    `keys` are every key such an entry may have (the function's other parameters) with their kinds.
+    `keys` are every key such an entry may have (the function's other parameters) with their kinds;
+    `required` those a new entry must give.
     """
 
     label: str
@@ -83,6 +91,11 @@ class CatalogCall:
     key: dict[str, str]
     arguments: dict[str, Any] = field(default_factory=dict)
     keys: dict[str, _Kind | str] = field(default_factory=dict)
+    required: tuple[str, ...] = ()
+
+
+class _Refused(Exception):
+    """An entry refused before it reaches the database."""
 
 
 @dataclass
@@ -178,7 +191,14 @@ def read_catalog(path: Path) -> list[CatalogCall]:
                 PLAN_FEATURE_KEYS))
     if len(defaults) > 1:
         raise fail(defaults[1], f"only one plan can be the default, and {defaults[0]} is true too")
-    return calls + plan_features
+    auto_top_ups: list[CatalogCall] = []
+    for account, where, _ in entries(document, "auto_top_ups", "auto_top_ups"):
+        for credit_type, type_where, settings in entries(document["auto_top_ups"], account, where):
+            auto_top_ups.append(CatalogCall(
+                f"auto top-up of account {account}, credit type {credit_type}", "set_auto_top_up", "auto_top_ups",
+                {"account_id": account, "credit_type": credit_type},
+                arguments(settings, AUTO_TOP_UP_KEYS, type_where), AUTO_TOP_UP_KEYS, AUTO_TOP_UP_REQUIRED))
+    return calls + plan_features + auto_top_ups
 
 
 def apply_catalog(url: str, path: Path, report: Callable[[str], None] = print, *, replace: bool = False,
@@ -201,6 +221,8 @@ def apply_catalog(url: str, path: Path, report: Callable[[str], None] = print, *
                     outcome, changed = _upsert(conn, call, replace)
                 except psycopg.DatabaseError as err:
                     raise OperationError(f"{path}: {call.label}: {_reason(err)}") from None
+                except _Refused as err:
+                    raise OperationError(f"{path}: {call.label}: {err}") from None
                 if outcome == "unchanged":
                     result.unchanged += 1
                 else:
@@ -233,6 +255,10 @@ def _upsert(conn: psycopg.Connection[Any], call: CatalogCall, replace: bool) -> 
         call.key,
     ).fetchone()
     before = None if row is None else row[0]
+    missing = [name for name in call.required if name not in call.arguments and (before is None or replace)]
+    if missing:
+        raise _Refused(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} required"
+                       + (" with --replace" if before is not None else " for a new entry"))
     arguments = {**call.key, **call.arguments}
     # The keys are the fixed names of *_KEYS, so they can be placeholders' names and literals.
     named = [(name, f"%({name})s") for name in arguments]
