@@ -6,7 +6,14 @@ void, future-dated grants (`starts_at`), moved grant ends
 (`set_grant_expiry`), expiry sweeps and time travel across a few accounts,
 two of them members of a pool (docs/contract.md, Teams): one with a cap of 5
 a period, one without; their debits and holds take their own credits first,
-then the pool's within the cap, and refunds give the pool's share back first. The model keeps
+then the pool's within the cap, and refunds give the pool's share back first.
+Purchases may carry a price: each priced grant's recognized revenue must be
+the model's `round(price * spent / amount, 2)` of what debits and captures
+took from it net of refunds (the cost basis). One more account has an auto
+top-up and only what its requests bought: a debit that leaves it below the threshold requests once, never
+while a request is open, within the cooldown (doubled by a decline) or past
+the monthly limit; a worker rule pays (twice, as a retried worker would:
+credited once) or declines. The model keeps
 every grant (priority, expiry, remaining, earmarks) and every hold and
 debit, and applies SPEC §1's rules: the burn-down order, holds that block
 until they lapse, captures from the earmarked grants, refunds to the grants
@@ -22,7 +29,7 @@ import itertools
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import psycopg
@@ -35,6 +42,9 @@ START = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 LAZY_OPENED = datetime(2026, 2, 1, 15, 0, tzinfo=timezone.utc)  # its first period ends at START + 3 hours
 PRIORITY = {"promo": 100, "purchase": 200}
 amounts = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("40"), places=2)
+prices = st.none() | st.decimals(min_value=Decimal("0.01"), max_value=Decimal("50"), places=2)
+TOP_UP_BELOW, TOP_UP_CREDITS, TOP_UP_LIMIT = Decimal(10), Decimal(25), Decimal(100)
+TOP_UP_COOLDOWN = timedelta(minutes=30)
 _run = itertools.count()
 
 
@@ -48,6 +58,10 @@ class Grant:
     starts_at: datetime
     voided: bool = False
     source: str = "promo"
+    price: Decimal | None = None
+    amount: Decimal = Decimal(0)
+    spent: Decimal = Decimal(0)  # what debits and captures took, net of refunds: the base of its revenue
+    moved_otherwise: bool = False  # voided or its end moved: revenue then also depends on when expiry ran
 
     def ended(self, now: datetime) -> bool:
         return self.voided or (self.expires_at is not None and self.expires_at <= now)
@@ -79,6 +93,10 @@ class Debit:
     account: str
     draws: list[tuple[Grant, Decimal]]
     refunded: dict[int, Decimal] = field(default_factory=dict)  # per paying grant id
+
+    def __post_init__(self) -> None:
+        for g, take in self.draws:
+            g.spent += take
 
     @property
     def charged(self) -> Decimal:
@@ -118,6 +136,16 @@ class Ledger(RuleBasedStateMachine):
         self.sql("select credits.open_account(%s, 'lazy', timezone => 'America/New_York')", (self.lazy,))
         self.sql("select set_config('credits.now', %s, false)", (self.now.isoformat(),))
         self.sql("select credits.open_account(%s, 'empty')", (self.pool,))
+        # An account with an auto top-up, its credits only what its requests bought: its requests in order
+        # ([request_id, credits, status, created_at]).
+        self.topped = f"m{self.run}_topped"
+        self.sql("select credits.open_account(%s, 'empty')", (self.topped,))
+        self.sql("select credits.set_auto_top_up(%s, 'credits', %s, %s, price => 5.00, currency => 'EUR',"
+                 " cooldown => %s, monthly_limit => %s)",
+                 (self.topped, TOP_UP_BELOW, TOP_UP_CREDITS, TOP_UP_COOLDOWN, TOP_UP_LIMIT))
+        self.top_ups: list[list[Any]] = []
+        self.top_up_backoff = TOP_UP_COOLDOWN
+        self.top_up_next_at: datetime | None = None
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -197,9 +225,9 @@ class Ledger(RuleBasedStateMachine):
             self.pool_used[member] += sign * sum((t for g, t in draws if g.account == self.pool), Decimal(0))
 
     def add_grant(self, account: str, grant_id: int, source: str, amount: Decimal, expires_at: datetime | None,
-                  starts_at: datetime | None = None) -> Grant:
+                  starts_at: datetime | None = None, price: Decimal | None = None) -> Grant:
         grant = Grant(grant_id, account, PRIORITY.get(source, 100), expires_at, amount, starts_at or self.now,
-                      source=source)
+                      source=source, price=price, amount=amount)
         self.grants_by_id[grant_id] = grant
         return grant
 
@@ -257,6 +285,7 @@ class Ledger(RuleBasedStateMachine):
             assert row["expired"] == 0, row
             return
         g.expires_at = expires
+        g.moved_otherwise = True
         if expires is not None and g.source != "purchase":
             # Holds earmarking a given grant lapse at most 15 minutes after its end (SPEC §1 hold).
             for h in self.all_holds:
@@ -267,11 +296,45 @@ class Ledger(RuleBasedStateMachine):
         else:
             assert row["expired"] == 0, row
 
-    @rule(target=grants, account=accounts, amount=amounts)
-    def purchase(self, account: str, amount: Decimal) -> int:
-        row = self.one("select grant_id from credits.purchase_credits(%s, %s, %s)",
-                       (account, amount, f"pay_{self.run}_{len(self.grants_by_id)}"))
-        self.add_grant(account, row["grant_id"], "purchase", amount, None)
+    @rule(target=grants, account=accounts, amount=amounts, price=prices)
+    def purchase(self, account: str, amount: Decimal, price: Decimal | None) -> int:
+        row = self.one("select grant_id from credits.purchase_credits(%s, %s, %s, price => %s, currency => %s)",
+                       (account, amount, f"pay_{self.run}_{len(self.grants_by_id)}", price,
+                        None if price is None else "EUR"))
+        self.add_grant(account, row["grant_id"], "purchase", amount, None, price=price)
+        return row["grant_id"]
+
+    def top_up_after_debit(self, account: str) -> None:
+        """A debit of the account with the auto top-up, paid or refused, requests one where the model says so."""
+        if account != self.topped or self.available(account) >= TOP_UP_BELOW:
+            return
+        if any(r[2] == "open" for r in self.top_ups) or (self.top_up_next_at or self.now) > self.now:
+            return
+        if sum((r[1] for r in self.top_ups if r[2] != "failed"), Decimal(0)) + TOP_UP_CREDITS > TOP_UP_LIMIT:
+            return
+        self.top_ups.append([None, TOP_UP_CREDITS, "open", self.now])
+        self.top_up_next_at = self.now + self.top_up_backoff
+
+    @rule(target=grants, pay=st.booleans())
+    def answer_top_up(self, pay: bool) -> Any:
+        """The payment worker: pays the open request (twice, as a retry would) or declines it."""
+        open_ = [r for r in self.top_ups if r[2] == "open"]
+        if not open_:
+            return multiple()
+        request = open_[0]
+        if not pay:
+            self.one("select status from credits.fail_top_up(%s, 'card declined')", (request[0],))
+            request[2] = "failed"
+            self.top_up_next_at = self.now + self.top_up_backoff * 2
+            self.top_up_backoff *= 2
+            return multiple()
+        call = "select grant_id from credits.purchase_credits(%s, %s, %s, price => 5.00, currency => 'EUR')"
+        row = self.one(call, (self.topped, TOP_UP_CREDITS, request[0]))
+        assert self.one(call, (self.topped, TOP_UP_CREDITS, request[0])) == row, "a retried worker was credited again"
+        request[2] = "fulfilled"
+        self.top_up_backoff = TOP_UP_COOLDOWN
+        self.top_up_next_at = request[3] + TOP_UP_COOLDOWN
+        self.add_grant(self.topped, row["grant_id"], "purchase", TOP_UP_CREDITS, None, price=Decimal("5.00"))
         return row["grant_id"]
 
     @rule(target=debits, account=accounts, amount=amounts, key=st.none() | st.sampled_from(["k1", "k2", "k3"]))
@@ -288,6 +351,7 @@ class Ledger(RuleBasedStateMachine):
         draws = self.spend_plan(account, amount)
         if draws is None:
             assert (row["ok"], row["reason"]) == (False, "insufficient_credits"), row
+            self.top_up_after_debit(account)
             return multiple()
         assert row["ok"] and row["charged"] == amount, row
         if key is not None:
@@ -295,7 +359,13 @@ class Ledger(RuleBasedStateMachine):
         for g, take in draws:
             g.remaining -= take
         self.count_pool(draws, account)
+        self.top_up_after_debit(account)
         return Debit(row["transaction_id"], account, draws)
+
+    @rule(target=debits, amount=amounts)
+    def deduct_topped_up(self, amount: Decimal) -> Any:
+        """A debit of the account with the auto top-up."""
+        return self.deduct(self.topped, amount, None)
 
     @rule(target=holds, account=accounts, amount=amounts, minutes=st.integers(1, 120))
     def reserve(self, account: str, amount: Decimal, minutes: int) -> Any:
@@ -385,6 +455,7 @@ class Ledger(RuleBasedStateMachine):
             if back <= 0:
                 continue
             debit.refunded[g.grant_id] = debit.refunded.get(g.grant_id, Decimal(0)) + back
+            g.spent -= back
             self.count_pool([(g, back)], debit.account, -1)
             if g.live(self.now):
                 assert targets[g.grant_id] == g.grant_id, "a refund to a live grant went elsewhere"
@@ -405,7 +476,7 @@ class Ledger(RuleBasedStateMachine):
             return
         row = self.one("select voided from credits.void_grant(%s, 'model')", (grant_id,))
         assert row["voided"] == g.remaining - self.earmarked(g), row
-        g.voided = True
+        g.voided = g.moved_otherwise = True
 
     @rule(amount=amounts, hold=st.booleans())
     def spend_lazily_settled(self, amount: Decimal, hold: bool) -> None:
@@ -428,7 +499,7 @@ class Ledger(RuleBasedStateMachine):
 
     @invariant()
     def balances_match_the_model(self) -> None:
-        for name in [*self.names, self.pool]:
+        for name in [*self.names, self.pool, self.topped]:
             rows = self.sql("select available, held from credits.get_balance(%s) where credit_type = 'credits'",
                             (name,))
             available = rows[0]["available"] if rows else Decimal(0)
@@ -458,6 +529,34 @@ class Ledger(RuleBasedStateMachine):
             else:
                 assert (row["pool_available"], row["pool_cap_remaining"]) == (self.pool_slice(name),
                                                                                self.cap_left(name)), (name, row)
+
+    @invariant()
+    def revenue_matches_the_model(self) -> None:
+        """Each priced grant's recognized revenue: its price prorated on what was spent of it, net of refunds."""
+        stored = {r["grant_id"]: r["money"] for r in self.sql(
+            "select grant_id, sum(money) as money from credits_private.paid_grant_moves"
+            " where account_id = any(%s) and kind in ('debit', 'capture', 'refund') group by grant_id",
+            ([*self.names, self.topped],))}
+        for g in self.grants_by_id.values():
+            if g.price is None or g.moved_otherwise:
+                continue
+            expected = (g.price * g.spent / g.amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+            assert stored.get(g.grant_id, Decimal(0)) == expected, (g, stored.get(g.grant_id))
+
+    @invariant()
+    def top_ups_match_the_model(self) -> None:
+        rows = self.sql("select request_id, credits, status, created_at from credits.top_up_requests"
+                        " where account_id = %s order by created_at, request_id", (self.topped,))
+        for request, row in zip(self.top_ups, rows):
+            request[0] = request[0] or row["request_id"]
+        assert [[r["request_id"], r["credits"], r["status"], r["created_at"]] for r in rows] == self.top_ups, (
+            rows, self.top_ups)
+        events = self.one("select count(*) as n from credits.events where account_id = %s"
+                          " and kind = 'top_up_requested'", (self.topped,))
+        assert events["n"] == len(self.top_ups)
+        settings = self.one("select backoff, next_request_at from credits.auto_top_ups where account_id = %s",
+                            (self.topped,))
+        assert (settings["backoff"], settings["next_request_at"]) == (self.top_up_backoff, self.top_up_next_at)
 
     @invariant()
     def ledger_reconciles(self) -> None:
