@@ -170,3 +170,26 @@ def _cluster_statement(cluster: Cluster, template: str, name: str) -> None:
     """Run one statement naming `name` in the `postgres` database, outside any transaction."""
     with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
         conn.execute(sql.SQL(template).format(sql.Identifier(name)))
+
+
+def test_rolling_back_rollover_while_rollover_grants_exist_is_refused_by_name(fresh_db: str) -> None:
+    migrate(fresh_db)
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        name = conn.execute("select current_database()").fetchone()
+        assert name is not None
+        conn.execute(sql.SQL("alter database {} set credits.allow_clock_override = 'on'").format(
+            sql.Identifier(name[0])))
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("select credits.upsert_credit_type('credits')")
+        conn.execute("select credits.upsert_plan('free', monthly_allowance => '{\"credits\": 10}',"
+                     " rollover => '{\"credits\": {\"max\": 5}}')")
+        conn.execute("select set_config('credits.now', '2026-03-01 00:00+00', false)")
+        conn.execute("select credits.open_account('u_1')")
+        conn.execute("select set_config('credits.now', '2026-04-02 00:00+00', false)")
+        conn.execute("select credits.get_or_create_active_period('u_1')")  # the renewal rolls 5 over
+        assert conn.execute("select count(*) from credits_private.grants where source = 'rollover'").fetchone() == (1,)
+    since = [m for m in migration_ids() if m >= "0014_rollover"]
+    with pytest.raises(Exception, match="cannot roll back 0014_rollover: 1 rollover grants exist"):
+        rollback(fresh_db, len(since))
+    with psycopg.connect(fresh_db) as conn:  # 0014 and the grant are still there
+        assert conn.execute("select count(*) from credits_private.grants where source = 'rollover'").fetchone() == (1,)
