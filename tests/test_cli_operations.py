@@ -427,9 +427,12 @@ Outliers, 2026-12-12 to 2027-01-10 (UTC): calls costing 3 times their feature's 
 (1 row)
 
 Reconciliation drift
- account_id | credit_type | materialized_balance | ledger_sum | grants_remaining | materialized_held | grants_held
-------------+-------------+----------------------+------------+------------------+-------------------+-------------
- u_3        | credits     |           498.000000 | 497.000000 |       497.000000 |          0.000000 |    0.000000
+ account_id | credit_type | materialized_balance | ledger_sum | grants_remaining | materialized_held | grants_held \
+| materialized_debt | ledger_debt
+------------+-------------+----------------------+------------+------------------+-------------------+-------------\
++-------------------+-------------
+ u_3        | credits     |           498.000000 | 497.000000 |       497.000000 |          0.000000 |    0.000000 \
+|          0.000000 |    0.000000
 (1 row)
 """
     # The range applies to every part: nothing was spent from 2027-01-11 on.

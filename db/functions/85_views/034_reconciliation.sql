@@ -13,7 +13,7 @@ create or replace view credits.reconciliation with (security_barrier) as
          coalesce(b.held, 0) as materialized_held,
          coalesce(g.grants_held, 0) as grants_held,
          coalesce(b.debt, 0) as materialized_debt,
-         coalesce(l.ledger_debt, 0) as ledger_debt
+         coalesce(l.ledger_debt, 0.000000) as ledger_debt
   from credits_private.balances b
   full join (select account_id, credit_type, sum(amount) as ledger_sum, sum(debt) as ledger_debt
              from credits_private.ledger_entries
