@@ -92,7 +92,9 @@ def test_catalog_apply_reports_a_change(db: str, tmp_path: Path, capsys: pytest.
     [
         ('[plans.free]\nsignup_grnat = { credits = 6 }\n',
          ("plans.free.signup_grnat: unknown key (expected one of: signup_grant, monthly_allowance, daily_allowance, "
-         "unlimited, description, is_default, rollover)")),
+         "unlimited, description, is_default, rollover, overdraft)")),
+        ('[plans.pro]\noverdraft = { credits = "50" }\n',
+         "plans.pro.overdraft.credits: expected a number, got a string ('50')"),
         ("[plans.pro]\nrollover = { credits = 5 }\n",
          "plans.pro.rollover.credits: expected a table of numbers, got an integer (5)"),
         ('[plans.pro]\nrollover = { credits = { max = "all" } }\n',
@@ -251,6 +253,23 @@ def test_auto_top_ups_are_set_as_the_toml_says(db: str, connect: Connect, tmp_pa
         assert (status, out) == (1, "")
         assert err == f"pgcredits: error: {refused}: {problem}\n"
     assert conn.execute("select to_jsonb(t)::text from credits.auto_top_ups t").fetchall() == before
+
+
+def test_a_plans_overdraft_is_as_its_toml_says(db: str, connect: Connect, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "catalog", "apply", str(CATALOG), "--database-url", db)[0] == 0
+    app = write(tmp_path, "app.toml", "[plans.pro]\noverdraft = { credits = 50 }\n")
+    status, out, _ = run(capsys, "catalog", "apply", str(app), "--database-url", db)
+    assert status == 0 and out.splitlines()[0].startswith("plan pro: updated")
+    assert connect().execute("select overdraft::text from credits.plans where code = 'pro'").fetchall() == [
+        ('{"credits": 50.000000}',)]
+    status, out, _ = run(capsys, "catalog", "apply", str(app), "--database-url", db)
+    assert status == 0 and "plan pro: updated" not in out  # the same limit again changes nothing
+    refused = write(tmp_path, "refused.toml", "[plans.pro]\noverdraft = { credits = 0.0000001 }\n")
+    status, out, err = run(capsys, "catalog", "apply", str(refused), "--database-url", db)
+    assert (status, out) == (1, "")
+    assert err == (f"pgcredits: error: {refused}: plan pro: overdraft for credit type credits has more than 6 "
+                   "decimal places: 0.0000001 (PT422)\n")
 
 
 def test_a_refused_entry_rolls_back_the_whole_file(db: str, connect: Connect, tmp_path: Path,
@@ -455,9 +474,12 @@ Outliers, 2026-12-12 to 2027-01-10 (UTC): calls costing 3 times their feature's 
 (1 row)
 
 Reconciliation drift
- account_id | credit_type | materialized_balance | ledger_sum | grants_remaining | materialized_held | grants_held
-------------+-------------+----------------------+------------+------------------+-------------------+-------------
- u_3        | credits     |           498.000000 | 497.000000 |       497.000000 |          0.000000 |    0.000000
+ account_id | credit_type | materialized_balance | ledger_sum | grants_remaining | materialized_held | grants_held \
+| materialized_debt | ledger_debt
+------------+-------------+----------------------+------------+------------------+-------------------+-------------\
++-------------------+-------------
+ u_3        | credits     |           498.000000 | 497.000000 |       497.000000 |          0.000000 |    0.000000 \
+|          0.000000 |    0.000000
 (1 row)
 """
     # The range applies to every part: nothing was spent from 2027-01-11 on.

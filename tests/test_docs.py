@@ -62,6 +62,7 @@ def test_the_examples_recipe_runs_on_a_fresh_database(pg_cluster: Cluster, templ
         "05_team_pool.sql prints 05_team_pool.out",
         "06_billing_depth.sql prints 06_billing_depth.out",
         "07_rollover.sql prints 07_rollover.out",
+        "08_overdraft.sql prints 08_overdraft.out",
         "quickstart.py prints quickstart.py.out",
     ], "")
 

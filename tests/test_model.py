@@ -6,14 +6,15 @@ void, future-dated grants (`starts_at`), moved grant ends
 (`set_grant_expiry`), expiry sweeps and time travel across a few accounts,
 two of them members of a pool (docs/contract.md, Teams): one with a cap of 5
 a period, one without; their debits and holds take their own credits first,
-then the pool's within the cap, and refunds give the pool's share back first.
-Purchases may carry a price: each priced grant's recognized revenue must be
-the model's `round(price * spent / amount, 2)` of what debits and captures
-took from it net of refunds (the cost basis). One more account has an auto
+then the pool's within the cap, and refunds give the pool's share back first. The third account's plan
+has an overdraft of 20 (docs/contract.md, Overdraft): its debits go below zero down to -20, the part no
+grant pays is debt, every grant in force repays the debt first, a refund gives a debit's overdraft part
+back first (to the debt, or to a new refund grant once repaid). Purchases may carry a price: each priced
+grant's recognized revenue must be the model's `round(price * spent / amount, 2)` of what debits and
+captures took from it net of refunds, and of what it repaid of a debt (the cost basis). One more account has an auto
 top-up and only what its requests bought: a debit that leaves it below the threshold requests once, never
-while a request is open, within the cooldown (doubled by a decline) or past
-the monthly limit; a worker rule pays (twice, as a retried worker would:
-credited once) or declines. The model keeps
+while a request is open, within the cooldown (doubled by a decline) or past the monthly limit; a worker
+rule pays (twice, as a retried worker would: credited once) or declines. The model keeps
 every grant (priority, expiry, remaining, earmarks) and every hold and
 debit, and applies SPEC §1's rules: the burn-down order, holds that block
 until they lapse, captures from the earmarked grants, refunds to the grants
@@ -62,6 +63,7 @@ class Grant:
     amount: Decimal = Decimal(0)
     spent: Decimal = Decimal(0)  # what debits and captures took, net of refunds: the base of its revenue
     moved_otherwise: bool = False  # voided or its end moved: revenue then also depends on when expiry ran
+    repaid: Decimal = Decimal(0)  # what it repaid of a debt when granted: spent by the debit that made the debt
 
     def ended(self, now: datetime) -> bool:
         return self.voided or (self.expires_at is not None and self.expires_at <= now)
@@ -93,6 +95,8 @@ class Debit:
     account: str
     draws: list[tuple[Grant, Decimal]]
     refunded: dict[int, Decimal] = field(default_factory=dict)  # per paying grant id
+    overdraft: Decimal = Decimal(0)  # the part no grant paid (debt)
+    overdraft_refunded: Decimal = Decimal(0)
 
     def __post_init__(self) -> None:
         for g, take in self.draws:
@@ -100,11 +104,11 @@ class Debit:
 
     @property
     def charged(self) -> Decimal:
-        return sum((take for _, take in self.draws), Decimal(0))
+        return sum((take for _, take in self.draws), self.overdraft)
 
     @property
     def refundable(self) -> Decimal:
-        return self.charged - sum(self.refunded.values(), Decimal(0))
+        return self.charged - sum(self.refunded.values(), self.overdraft_refunded)
 
 
 class Ledger(RuleBasedStateMachine):
@@ -128,6 +132,8 @@ class Ledger(RuleBasedStateMachine):
         self.pool = f"m{self.run}_pool"
         self.caps: dict[str, Decimal | None] = {}
         self.pool_used: dict[str, Decimal] = {}  # what each member took from the pool this period (net)
+        self.limits: dict[str, Decimal] = {}  # overdraft limits (the third account's plan)
+        self.debt: dict[str, Decimal] = {}
         # An account the model does not predict, for what is settled lazily: a monthly and a daily allowance
         # in a time zone of its own, its first period ending 3 hours after START; its plan rolls a third of
         # the unused allowance over, at most 7.5 (holds on it, sweeps and the renewal race in the rules).
@@ -181,10 +187,12 @@ class Ledger(RuleBasedStateMachine):
         return out
 
     def available(self, account: str) -> Decimal:
-        return sum((free for _, free in self.free(account)), Decimal(0))
+        return sum((free for _, free in self.free(account)), Decimal(0)) - self.debt.get(account, Decimal(0))
 
     def plan(self, account: str, amount: Decimal) -> list[tuple[Grant, Decimal]]:
         draws, left = [], amount
+        if amount == 0:
+            return []
         for g, free in self.free(account):
             take = min(free, left)
             draws.append((g, take))
@@ -210,11 +218,19 @@ class Ledger(RuleBasedStateMachine):
         left = self.cap_left(member)
         return self.available(self.pool) if left is None else min(self.available(self.pool), left)
 
-    def spend_plan(self, account: str, amount: Decimal) -> list[tuple[Grant, Decimal]] | None:
-        """The draws of a debit or hold: its own grants, then its pool's within the cap; None when refused."""
+    def spend_plan(self, account: str, amount: Decimal, overdraft: bool = False
+                   ) -> list[tuple[Grant, Decimal]] | None:
+        """The draws of a debit or hold: its own grants, then its pool's within the cap; None when refused.
+
+        A debit (overdraft) of an account with an overdraft: down to -limit, the grants paying what is free in
+        them (the caller adds the rest to the debt)."""
         own = self.available(account)
         if amount <= own:
             return self.plan(account, amount)
+        if overdraft and account in self.limits:
+            if amount > own + self.limits[account]:
+                return None
+            return self.plan(account, min(amount, sum((f for _, f in self.free(account)), Decimal(0))))
         if amount - own > self.pool_slice(account):
             return None
         draws = self.plan(account, own) + self.plan(self.pool, amount - own)
@@ -225,9 +241,13 @@ class Ledger(RuleBasedStateMachine):
             self.pool_used[member] += sign * sum((t for g, t in draws if g.account == self.pool), Decimal(0))
 
     def add_grant(self, account: str, grant_id: int, source: str, amount: Decimal, expires_at: datetime | None,
-                  starts_at: datetime | None = None, price: Decimal | None = None) -> Grant:
-        grant = Grant(grant_id, account, PRIORITY.get(source, 100), expires_at, amount, starts_at or self.now,
-                      source=source, price=price, amount=amount)
+                  starts_at: datetime | None = None, repays: bool = True, price: Decimal | None = None) -> Grant:
+        # A grant in force at once repays the debt first; a future-dated one (or a refund's) does not.
+        repaid = min(amount, self.debt.get(account, Decimal(0))) if repays and starts_at is None else Decimal(0)
+        if repaid:
+            self.debt[account] -= repaid
+        grant = Grant(grant_id, account, PRIORITY.get(source, 100), expires_at, amount - repaid,
+                      starts_at or self.now, source=source, price=price, amount=amount, repaid=repaid)
         self.grants_by_id[grant_id] = grant
         return grant
 
@@ -244,7 +264,9 @@ class Ledger(RuleBasedStateMachine):
 
     def _open(self) -> str:
         name = f"m{self.run}_{len(self.names)}"
-        self.sql("select credits.open_account(%s, 'empty')", (name,))
+        self.sql("select credits.open_account(%s, %s)", (name, "overdrawn" if len(self.names) == 2 else "empty"))
+        if len(self.names) == 2:
+            self.limits[name], self.debt[name] = Decimal(20), Decimal(0)
         if len(self.names) < 2:
             self.caps[name] = Decimal(5) if not self.names else None
             self.pool_used[name] = Decimal(0)
@@ -348,7 +370,7 @@ class Ledger(RuleBasedStateMachine):
         if key is not None and (account, key) in self.keys:
             assert row["ok"] and row["transaction_id"] == self.keys[(account, key)][1], "a retry was charged again"
             return multiple()
-        draws = self.spend_plan(account, amount)
+        draws = self.spend_plan(account, amount, overdraft=True)
         if draws is None:
             assert (row["ok"], row["reason"]) == (False, "insufficient_credits"), row
             self.top_up_after_debit(account)
@@ -359,8 +381,14 @@ class Ledger(RuleBasedStateMachine):
         for g, take in draws:
             g.remaining -= take
         self.count_pool(draws, account)
+        debit = Debit(row["transaction_id"], account, draws)
+        debit.overdraft = debit.overdraft + amount - debit.charged
+        if debit.overdraft:
+            self.debt[account] += debit.overdraft
+        (ledger,) = self.sql("select debt from credits.ledger where transaction_id = %s", (row["transaction_id"],))
+        assert ledger["debt"] == (debit.overdraft or None), (ledger, debit)
         self.top_up_after_debit(account)
-        return Debit(row["transaction_id"], account, draws)
+        return debit
 
     @rule(target=debits, amount=amounts)
     def deduct_topped_up(self, amount: Decimal) -> Any:
@@ -446,11 +474,24 @@ class Ledger(RuleBasedStateMachine):
         self.sql("select refund_id from credits.refund_transaction(%s, 'model', %s)", (debit.transaction_id, amount))
         # Where each part went: the paying grant itself, or a new refund grant (ids from the refund rows' draws:
         # a member's debit its pool paid in part is refunded in two rows, the pool's and the member's).
-        targets = {d["of_grant_id"]: d["grant_id"] for r in self.sql(
+        refund_draws = [d for r in self.sql(
             "select draws from credits_private.ledger_entries where entry_id > %s and kind = 'refund'", (last["id"],))
-            for d in r["draws"]}
+            for d in r["draws"]]
+        targets = {d["of_grant_id"]: d["grant_id"] for d in refund_draws if "of_grant_id" in d}
         left = wanted
+        # The overdraft part first: to the debt, and what a grant repaid already to a new refund grant.
+        back = min(left, debit.overdraft - debit.overdraft_refunded)
+        if back > 0:
+            debit.overdraft_refunded += back
+            repaid = min(back, self.debt[debit.account])
+            self.debt[debit.account] -= repaid
+            if back > repaid:
+                (target,) = [d["grant_id"] for d in refund_draws if d.get("overdraft") and "grant_id" in d]
+                self.add_grant(debit.account, target, "refund", back - repaid, None, repays=False)
+            left -= back
         for g, take in reversed(debit.draws):
+            if left == 0:
+                break
             back = min(left, take - debit.refunded.get(g.grant_id, Decimal(0)))
             if back <= 0:
                 continue
@@ -462,7 +503,7 @@ class Ledger(RuleBasedStateMachine):
                 g.remaining += back
             else:
                 assert targets[g.grant_id] != g.grant_id, "a refund went to a grant that has ended"
-                refund_grant = self.add_grant(g.account, targets[g.grant_id], "refund", back, None)
+                refund_grant = self.add_grant(g.account, targets[g.grant_id], "refund", back, None, repays=False)
                 refund_grant.priority = g.priority
             left -= back
             if left == 0:
@@ -532,15 +573,15 @@ class Ledger(RuleBasedStateMachine):
 
     @invariant()
     def revenue_matches_the_model(self) -> None:
-        """Each priced grant's recognized revenue: its price prorated on what was spent of it, net of refunds."""
+        """Each priced grant's recognized revenue: its price prorated on what was spent of it (repaid included)."""
         stored = {r["grant_id"]: r["money"] for r in self.sql(
             "select grant_id, sum(money) as money from credits_private.paid_grant_moves"
-            " where account_id = any(%s) and kind in ('debit', 'capture', 'refund') group by grant_id",
+            " where account_id = any(%s) and kind in ('debit', 'capture', 'refund', 'grant') group by grant_id",
             ([*self.names, self.topped],))}
         for g in self.grants_by_id.values():
             if g.price is None or g.moved_otherwise:
                 continue
-            expected = (g.price * g.spent / g.amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+            expected = (g.price * (g.repaid + g.spent) / g.amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
             assert stored.get(g.grant_id, Decimal(0)) == expected, (g, stored.get(g.grant_id))
 
     @invariant()
@@ -570,8 +611,11 @@ def test_random_operations_match_the_model(db: str) -> None:
         conn.execute("select credits.set_plan_feature('empty', 'roast')")
         conn.execute("select credits.upsert_plan('lazy', monthly_allowance => '{\"credits\": 10}',"
                      " daily_allowance => '{\"credits\": 2}',"
-                     " rollover => '{\"credits\": {\"max\": 7.5, \"fraction\": 0.333333}}')")
+                     " rollover => '{\"credits\": {\"max\": 7.5, \"fraction\": 0.333333}}',"
+                     " overdraft => '{\"credits\": 5}')")
         conn.execute("select credits.set_plan_feature('lazy', 'roast')")
+        conn.execute("select credits.upsert_plan('overdrawn', overdraft => '{\"credits\": 20}')")
+        conn.execute("select credits.set_plan_feature('overdrawn', 'roast')")
         Ledger.conn = conn
         machine = Ledger.TestCase
         machine.settings = settings(max_examples=int(os.environ.get("MODEL_EXAMPLES", "60")), stateful_step_count=40,

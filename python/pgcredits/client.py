@@ -309,10 +309,11 @@ class _Functions:
     def upsert_plan(self, code: str, signup_grant: Json = DEFAULT, monthly_allowance: Json = DEFAULT,
                     daily_allowance: Json = DEFAULT, unlimited: bool = DEFAULT,
                     description: str | None = DEFAULT, is_default: bool | None = DEFAULT,
-                    rollover: Json | None = DEFAULT) -> Plan:
+                    rollover: Json | None = DEFAULT, overdraft: Json | None = DEFAULT) -> Plan:
         """Creates or updates a plan; allowances are keyed by credit type ({"credits": 6}); is_default=True
         makes it the plan a canceled subscription falls back to; rollover ({"credits": {"max": 100,
-        "fraction": 0.5}}) is what of the unused monthly allowance carries over at a renewal (None: as it is)."""
+        "fraction": 0.5}}) is what of the unused monthly allowance carries over at a renewal; overdraft
+        ({"credits": 50}) how far below zero a debit may take a balance (None: as it is)."""
 
     @rpc
     def set_plan_feature(self, plan: str, feature: str, enabled: bool = DEFAULT, period_limit: Integer | None = DEFAULT,

@@ -75,6 +75,7 @@ class Plan(Result):
     updated_at: datetime
     is_default: bool
     rollover: JsonValue[dict[str, dict[str, Decimal]]]
+    overdraft: JsonValue[dict[str, Decimal]]
 
 
 class PlanFeature(Result):
@@ -116,6 +117,8 @@ class OpenedAccount(Account):
 class Balance(Result):
     """One credit type of an account's balance (get_balance, reset_credits); `buckets`: remaining per source.
 
+    In an overdraft `available` is negative and `buckets` holds the debt as `overdraft` (negative).
+
     For a member of a pool: `pool_available`, what it may draw from the pool now (the pool's available, at
     most what is left of its cap), and `pool_cap_remaining` (None: no cap); both None for an account in no pool.
     """
@@ -143,7 +146,8 @@ class BalanceAt(Result):
 
 
 class LedgerEntry(Result):
-    """A row of credits.ledger (get_history). `draws`: which grants paid how much."""
+    """A row of credits.ledger (get_history). `draws`: which grants paid how much; `debt`: what the row moved
+    the balance's debt by (an overdraft: + what no grant paid, - what a grant or refund repaid; None: nothing)."""
 
     transaction_id: int
     account_id: str
@@ -166,6 +170,7 @@ class LedgerEntry(Result):
     member_id: str | None
     pool_id: str | None
     pool_transaction_id: int | None
+    debt: Decimal | None
 
 
 class PoolMember(Result):

@@ -66,7 +66,7 @@ FEATURE_KEYS: dict[str, _Kind | str] = {
 }
 PLAN_KEYS: dict[str, _Kind | str] = {
     "signup_grant": AMOUNTS, "monthly_allowance": AMOUNTS, "daily_allowance": AMOUNTS, "unlimited": FLAG,
-    "description": TEXT, "is_default": FLAG, "rollover": RULES,
+    "description": TEXT, "is_default": FLAG, "rollover": RULES, "overdraft": AMOUNTS,
 }
 PLAN_FEATURE_KEYS: dict[str, _Kind | str] = {"enabled": FLAG, "period_limit": INTEGER, "cost_override": NUMBER}
 AUTO_TOP_UP_KEYS: dict[str, _Kind | str] = {

@@ -70,8 +70,11 @@ language plpgsql
 as $$
 declare
   v_same_period boolean := old.period_start is not distinct from new.period_start;
+  -- The overdraft limit, only for a move at or below zero (the single-node twin).
+  v_floor numeric := case when least(old.balance - old.held, new.balance - new.held) <= 0
+                          then credits_private._overdraft(new.account_id, new.credit_type) else 0 end;
   v_kinds text[] := credits_private._balance_event_kinds(
-    old.balance - old.held, new.balance - new.held, old.held, new.held,
+    old.balance - old.held + v_floor, new.balance - new.held + v_floor, old.held, new.held,
     case when v_same_period then old.period_used else 0 end, new.period_used,
     case when v_same_period then old.period_granted else 0 end, new.period_granted, old.period_start is null);
   v_watched boolean;

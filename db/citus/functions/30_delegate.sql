@@ -243,7 +243,7 @@ $$;
 -- jobs): credits_private.f keeps the body, and credits.f, replaced in place,
 -- carries the caller to the workers first (_citus_carry_caller), then runs it.
 --
---   select credits_private._citus_carry('credits.upsert_plan(text, jsonb, jsonb, jsonb, boolean, text, boolean, jsonb)');
+--   select credits_private._citus_carry('credits.upsert_plan(text, jsonb, jsonb, jsonb, boolean, text, boolean, jsonb, jsonb)');
 create or replace function credits_private._citus_carry(fn regprocedure)
 returns void
 language plpgsql

@@ -37,7 +37,8 @@ $$;
 -- the three sums as one UNION ALL grouped by account and credit type (the
 -- full joins on coalesce() of the single-node view crash Citus's planner).
 -- The same rows: a row only where the materialized balance, the ledger sum
--- and the grant remainders (or held amounts) disagree. Its twin is
+-- and the grant remainders less the debt (or held amounts, or the debt and
+-- the ledger's) disagree. Its twin is
 -- db/functions/85_views/034_reconciliation.sql.
 create or replace view credits.reconciliation with (security_barrier) as
   select x.account_id, x.credit_type,
@@ -45,17 +46,21 @@ create or replace view credits.reconciliation with (security_barrier) as
          sum(x.ledger)::numeric as ledger_sum,
          sum(x.remaining)::numeric as grants_remaining,
          sum(x.held)::numeric as materialized_held,
-         sum(x.grants_held)::numeric as grants_held
-  from (select b.account_id, b.credit_type, b.balance, 0 as ledger, 0 as remaining, b.held, 0 as grants_held
+         sum(x.grants_held)::numeric as grants_held,
+         sum(x.debt)::numeric as materialized_debt,
+         sum(x.ledger_debt)::numeric as ledger_debt
+  from (select b.account_id, b.credit_type, b.balance, 0 as ledger, 0 as remaining, b.held, 0 as grants_held,
+               b.debt, 0 as ledger_debt
         from credits_private.balances b
         union all
-        select l.account_id, l.credit_type, 0, l.amount, 0, 0, 0
+        select l.account_id, l.credit_type, 0, l.amount, 0, 0, 0, 0, coalesce(l.debt, 0)
         from credits_private.ledger_entries l
         union all
-        select g.account_id, g.credit_type, 0, 0, g.remaining, 0, g.held
+        select g.account_id, g.credit_type, 0, 0, g.remaining, 0, g.held, 0, 0
         from credits_private.grants g) x
   group by x.account_id, x.credit_type
-  having sum(x.balance) <> sum(x.ledger) or sum(x.balance) <> sum(x.remaining) or sum(x.held) <> sum(x.grants_held);
+  having sum(x.balance) <> sum(x.ledger) or sum(x.balance) <> sum(x.remaining) - sum(x.debt)
+      or sum(x.held) <> sum(x.grants_held) or sum(x.debt) <> sum(x.ledger_debt);
 
 -- The default plan, for a view read on an account's node: there a statement
 -- may not join a reference table with the account's rows (docs/scale-out.md).

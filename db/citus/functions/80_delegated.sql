@@ -27,7 +27,7 @@ select credits_private._citus_delegate('credits.deduct_credits(text, text, jsonb
   rewrites => jsonb_build_array(jsonb_build_array(
 $from$  with plan as (
     select d.draw_order, d.grant_id, d.take
-    from credits_private._draw_plan(account_id, v_quote.credit_type, v_own, v_now) d
+    from credits_private._draw_plan(account_id, v_quote.credit_type, v_own - v_debt, v_now) d
   ), drawn as (
     update credits_private.grants g
     set remaining = g.remaining - plan.take
@@ -37,12 +37,12 @@ $from$  with plan as (
   )
   insert into credits_private.ledger_entries
     (account_id, credit_type, kind, amount, balance_before, balance_after, available_after, feature, units,
-     draws, idempotency_key, request_hash, actor, metadata, created_at, pool_id, pool_entry_id)
+     draws, debt, idempotency_key, request_hash, actor, metadata, created_at, pool_id, pool_entry_id)
   select account_id, v_quote.credit_type, 'debit', -v_own, v_before, v_after, v_available, feature,
          coalesce(units, '{}'),
          coalesce((select jsonb_agg(jsonb_build_object('grant_id', drawn.grant_id, 'amount', drawn.take)
                                     order by drawn.draw_order) from drawn), '[]'::jsonb),
-         idempotency_key, v_hash, credits_private._actor(), metadata, v_now, v_pool_id, v_pool_entry_id
+         nullif(v_debt, 0), idempotency_key, v_hash, credits_private._actor(), metadata, v_now, v_pool_id, v_pool_entry_id
   returning entry_id, (select coalesce(sum(drawn.take), 0) from drawn) into v_entry_id, v_drawn;$from$,
 $to$declare
     v_take record;
@@ -51,7 +51,7 @@ $to$declare
     v_drawn := 0;
     for v_take in
       select d.draw_order, d.grant_id, d.take
-      from credits_private._draw_plan(account_id, v_quote.credit_type, v_own, v_now) d
+      from credits_private._draw_plan(account_id, v_quote.credit_type, v_own - v_debt, v_now) d
       order by d.draw_order
     loop
       update credits_private.grants g
@@ -64,9 +64,9 @@ $to$declare
     end loop;
     insert into credits_private.ledger_entries
       (account_id, credit_type, kind, amount, balance_before, balance_after, available_after, feature, units,
-       draws, idempotency_key, request_hash, actor, metadata, created_at, pool_id, pool_entry_id)
+       draws, debt, idempotency_key, request_hash, actor, metadata, created_at, pool_id, pool_entry_id)
     values (account_id, v_quote.credit_type, 'debit', -v_own, v_before, v_after, v_available, feature,
-            coalesce(units, '{}'), v_draws, idempotency_key, v_hash, credits_private._actor(), metadata, v_now,
+            coalesce(units, '{}'), v_draws, nullif(v_debt, 0), idempotency_key, v_hash, credits_private._actor(), metadata, v_now,
             v_pool_id, v_pool_entry_id)
     returning entry_id into v_entry_id;
   end;$to$)));

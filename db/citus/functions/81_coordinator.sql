@@ -5,7 +5,7 @@
 
 select credits_private._citus_carry('credits.upsert_credit_type(text, text)');
 select credits_private._citus_carry('credits.upsert_feature(text, text, numeric, jsonb, text)');
-select credits_private._citus_carry('credits.upsert_plan(text, jsonb, jsonb, jsonb, boolean, text, boolean, jsonb)');
+select credits_private._citus_carry('credits.upsert_plan(text, jsonb, jsonb, jsonb, boolean, text, boolean, jsonb, jsonb)');
 select credits_private._citus_carry('credits.set_plan_feature(text, text, boolean, integer, numeric)');
 select credits_private._citus_carry('credits.watch_events(text, text[], interval)');
 select credits_private._citus_carry('credits.unwatch_events(text, text[])');

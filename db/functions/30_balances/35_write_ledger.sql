@@ -4,7 +4,8 @@
 -- is available after (_available unless the caller knows it), who acts
 -- (_actor) and the rest as given (member_id on a pool's row: the member
 -- that spent; pool_id and pool_entry_id on a member's row: the pool's row
--- that paid the rest). The one writer of ledger rows but two
+-- that paid the rest; debt: what the row moved the balance's debt by,
+-- migration 0015). The one writer of ledger rows but two
 -- that must write in bulk or in one statement with their draw: the debit
 -- (deduct_credits) and the daily job (grant_daily_credits), which name it.
 -- Returns the entry id.
@@ -20,7 +21,8 @@ create or replace function credits_private._write_ledger(balance credits_private
                                                          request_hash uuid default null, reason text default null,
                                                          metadata jsonb default '{}',
                                                          member_id text default null, pool_id text default null,
-                                                         pool_entry_id bigint default null)
+                                                         pool_entry_id bigint default null,
+                                                         debt numeric default null)
 returns bigint
 language plpgsql
 as $$
@@ -30,12 +32,12 @@ begin
   insert into credits_private.ledger_entries
     (account_id, credit_type, kind, amount, balance_before, balance_after, available_after, grant_id, feature,
      units, draws, refund_of, idempotency_key, request_hash, actor, reason, metadata, created_at, member_id,
-     pool_id, pool_entry_id)
+     pool_id, pool_entry_id, debt)
   values
     (balance.account_id, balance.credit_type, kind, amount, balance.balance - amount, balance.balance,
      coalesce(available, credits_private._available(balance.account_id, balance.credit_type, at)), grant_id,
      feature, units, draws, refund_of, idempotency_key, request_hash, credits_private._actor(), reason,
-     coalesce(metadata, '{}'::jsonb), at, member_id, pool_id, pool_entry_id)
+     coalesce(metadata, '{}'::jsonb), at, member_id, pool_id, pool_entry_id, nullif(debt, 0))
   returning entry_id into v_entry_id;
   return v_entry_id;
 end

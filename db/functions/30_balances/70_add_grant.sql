@@ -7,6 +7,11 @@
 -- price and currency: a purchase's cost basis (purchase_credits).
 -- It is not counted in the period's granted credits (the base of the
 -- threshold events). The ledger row's metadata names its starts_at.
+-- Overdraft (migration 0015): a grant in force at once repays the
+-- balance's debt first: its remaining starts at amount less what it
+-- repaid (the grant's amount stays what was granted), and its ledger row's
+-- debt says so (-repaid). A future-dated grant repays nothing: its
+-- credits are not the account's until it starts.
 
 create or replace function credits_private._add_grant(account_id text, credit_type text, source text,
                                                       amount numeric, expires_at timestamptz, priority integer,
@@ -28,6 +33,7 @@ declare
   v_entry credits_private.ledger_entries;
   -- A future-dated grant's start; null for a grant in force at once.
   v_not_before timestamptz := case when _add_grant.starts_at > at then _add_grant.starts_at end;
+  v_repaid numeric;
 begin
   if v_not_before is not null and expires_at <= v_not_before then
     raise exception 'expires_at % is not after starts_at %', expires_at, v_not_before
@@ -52,11 +58,12 @@ begin
     end if;
   end if;
 
+  v_repaid := case when v_not_before is null then least(amount, v_balance.debt) else 0 end;
   insert into credits_private.grants
     (account_id, credit_type, source, amount, remaining, held, priority, starts_at, not_before, expires_at,
      period_start, local_day, payment_ref, price, currency, reason, created_at)
   values
-    (account_id, credit_type, source, amount, amount, case when v_not_before is null then 0 else amount end,
+    (account_id, credit_type, source, amount, amount - v_repaid, case when v_not_before is null then 0 else amount end,
      coalesce(priority, credits_private._default_priority(source)),
      coalesce(v_not_before, at), v_not_before, expires_at, grant_period_start, local_day, payment_ref, price,
      currency, reason, at)
@@ -64,6 +71,7 @@ begin
 
   update credits_private.balances b
   set balance = b.balance + amount,
+      debt = b.debt - v_repaid,
       held = b.held + case when v_not_before is null then 0 else amount end,
       settle_at = least(b.settle_at, expires_at, v_not_before),
       period_granted = credits_private._period_counter(b.period_granted, b.period_start, _add_grant.period_start)
@@ -78,7 +86,7 @@ begin
 
   perform credits_private._write_ledger(v_balance, 'grant', amount, at, available => available, grant_id => grant_id,
                                         idempotency_key => idempotency_key, request_hash => request_hash,
-                                        reason => reason, metadata => jsonb_strip_nulls(jsonb_build_object(
+                                        reason => reason, debt => -nullif(v_repaid, 0), metadata => jsonb_strip_nulls(jsonb_build_object(
                                           'source', source, 'starts_at', v_not_before)));
   replayed := false;
 end

@@ -7,6 +7,11 @@
 -- a pool's row). The caller holds the balance lock and has checked that
 -- `amount` is refundable: refund_transaction, for a member's row and the
 -- pool's row that paid the rest of the same debit.
+-- A debit that went into overdraft (its ledger row's debt, migration 0015)
+-- gets that part back first (it was taken last): it repays the balance's
+-- debt (the refund row's debt, a draw {"overdraft": true, "amount": ..});
+-- what of it a grant has repaid already goes to a new `refund` grant that
+-- never expires ({"grant_id": .., "overdraft": true, "amount": ..}).
 
 create or replace function credits_private._refund_entry(debit credits_private.ledger_entries, amount numeric,
                                                          reason text, period_start timestamptz, at timestamptz,
@@ -20,9 +25,36 @@ declare
   v_take numeric;
   v_target bigint;
   v_draws jsonb := '[]';
+  v_overdraft numeric := 0;
+  v_repaid numeric := 0;
 begin
-  -- What each paying grant may still get back, last drawn first.
   v_left := _refund_entry.amount;
+  -- The debit's overdraft part first: what of it earlier refunds (which
+  -- took it first too) have not given back.
+  if debit.debt > 0 then
+    select least(v_left, debit.debt - least(debit.debt, coalesce(sum(r.amount), 0))) into v_overdraft
+    from credits_private.ledger_entries r
+    where r.account_id = debit.account_id and r.refund_of = debit.entry_id;
+    select least(v_overdraft, b.debt) into v_repaid
+    from credits_private.balances b
+    where b.account_id = debit.account_id and b.credit_type = debit.credit_type;
+    if v_repaid > 0 then
+      v_draws := v_draws || jsonb_build_object('overdraft', true, 'amount', v_repaid);
+    end if;
+    if v_overdraft > v_repaid then
+      insert into credits_private.grants
+        (account_id, credit_type, source, amount, remaining, priority, starts_at, reason, created_at)
+      values
+        (debit.account_id, debit.credit_type, 'refund', v_overdraft - v_repaid, v_overdraft - v_repaid,
+         credits_private._default_priority('refund'), at,
+         format('refund of transaction %s (its overdraft has been repaid)', debit.entry_id), at)
+      returning grant_id into v_target;
+      v_draws := v_draws || jsonb_build_object('grant_id', v_target, 'overdraft', true,
+                                               'amount', v_overdraft - v_repaid);
+    end if;
+    v_left := v_left - v_overdraft;
+  end if;
+  -- What each paying grant may still get back, last drawn first.
   for v_draw in
     select d.grant_id, d.amount - coalesce(back.amount, 0) as open_amount, g.priority,
            (g.voided_at is null and g.expired_at is null and (g.expires_at is null or g.expires_at > at))
@@ -68,6 +100,7 @@ begin
 
   update credits_private.balances b
   set balance = b.balance + amount,
+      debt = b.debt - v_repaid,
       period_used = case when b.period_start = _refund_entry.period_start
                          then greatest(b.period_used - amount, 0) else b.period_used end,
       updated_at = at
@@ -77,6 +110,7 @@ begin
   available := credits_private._available(debit.account_id, debit.credit_type, at);
   refund_id := credits_private._write_ledger(v_balance, 'refund', amount, at, available => available,
                                              feature => debit.feature, refund_of => debit.entry_id,
-                                             draws => v_draws, reason => reason, member_id => debit.member_id);
+                                             draws => v_draws, reason => reason, member_id => debit.member_id,
+                                             debt => -v_repaid);
 end
 $$;

@@ -5,8 +5,11 @@
 -- not ended (_free_grants: a lapsed hold holds nothing) plus what the next
 -- mutating call would grant first: the allowance of a period it would open
 -- (pending, _pending_allowance) and the day's daily grant (pending_daily,
--- _pending_daily). buckets: available per grant source. Nothing is
--- written. The one meaning of "available".
+-- _pending_daily), less the balance's debt (overdraft, migration 0015:
+-- negative while in debt, what the next grant repays first). buckets:
+-- available per grant source, and -debt as "overdraft" while in debt, so
+-- they add up to available. Nothing is written. The one meaning of
+-- "available".
 --
 --   select * from credits_private._settled_balance(a, 'credits', credits.now()) from credits_private.accounts a;
 
@@ -20,6 +23,8 @@ as $$
 declare
   -- The part of pending a renewal rolls over: its own bucket, as once written.
   v_rollover numeric := credits_private._pending_rollover(account, credit_type, at);
+  v_debt numeric := coalesce((select b.debt from credits_private.balances b
+                              where b.account_id = account.account_id and b.credit_type = _settled_balance.credit_type), 0);
 begin
   pending := credits_private._pending_allowance(account, credit_type, at);
   pending_daily := credits_private._pending_daily(account, credit_type, at);
@@ -27,7 +32,7 @@ begin
     select f.source, f.free
     from credits_private._free_grants(account.account_id, _settled_balance.credit_type, at) f
   )
-  select (select coalesce(sum(free.free), 0.000000) from free) + pending + pending_daily,
+  select (select coalesce(sum(free.free), 0.000000) from free) + pending + pending_daily - v_debt,
          coalesce((select jsonb_object_agg(s.source, s.free)
                    from (select b.source, sum(b.free) as free
                          from (select free.source, free.free from free
@@ -36,7 +41,9 @@ begin
                                union all
                                select 'rollover', v_rollover where v_rollover > 0
                                union all
-                               select 'daily', pending_daily where pending_daily > 0) b
+                               select 'daily', pending_daily where pending_daily > 0
+                               union all
+                               select 'overdraft', -v_debt where v_debt > 0) b
                          group by b.source) s), '{}'::jsonb)
   into available, buckets;
 end

@@ -8,7 +8,11 @@
 -- refusals, unless the account is a member of a pool that pays the rest
 -- (pool_id, and pool_share: what the pool would pay, with what
 -- _draw_plan needs to preview it; null when its own grants cover the
--- cost). The one rule of check_feature and get_quotas.
+-- cost). Overdraft (migration 0015): allowed while available less the
+-- cost stays at or above minus the plan's limit (credits_private._overdraft,
+-- read only when available is short; none for a member of a pool); what the
+-- grants cannot pay is then debt, as deduct_credits decides under the lock.
+-- The one rule of check_feature and get_quotas.
 
 create or replace function credits_private._quote(account credits_private.accounts, feature text, units jsonb,
                                                   at timestamptz,
@@ -35,12 +39,15 @@ begin
   select s.available, s.pending, s.pending_daily into available, pending, pending_daily
   from credits_private._settled_balance(account, credit_type, at) s;
   reason := coalesce(v_spend.reason,
-                     case when not v_spend.is_demo and available < cost then 'insufficient_credits' end);
+                     case when not v_spend.is_demo and available < cost and cost > 0
+                               and available + credits_private._overdraft(account.account_id, credit_type,
+                                                                          v_settled.plan) < cost
+                          then 'insufficient_credits' end);
   if reason = 'insufficient_credits' then
     -- A member of a pool: the pool pays the rest, if it has it within the
     -- member's cap (credits_private._pool_slice; deduct_credits'
     -- _pool_charge decides the same under the locks).
-    select ps.pool_id, cost - available, ps.pool_pending, ps.pool_pending_daily, ps.pool_period_end,
+    select ps.pool_id, cost - greatest(available, 0), ps.pool_pending, ps.pool_pending_daily, ps.pool_period_end,
            ps.pool_day_end, ps.spendable
     into pool_id, pool_share, pool_pending, pool_pending_daily, pool_period_end, pool_day_end, v_spendable
     from credits_private._pool_slice(account.account_id, credit_type, at) ps;

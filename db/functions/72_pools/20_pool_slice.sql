@@ -38,6 +38,7 @@ begin
   select case when v_pool.status = 'active' then sb.available else 0.000000 end, sb.pending, sb.pending_daily
   into pool_available, pool_pending, pool_pending_daily
   from credits_private._settled_balance(v_pool, credit_type, at) sb;
-  spendable := least(pool_available, coalesce(cap_remaining, pool_available));
+  -- Never below 0: a pool in debt (its own overdraft) gives its members nothing.
+  spendable := greatest(least(pool_available, coalesce(cap_remaining, pool_available)), 0);
 end
 $$;

@@ -12,6 +12,11 @@
 -- Each is a transition between the row's state before and after, so each
 -- crossing is seen once. The one rule of the balance trigger, for one row
 -- and set-based. Inlined (a RETURN body).
+-- Overdraft (migration 0015): the trigger passes available (before and
+-- after) plus the balance's overdraft limit (credits_private._overdraft),
+-- what may still be spent, so `depleted` is the limit reached (not zero
+-- while an overdraft remains) and `recovered` a balance above its limit
+-- again; the events' payload still says the available itself.
 --
 --   select credits_private._balance_event_kinds(5, 0, 0, 0, 1, 6, 6, 6, false);
 --   -- {balance_changed,threshold_crossed:80,threshold_crossed:90,threshold_crossed:100,depleted}

@@ -31,6 +31,9 @@ declare
   v_notify_all boolean := coalesce(current_setting('credits.notify_balance_changed', true), '') <> 'off';
   v_any_watcher boolean;
   v_emitted integer;
+  -- The balance's overdraft limit, where it decides depleted or recovered:
+  -- only a move at or below zero reads it (credits_private._overdraft).
+  v_floor numeric := 0;
 begin
   -- One row moved: its states before and after, and how many rows moved.
   select (select count(*) from new_rows) as moved, n.account_id, n.credit_type, n.updated_at,
@@ -48,7 +51,11 @@ begin
     return null;  -- the statement moved no row (a conditional UPDATE that did not match)
   end if;
   if v_one.moved = 1 then
-    v_kinds := credits_private._balance_event_kinds(v_one.available_before, v_one.available, v_one.held_before,
+    if least(v_one.available_before, v_one.available) <= 0 then
+      v_floor := credits_private._overdraft(v_one.account_id, v_one.credit_type);
+    end if;
+    v_kinds := credits_private._balance_event_kinds(v_one.available_before + v_floor, v_one.available + v_floor,
+                                                    v_one.held_before,
                                                     v_one.held, v_one.used_before, v_one.used,
                                                     v_one.granted_before, v_one.granted, v_one.was_empty);
     if cardinality(v_kinds) = 0 then
@@ -116,12 +123,15 @@ begin
                                      where w.account_id = any (array[p.account_id, '*'])
                                        and (w.watched_until is null or w.watched_until > p.updated_at)) as watched,
            credits_private._balance_event_kinds(
-             p.available_before, p.available, p.held_before, p.held,
+             p.available_before + f.floor, p.available + f.floor, p.held_before, p.held,
              case when p.period_start_before is not distinct from p.period_start then p.used_before else 0 end,
              p.used,
              case when p.period_start_before is not distinct from p.period_start then p.granted_before else 0 end,
              p.granted, p.period_start_before is null) as kinds
     from pairs p
+    cross join lateral (select case when least(p.available_before, p.available) <= 0
+                                    then credits_private._overdraft(p.account_id, p.credit_type) else 0 end
+                          as floor) f
   ), emitted as (
     insert into credits_private.events (account_id, kind, credit_type, payload, created_at)
     select m.account_id, split_part(k.kind, ':', 1), m.credit_type,

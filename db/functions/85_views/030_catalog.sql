@@ -13,7 +13,7 @@ create or replace view credits.features with (security_barrier) as
 
 create or replace view credits.plans with (security_barrier) as
   select code, signup_grant, monthly_allowance, daily_allowance, unlimited, description, created_at, updated_at,
-         is_default, rollover
+         is_default, rollover, overdraft
   from credits_private.plans;
 
 create or replace view credits.plan_features with (security_barrier) as
@@ -23,7 +23,7 @@ create or replace view credits.plan_features with (security_barrier) as
 comment on view credits.credit_types is 'Currencies of credits: balances are per account and credit type.';
 comment on view credits.features is 'What costs credits: base_cost + sum(unit_rates[u] * units[u]), rounded up to 6 decimals.';
 comment on view credits.plans is
-  'Plans: signup grant, monthly and daily allowances per credit type, unlimited, whether it is the default plan (where a canceled subscription ends), and what of the monthly allowance rolls over at a renewal.';
+  'Plans: signup grant, monthly and daily allowances per credit type, unlimited, whether it is the default plan (where a canceled subscription ends), what of the monthly allowance rolls over at a renewal, and how far below zero a debit may take a balance (overdraft).';
 comment on view credits.plan_features is 'Features a plan includes, with per-period count limits and cost overrides.';
 
 revoke all on credits.credit_types, credits.features, credits.plans, credits.plan_features from public;

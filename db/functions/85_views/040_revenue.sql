@@ -5,7 +5,8 @@
 -- order: a debit's or capture's draw spends them, a refund of it gives them
 -- back (to the same grant, or to a new refund grant that then carries no
 -- price: it names the paid one as of_grant_id), an expiry or a void writes
--- them off. What a move is worth is exact, in the purchase's currency:
+-- them off, and a purchase that repaid a debt (overdraft, migration 0015:
+-- its `grant` row's debt) spent what it repaid, then (feature null). What a move is worth is exact, in the purchase's currency:
 -- value(credits moved up to and with it) - value(up to before it), with
 -- value(c) = price * c / amount rounded to the price's scale (at least
 -- cents). So a grant's moves add up to its price exactly once all of its
@@ -38,9 +39,10 @@ create or replace view credits_private.paid_grant_moves with (security_barrier) 
               where l.kind OPERATOR(pg_catalog.=) any (array['debit', 'capture', 'refund']::pg_catalog.text[])
               union all
               select l.account_id, l.grant_id, l.entry_id, l.created_at, l.kind, null, l.credit_type,
-                     OPERATOR(pg_catalog.-) l.amount
+                     OPERATOR(pg_catalog.-) case when l.kind OPERATOR(pg_catalog.=) 'grant' then l.debt else l.amount end
               from credits_private.ledger_entries l
-              where l.kind OPERATOR(pg_catalog.=) any (array['expiry', 'void']::pg_catalog.text[])) x
+              where l.kind OPERATOR(pg_catalog.=) any (array['expiry', 'void']::pg_catalog.text[])
+                 or (l.kind OPERATOR(pg_catalog.=) 'grant' and l.debt OPERATOR(pg_catalog.<) 0)) x
         join credits_private.grants g
           on g.account_id OPERATOR(pg_catalog.=) x.account_id and g.grant_id OPERATOR(pg_catalog.=) x.grant_id
         where g.price is not null) m;
@@ -49,7 +51,7 @@ create or replace view credits.revenue with (security_barrier) as
   select cast(pg_catalog.timezone('UTC', m.created_at) as pg_catalog.date) as day, m.feature, m.credit_type,
          m.currency, pg_catalog.sum(m.credits) as credits, pg_catalog.sum(m.money) as revenue
   from credits_private.paid_grant_moves m
-  where m.kind OPERATOR(pg_catalog.=) any (array['debit', 'capture', 'refund']::pg_catalog.text[])
+  where m.kind OPERATOR(pg_catalog.=) any (array['debit', 'capture', 'refund', 'grant']::pg_catalog.text[])
   group by 1, 2, 3, 4;
 
 create or replace view credits.breakage with (security_barrier) as
@@ -62,7 +64,7 @@ create or replace view credits.breakage with (security_barrier) as
 comment on view credits_private.paid_grant_moves is
   'Every move of a priced (purchased) grant''s credits in ledger order, and what it was worth: the one rule of credits.revenue and credits.breakage.';
 comment on view credits.revenue is
-  'Revenue recognized as purchased credits are spent (net of refunds), per UTC day, feature, credit type and currency, exact in the purchase''s currency.';
+  'Revenue recognized as purchased credits are spent (net of refunds; feature null: an overdraft a purchase repaid), per UTC day, feature, credit type and currency, exact in the purchase''s currency.';
 comment on view credits.breakage is
   'Purchased credits that expired unspent and what they were worth, per UTC day, credit type and currency.';
 revoke all on credits.revenue, credits.breakage from public;

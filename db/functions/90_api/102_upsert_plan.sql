@@ -1,5 +1,5 @@
 -- credits.upsert_plan(code, signup_grant, monthly_allowance, daily_allowance,
--- unlimited, description, is_default, rollover): creates or updates a plan. Allowances
+-- unlimited, description, is_default, rollover, overdraft): creates or updates a plan. Allowances
 -- are keyed by credit type: {"credits": 6}. is_default => true makes it the
 -- default plan, the one a canceled subscription falls back to at its
 -- period's end, taking the flag from the plan that had it (there is at most
@@ -8,10 +8,13 @@
 -- false on it is refused. rollover: per credit type, what of the unused
 -- monthly allowance carries over at a renewal ({"credits": {"max": 100,
 -- "fraction": 0.5}}, credits_private._check_rollover); null (the default)
--- leaves it as it is ({} for a new plan: nothing rolls). Admin only.
+-- leaves it as it is ({} for a new plan: nothing rolls). overdraft: per
+-- credit type, how far below zero a debit may take the balance
+-- ({"credits": 50}, credits_private._check_overdraft); null (the default)
+-- leaves it as it is ({} for a new plan: no overdraft). Admin only.
 -- Errors: PT404 unknown credit type; PT422 bad code, an allowance that is
--- not an amount above 0, a bad rollover rule, or is_default => false on the
--- default plan.
+-- not an amount above 0, a bad rollover rule, a bad overdraft limit, or
+-- is_default => false on the default plan.
 --
 --   select * from credits.upsert_plan('free', signup_grant => '{"credits": 6}', is_default => true);
 
@@ -21,7 +24,8 @@ create or replace function credits.upsert_plan(code text, signup_grant jsonb def
                                                unlimited boolean default false,
                                                description text default null,
                                                is_default boolean default null,
-                                               rollover jsonb default null)
+                                               rollover jsonb default null,
+                                               overdraft jsonb default null)
 returns credits.plans
 language plpgsql
 security definer
@@ -32,6 +36,7 @@ declare
   v_default text;
   v_row credits.plans;
   v_rollover jsonb := case when rollover is not null then credits_private._check_rollover(rollover) end;
+  v_overdraft jsonb := case when overdraft is not null then credits_private._check_overdraft(overdraft) end;
 begin
   if code is null or code !~ '^[a-z][a-z0-9_.:-]{0,62}$' then
     raise exception 'invalid plan code %', credits_private._shown(code)
@@ -68,23 +73,24 @@ begin
 
   insert into credits_private.plans as p
     (code, signup_grant, monthly_allowance, daily_allowance, unlimited, description, is_default,
-     rollover, created_at, updated_at)
+     rollover, overdraft, created_at, updated_at)
   values
     (code, signup_grant, monthly_allowance, daily_allowance, coalesce(unlimited, false), description,
-     coalesce(is_default, false), coalesce(v_rollover, '{}'), credits.now(), credits.now())
+     coalesce(is_default, false), coalesce(v_rollover, '{}'), coalesce(v_overdraft, '{}'), credits.now(), credits.now())
   on conflict on constraint plans_pkey
   do update set signup_grant = excluded.signup_grant, monthly_allowance = excluded.monthly_allowance,
                 daily_allowance = excluded.daily_allowance, unlimited = excluded.unlimited,
                 description = excluded.description,
                 is_default = coalesce(upsert_plan.is_default, p.is_default),
                 rollover = coalesce(v_rollover, p.rollover),
+                overdraft = coalesce(v_overdraft, p.overdraft),
                 updated_at = excluded.updated_at;
   select p.* into v_row from credits.plans p where p.code = upsert_plan.code;
   return v_row;
 end
 $$;
 
-comment on function credits.upsert_plan(text, jsonb, jsonb, jsonb, boolean, text, boolean, jsonb) is
-  'Creates or updates a plan: signup grant, monthly and daily allowances per credit type, unlimited or not, whether it is the default plan, and what of the monthly allowance rolls over; admin only.';
-revoke all on function credits.upsert_plan(text, jsonb, jsonb, jsonb, boolean, text, boolean, jsonb) from public;
-grant execute on function credits.upsert_plan(text, jsonb, jsonb, jsonb, boolean, text, boolean, jsonb) to credits_admin;
+comment on function credits.upsert_plan(text, jsonb, jsonb, jsonb, boolean, text, boolean, jsonb, jsonb) is
+  'Creates or updates a plan: signup grant, monthly and daily allowances per credit type, unlimited or not, whether it is the default plan, what of the monthly allowance rolls over, and how far below zero a debit may go; admin only.';
+revoke all on function credits.upsert_plan(text, jsonb, jsonb, jsonb, boolean, text, boolean, jsonb, jsonb) from public;
+grant execute on function credits.upsert_plan(text, jsonb, jsonb, jsonb, boolean, text, boolean, jsonb, jsonb) to credits_admin;

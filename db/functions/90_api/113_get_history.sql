@@ -33,7 +33,7 @@ begin
   return query
   select l.entry_id, l.account_id, l.credit_type, l.kind, l.amount, l.balance_before, l.balance_after,
          l.available_after, l.feature, l.units, l.grant_id, l.refund_of, l.draws, l.idempotency_key, l.actor,
-         l.reason, l.metadata, l.created_at, l.member_id, l.pool_id, l.pool_entry_id
+         l.reason, l.metadata, l.created_at, l.member_id, l.pool_id, l.pool_entry_id, l.debt
   from credits_private.ledger_entries l
   where l.account_id = get_history.account_id
     and l.entry_id < coalesce(before_id, 9223372036854775807)

@@ -18,6 +18,12 @@
 -- row, pool_id and pool_entry_id), and charged is the whole cost. An
 -- account in no pool pays for this only on that slow path: one index
 -- probe of pool_members before it is refused.
+-- Overdraft (docs/contract.md, Billing depth): a debit the grants cannot
+-- pay may take the balance below zero, down to the plan's limit
+-- (credits_private._overdraft, read only on that slow path): the grants
+-- pay what is free in them, the rest becomes the balance's debt
+-- (balances.debt, the ledger row's debt), which the next grant repays
+-- first. Past the limit it is refused as insufficient_credits.
 --
 --   select * from credits.deduct_credits('u_42', 'chat', '{"input_tokens": 1200}', idempotency_key => 'req-81');
 
@@ -52,6 +58,12 @@ declare
   v_pool_id text;
   v_pool_entry_id bigint;
   v_limited_by text;
+  -- What the balance less held must be for the UPDATE to take the debit:
+  -- the cost, or less under the slow path's lock (overdraft, a member in
+  -- debt whose pool pays); and the part of v_own no grant pays (debt).
+  v_need numeric := v_quote.cost;
+  v_debt numeric := 0;
+  v_limit numeric;
 begin
   perform credits_private._check_metadata(metadata);
   if v_quote.is_demo then
@@ -99,6 +111,7 @@ begin
       -- that is still the balance's period. (Everywhere else:
       -- credits_private._period_counter.)
       set balance = b.balance - v_own,
+          debt = b.debt + v_debt,
           period_used = case when b.period_start = v_quote.period_start then b.period_used + v_own
                              when b.period_start > v_quote.period_start then b.period_used
                              else v_own end,
@@ -107,7 +120,7 @@ begin
           updated_at = v_now
       where b.account_id = deduct_credits.account_id
         and b.credit_type = v_quote.credit_type
-        and b.balance - b.held >= v_own
+        and b.balance - b.held >= v_need
         and (b.settle_at is null or b.settle_at > v_now)
       returning b.balance + v_own, b.balance, b.balance - b.held, b.top_up_below
       into v_before, v_after, v_available, v_top_up_below;
@@ -120,13 +133,23 @@ begin
         -- pool, under this lock (member, then pool); its own grants pay what
         -- they have, by the UPDATE above on the next turn.
         exit when v_pool_entry_id is not null;  -- short again once the pool paid: PT500 below
-        v_own := v_balance.balance - v_balance.held;
+        -- Overdraft: down to the plan's limit, the grants paying what is
+        -- free in them (balance + debt - held) and the rest debt. (A cost
+        -- of 0 is never refused, not even in debt.)
+        v_limit := case when v_own > 0 then credits_private._overdraft(account_id, v_quote.credit_type) else 0 end;
+        if v_own = 0 or (v_limit > 0 and v_balance.balance - v_balance.held + v_limit >= v_own) then
+          v_debt := v_own - least(v_own, v_balance.balance + v_balance.debt - v_balance.held);
+          v_need := v_balance.balance - v_balance.held;
+          continue;
+        end if;
+        v_own := greatest(v_balance.balance - v_balance.held, 0);
+        v_need := least(v_own, v_balance.balance - v_balance.held);
         select p.pool_id, p.entry_id, p.limited_by into v_pool_id, v_pool_entry_id, v_limited_by
         from credits_private._pool_charge(account_id, v_quote.credit_type, v_quote.cost - v_own, v_now,
                                           feature, coalesce(units, '{}'), metadata) p;
         if v_pool_entry_id is null then
           v_refusal := 'insufficient_credits';
-          v_available := v_own;
+          v_available := v_balance.balance - v_balance.held;
           exit;
         end if;
       end if;
@@ -155,10 +178,11 @@ begin
 
   -- The draw and its ledger row in one statement (the other writer of
   -- ledger rows is credits_private._write_ledger).
-  -- (Its twin for other debits: credits_private._draw.)
+  -- (Its twin for other debits: credits_private._draw.) The grants pay
+  -- v_own less the debt it takes.
   with plan as (
     select d.draw_order, d.grant_id, d.take
-    from credits_private._draw_plan(account_id, v_quote.credit_type, v_own, v_now) d
+    from credits_private._draw_plan(account_id, v_quote.credit_type, v_own - v_debt, v_now) d
   ), drawn as (
     update credits_private.grants g
     set remaining = g.remaining - plan.take
@@ -168,18 +192,18 @@ begin
   )
   insert into credits_private.ledger_entries
     (account_id, credit_type, kind, amount, balance_before, balance_after, available_after, feature, units,
-     draws, idempotency_key, request_hash, actor, metadata, created_at, pool_id, pool_entry_id)
+     draws, debt, idempotency_key, request_hash, actor, metadata, created_at, pool_id, pool_entry_id)
   select account_id, v_quote.credit_type, 'debit', -v_own, v_before, v_after, v_available, feature,
          coalesce(units, '{}'),
          coalesce((select jsonb_agg(jsonb_build_object('grant_id', drawn.grant_id, 'amount', drawn.take)
                                     order by drawn.draw_order) from drawn), '[]'::jsonb),
-         idempotency_key, v_hash, credits_private._actor(), metadata, v_now, v_pool_id, v_pool_entry_id
+         nullif(v_debt, 0), idempotency_key, v_hash, credits_private._actor(), metadata, v_now, v_pool_id, v_pool_entry_id
   returning entry_id, (select coalesce(sum(drawn.take), 0) from drawn) into v_entry_id, v_drawn;
-  if v_drawn <> v_own then
+  if v_drawn <> v_own - v_debt then
     -- The balance row and the grants behind it disagree: refuse to write a
     -- ledger row that would not reconcile.
     raise exception 'account % (%) could not draw % from its grants, only %', account_id, v_quote.credit_type,
-                    v_own, v_drawn
+                    v_own - v_debt, v_drawn
       using errcode = 'PT500', hint = 'A broken invariant: check credits.reconciliation for this account.';
   end if;
 

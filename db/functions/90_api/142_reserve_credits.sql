@@ -105,8 +105,10 @@ begin
   if v_refusal is null and v_balance.balance - v_balance.held < v_quote.cost then
     -- Not enough of its own: a member of a pool holds the rest of the
     -- pool's credits (credits_private._pool_hold), under this lock
-    -- (member, then pool); its own grants hold what they have.
-    v_own := v_balance.balance - v_balance.held;
+    -- (member, then pool); its own grants hold what they have. A hold
+    -- never draws into an overdraft (a balance in debt holds nothing of
+    -- its own; docs/decisions.md, "Overdraft").
+    v_own := greatest(v_balance.balance - v_balance.held, 0);
     select p.pool_id, p.hold_id, p.limited_by, p.expires_at into v_pool_id, v_pool_hold_id, v_limited_by, expires_at
     from credits_private._pool_hold(account_id, v_quote.credit_type, v_quote.cost - v_own, v_now, feature,
                                     coalesce(units, '{}'), expires_at, coalesce(v_maker, 'credits_service')) p;

@@ -98,7 +98,7 @@ begin
   ), locked as materialized (
     -- Pools last: a member's debit locks the member's balance, then its
     -- pool's (db/README.md, "Lock order").
-    select b.account_id, b.credit_type
+    select b.account_id, b.credit_type, b.debt
     from credits_private.balances b
     join due d on d.account_id = b.account_id and d.credit_type = b.credit_type
     left join credits_private.pools p on p.account_id = b.account_id
@@ -108,17 +108,20 @@ begin
     insert into credits_private.grants
       (account_id, credit_type, source, amount, remaining, priority, starts_at, expires_at, local_day, reason,
        created_at)
-    select d.account_id, d.credit_type, 'daily', d.amount, d.amount, credits_private._default_priority('daily'),
+    -- A balance in debt: the grant repays it first (credits_private._add_grant).
+    select d.account_id, d.credit_type, 'daily', d.amount, d.amount - least(d.amount, l.debt),
+           credits_private._default_priority('daily'),
            v_now, d.expires_at, d.local_day,
            format('daily allowance of plan %s for %s', d.plan, d.local_day), v_now
     from due d
     join locked l on l.account_id = d.account_id and l.credit_type = d.credit_type
     on conflict (account_id, credit_type, local_day) where source = 'daily' do nothing
     returning grants.account_id, grants.credit_type, grants.grant_id, grants.amount, grants.expires_at,
-              grants.reason
+              grants.reason, grants.amount - grants.remaining as repaid
   ), moved as (
     update credits_private.balances b
     set balance = b.balance + c.amount,
+        debt = b.debt - c.repaid,
         settle_at = least(b.settle_at, c.expires_at),
         period_granted = credits_private._period_counter(b.period_granted, b.period_start, d.period_start) + c.amount,
         period_used = credits_private._period_counter(b.period_used, b.period_start, d.period_start),
@@ -127,7 +130,7 @@ begin
     from created c
     join due d on d.account_id = c.account_id and d.credit_type = c.credit_type
     where b.account_id = c.account_id and b.credit_type = c.credit_type
-    returning b.account_id, b.credit_type, b.balance, b.held, b.settle_at, c.grant_id, c.amount, c.reason,
+    returning b.account_id, b.credit_type, b.balance, b.held, b.settle_at, c.grant_id, c.amount, c.reason, c.repaid,
               -- What is left of the grants that have ended but are not yet
               -- settled (yesterday's daily grant, mostly), where `written`
               -- needs it: one probe of the open grants per such row. (A
@@ -141,7 +144,7 @@ begin
   ), written as (
     -- The ledger rows in bulk (one at a time: credits_private._write_ledger).
     insert into credits_private.ledger_entries
-      (account_id, credit_type, kind, amount, balance_before, balance_after, available_after, grant_id, actor,
+      (account_id, credit_type, kind, amount, balance_before, balance_after, available_after, grant_id, debt, actor,
        reason, metadata, created_at)
     select m.account_id, m.credit_type, 'grant', m.amount, m.balance - m.amount, m.balance,
            -- What is available after the grant. Nothing to settle: every
@@ -153,7 +156,7 @@ begin
            case when m.settle_at > v_now then m.balance - m.held
                 when m.held = 0 then m.balance - m.ended_remaining
                 else credits_private._available(m.account_id, m.credit_type, v_now) + m.amount end,
-           m.grant_id, v_actor, m.reason, '{"source": "daily"}'::jsonb, v_now
+           m.grant_id, -nullif(m.repaid, 0), v_actor, m.reason, '{"source": "daily"}'::jsonb, v_now
     from moved m
     order by m.account_id, m.credit_type
     returning ledger_entries.account_id

@@ -72,13 +72,15 @@ begin
   foreach v_type in array v_types loop
     -- Void what is left of the running allowance grants. Each gives up its
     -- period_start or local_day (kept in its metadata) so that the new
-    -- grant becomes the period's or the day's allowance.
+    -- grant becomes the period's or the day's allowance: a used-up one too
+    -- (nothing left to void, common after an overdraft repaid from it),
+    -- else the new grant would collide with it.
     for v_grant in
       select g.grant_id, g.period_start, g.local_day
       from credits_private.grants g
       where g.account_id = v_account.account_id
         and g.credit_type = v_type
-        and g.is_open
+        and g.voided_at is null and g.expired_at is null
         and (g.expires_at is null or g.expires_at > v_now)
         and ((g.source = 'monthly' and g.period_start is not null) or (g.source = 'daily' and g.local_day is not null))
       order by g.grant_id
