@@ -4,10 +4,12 @@
 -- lazily or by the daily job. The grant's amount stays what was granted,
 -- its remaining starts at the amount less what it repaid, and its ledger
 -- row's debt is minus the repayment; reads before the write already count
--- the pending grant's repayment.
+-- the pending grant's repayment, in available and in the buckets (found by
+-- the model test: the buckets showed the pending grant whole beside the
+-- debt it repays).
 
 BEGIN;
-SELECT plan(12);
+SELECT plan(14);
 SELECT tests.catalog();
 SELECT tests.travel('2026-03-10 12:00+00');
 SELECT tests.act_as('credits_admin');
@@ -43,6 +45,9 @@ SELECT results_eq($$select account_id, balance, debt from credits.balances where
 SELECT tests.travel('2026-03-11 12:00+00');
 SELECT is((select available from credits.get_balance('r_lazy') where credit_type = 'credits'), -15::numeric,
           'read before it is issued, the pending daily grant already repays 5 of the 20');
+SELECT is((select buckets from credits.get_balance('r_lazy') where credit_type = 'credits'),
+          '{"overdraft": -15}'::jsonb,
+          'its buckets too: nothing left of the pending daily grant, 15 still owed (not daily 5 beside -20)');
 SELECT results_eq($$select allowed, available from credits.check_feature('r_lazy', 'roast')$$,
                   $$values (true, -15::numeric)$$, 'check_feature agrees');
 SELECT '' FROM credits.deduct_credits('r_lazy', 'roast', amount => 1);
@@ -63,6 +68,8 @@ SELECT results_eq(
 SELECT tests.travel('2026-04-10 12:05+00');
 SELECT is((select available from credits.get_balance('r_month') where credit_type = 'credits'), 0::numeric,
           'read before the period opens: the pending allowance of 20 repays the 20 owed');
+SELECT is((select buckets from credits.get_balance('r_month') where credit_type = 'credits'), '{}'::jsonb,
+          'its buckets: nothing left of the pending allowance, nothing owed (not monthly 20 beside -20)');
 SELECT '' FROM credits.get_or_create_active_period('r_month');
 SELECT results_eq(
   $$select g.amount, g.remaining, l.debt, l.balance_after
