@@ -27,7 +27,7 @@ select credits_private._citus_delegate('credits.deduct_credits(text, text, jsonb
   rewrites => jsonb_build_array(jsonb_build_array(
 $from$  with plan as (
     select d.draw_order, d.grant_id, d.take
-    from credits_private._draw_plan(account_id, v_quote.credit_type, v_own - v_debt, v_now) d
+    from credits_private._settled_draw_plan(account_id, v_quote.credit_type, v_own - v_debt) d
   ), drawn as (
     update credits_private.grants g
     set remaining = g.remaining - plan.take
@@ -51,7 +51,7 @@ $to$declare
     v_drawn := 0;
     for v_take in
       select d.draw_order, d.grant_id, d.take
-      from credits_private._draw_plan(account_id, v_quote.credit_type, v_own - v_debt, v_now) d
+      from credits_private._settled_draw_plan(account_id, v_quote.credit_type, v_own - v_debt) d
       order by d.draw_order
     loop
       update credits_private.grants g

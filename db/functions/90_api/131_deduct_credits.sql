@@ -179,10 +179,12 @@ begin
   -- The draw and its ledger row in one statement (the other writer of
   -- ledger rows is credits_private._write_ledger).
   -- (Its twin for other debits: credits_private._draw.) The grants pay
-  -- v_own less the debt it takes.
+  -- v_own less the debt it takes. The UPDATE above matched the balance
+  -- row with nothing to settle, so the draw reads the grants alone
+  -- (credits_private._settled_draw_plan).
   with plan as (
     select d.draw_order, d.grant_id, d.take
-    from credits_private._draw_plan(account_id, v_quote.credit_type, v_own - v_debt, v_now) d
+    from credits_private._settled_draw_plan(account_id, v_quote.credit_type, v_own - v_debt) d
   ), drawn as (
     update credits_private.grants g
     set remaining = g.remaining - plan.take
