@@ -1,13 +1,16 @@
 """Instructions per call at the server, counted by valgrind's callgrind: deterministic, whatever the machine's load.
 
     .venv/bin/python bench/instructions.py [--base REV] [--db DIR ...] [--call SQL] [--calls 200] [--setup SQL]
+                                           [--per-transaction]
 
 For each db/ folder given (default: this repository's; `--base REV` puts revision REV's db/, read with `git
 archive`, before it; or give an old checkout's db/ with --db), a fresh
 cluster is migrated and seeded with the bench catalog of common.py (1,000 accounts with a large promo grant,
 feature `call` costing 1), then stopped; `postgres --single` runs under callgrind twice as credits_service:
 warm-up calls only, and warm-up plus `--calls` calls. The difference over `--calls` is the cost of one call with
-every cache warm, planning, execution, triggers and commit of the loop's one transaction included. Then the
+every cache warm, planning, execution, triggers and commit of the loop's one transaction included; with
+--per-transaction each call commits its own transaction (as a backend's calls do), so what PL/pgSQL sets up
+once per transaction (its simple expressions' state) and the commit count in every call. Then the
 instructions of the executor's parts named in PARTS, per call. Needs valgrind (apt-get install valgrind); a run
 of the default takes about two minutes per folder.
 """
@@ -104,8 +107,11 @@ def main() -> int:
     parser.add_argument("--call", default=DEBIT, help="one PL/pgSQL statement run per call (`i` is the loop index)")
     parser.add_argument("--calls", type=int, default=200, help="calls counted after the warm-up (default 200)")
     parser.add_argument("--setup", help="SQL run after the catalog is seeded (as the superuser)")
+    parser.add_argument("--per-transaction", action="store_true",
+                        help="commit after every call (each call its own transaction)")
     args = parser.parse_args()
     folders = args.db or [ROOT / "db"]
+    call = f"{args.call}; commit" if args.per_transaction else args.call
     if args.base:
         base_tree = Path(tempfile.mkdtemp(prefix="pgcredits-base-"))
         archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.base, "db"], capture_output=True, check=True)
@@ -115,12 +121,12 @@ def main() -> int:
     rows = []
     for db in folders:
         base, database = prepared_cluster(db, args.setup)
-        warm, counted = callgrind(base, database, args.call, 0), callgrind(base, database, args.call, args.calls)
+        warm, counted = callgrind(base, database, call, 0), callgrind(base, database, call, args.calls)
         before, after = inclusive(warm), inclusive(counted)
         parts = {name: (after.get(name, 0) - before.get(name, 0)) / args.calls for name in PARTS}
         rows.append((db, (total(counted) - total(warm)) / args.calls, parts))
         subprocess.run(["rm", "-rf", str(base)], check=True)
-    print(f"instructions per call of `{args.call}` ({args.calls} calls, callgrind):\n")
+    print(f"instructions per call of `{call}` ({args.calls} calls, callgrind):\n")
     print("| part | " + " | ".join(str(db) for db, _, _ in rows) + " |")
     print("|---|" + "---:|" * len(rows))
     print("| **all** | " + " | ".join(f"**{whole / 1e6:.3f} M**" for _, whole, _ in rows) + " |")
