@@ -16,6 +16,7 @@ stable
 as $$
 declare
   v_hold credits_private.holds;
+  v_account credits_private.accounts;
 begin
   -- Row-level security hides other accounts' holds from a credits_user.
   select h.* into v_hold
@@ -25,7 +26,7 @@ begin
     raise exception 'unknown hold %', coalesce(hold_id::text, 'null')
       using errcode = 'PT404', hint = 'Pass a hold_id from reserve_credits.';
   end if;
-  perform credits_private._account_to_act(v_hold.account_id);
+  v_account := credits_private._account_to_act(v_hold.account_id);  -- raises unless the caller may act on it
   if v_hold.member_id is not null then
     raise exception 'hold % is pool %''s share of a hold of member %', hold_id, v_hold.account_id, v_hold.member_id
       using errcode = 'PT422',

@@ -43,8 +43,7 @@ declare
   v_balance credits_private.balances;
   v_counted boolean;
   v_refusal text := v_quote.reason;
-  v_earmarks jsonb;
-  v_given_end timestamptz;
+  v_earmark record;
   v_maker text := credits_private._caller_role();
   v_user_limit interval;
   -- What the account's own grants hold: the cost, or what they have when
@@ -130,9 +129,8 @@ begin
   end if;
 
   -- Earmark the grants a debit would draw from now.
-  select e.earmarks, e.given_end into v_earmarks, v_given_end
-  from credits_private._earmark(account_id, v_quote.credit_type, v_own, v_now) e;
-  expires_at := least(expires_at, v_given_end + interval '15 minutes');
+  v_earmark := credits_private._earmark(account_id, v_quote.credit_type, v_own, v_now);
+  expires_at := least(expires_at, v_earmark.given_end + interval '15 minutes');
   if v_pool_hold_id is not null then
     -- The pool's share lapses with the member's hold.
     update credits_private.holds h
@@ -153,7 +151,7 @@ begin
     (account_id, credit_type, feature, units, amount, expires_at, earmarks, counted_period, idempotency_key,
      request_hash, actor, maker_role, created_at, pool_id, pool_hold_id)
   values
-    (account_id, v_quote.credit_type, feature, coalesce(units, '{}'), v_own, expires_at, v_earmarks,
+    (account_id, v_quote.credit_type, feature, coalesce(units, '{}'), v_own, expires_at, v_earmark.earmarks,
      case when v_counted then v_quote.period_start end, idempotency_key, v_hash, credits_private._actor(),
      coalesce(v_maker, 'credits_service'), v_now, v_pool_id, v_pool_hold_id)
   returning h.hold_id into hold_id;
