@@ -28,6 +28,7 @@ as $$
 declare
   v_now timestamptz := credits.now();
   v_hold credits_private.holds := credits_private._hold(hold_id, account_id);
+  -- The caller may act on the hold's account: _settle_account checks it (_hold leaves it to its caller).
   v_account credits_private.accounts := credits_private._settle_account(v_hold.account_id, v_now);
   v_balance credits_private.balances;
   v_entry credits_private.ledger_entries;

@@ -19,6 +19,8 @@ declare
   v_now timestamptz := credits.now();
   v_hold credits_private.holds := credits_private._hold(hold_id, account_id);
   v_share credits_private.holds;
+  -- The caller may act on the hold's account (_hold leaves it to its caller).
+  v_account credits_private.accounts := credits_private._account_to_act(v_hold.account_id);
 begin
   -- Under the balance lock (which settles lapsed holds), the hold as it is
   -- now: what _hold checked (its account, maker, member) cannot change.
