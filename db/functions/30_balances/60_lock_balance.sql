@@ -2,7 +2,7 @@
 -- balance row of an account and credit type (creating it at zero when the
 -- account never had that type) and settles it. Every change to a balance or
 -- to the grants behind it goes through this lock or through the conditional
--- UPDATE of deduct_credits, which takes the same row lock.
+-- UPDATE of deduct_credits or reserve_credits, which takes the same row lock.
 
 create or replace function credits_private._lock_balance(account_id text, credit_type text, at timestamptz)
 returns credits_private.balances

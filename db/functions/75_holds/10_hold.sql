@@ -8,6 +8,10 @@
 -- it exists); 42501 for a user naming its backend's hold on its account
 -- (it sees that hold in credits.holds already); PT422 for a pool's share
 -- of a member's hold (it ends with the member's).
+-- Row-level security shows a credits_user only its own account's holds;
+-- that the caller may act on the hold's account (_account_to_act) is the
+-- caller's next step, not read twice: capture_hold settles the account
+-- (_settle_account checks it), release_hold checks it.
 
 create or replace function credits_private._hold(hold_id bigint, account_id text default null)
 returns credits_private.holds
@@ -25,7 +29,6 @@ begin
     raise exception 'unknown hold %', coalesce(hold_id::text, 'null')
       using errcode = 'PT404', hint = 'Pass a hold_id from reserve_credits.';
   end if;
-  perform credits_private._account_to_act(v_hold.account_id);
   if v_hold.member_id is not null then
     raise exception 'hold % is pool %''s share of a hold of member %', hold_id, v_hold.account_id, v_hold.member_id
       using errcode = 'PT422',

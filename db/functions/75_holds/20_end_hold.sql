@@ -9,6 +9,12 @@
 -- member (hold.member_id); a member's names the pool and the pool's
 -- capture row (hold.pool_id, pool_entry_id). Returns the capture's ledger
 -- entry id, or null.
+-- A capture's caller has settled the balance at `at` (_lock_balance), so
+-- what is available after it is the balance row's balance less held, less
+-- what ended grants got back and lose at once (written off below): the
+-- capture row says so without _available's sum over the grants. The
+-- statement that gives the earmarks back names those ended grants (none,
+-- on the common path, which reads no grant again).
 
 create or replace function credits_private._end_hold(hold credits_private.holds, status text, charge numeric,
                                                      at timestamptz, metadata jsonb default '{}',
@@ -21,7 +27,11 @@ declare
   v_balance credits_private.balances;
   v_draws jsonb;
   v_entry_id bigint;
-  v_ended record;
+  -- Earmarked grants that have ended (expired or voided) and got back
+  -- more than other holds still earmark, and how much: written off below.
+  v_ended bigint[];
+  v_lapse numeric;
+  v_ended_grant record;
 begin
   -- Earmarks back, and the charge drawn, in one statement over the grants.
   with earmark as (
@@ -37,11 +47,14 @@ begin
     set held = g.held - earmark.amount, remaining = g.remaining - earmark.take
     from earmark
     where g.account_id = hold.account_id and g.grant_id = earmark.grant_id
-    returning earmark.n, g.grant_id, earmark.take
+    returning earmark.n, g.grant_id, earmark.take, g.remaining - g.held as unheld,
+              (g.expired_at is not null or g.voided_at is not null) and g.remaining > g.held as ended
   )
   select jsonb_agg(jsonb_build_object('grant_id', drawn.grant_id, 'amount', drawn.take) order by drawn.n)
-           filter (where drawn.take > 0)
-  into v_draws
+           filter (where drawn.take > 0),
+         array_agg(drawn.grant_id order by drawn.grant_id) filter (where drawn.ended),
+         coalesce(sum(drawn.unheld) filter (where drawn.ended), 0)
+  into v_draws, v_ended, v_lapse
   from drawn;
 
   update credits_private.balances b
@@ -59,7 +72,9 @@ begin
   returning b.* into v_balance;
 
   if status = 'captured' then
-    v_entry_id := credits_private._write_ledger(v_balance, 'capture', -charge, at, feature => hold.feature,
+    v_entry_id := credits_private._write_ledger(v_balance, 'capture', -charge, at,
+                                                available => v_balance.balance - v_balance.held - v_lapse,
+                                                feature => hold.feature,
                                                 units => hold.units, draws => coalesce(v_draws, '[]'::jsonb),
                                                 reason => format('capture of hold %s', hold.hold_id),
                                                 metadata => metadata, member_id => hold.member_id,
@@ -77,20 +92,20 @@ begin
   where h.account_id = hold.account_id and h.hold_id = hold.hold_id;
 
   -- What came back to grants that have ended leaves the balance now.
-  for v_ended in
-    select g.grant_id, case when g.voided_at is not null then 'void' else 'expiry' end as kind
-    from credits_private.grants g
-    where g.account_id = hold.account_id
-      and g.grant_id in (select (e ->> 'grant_id')::bigint from jsonb_array_elements(hold.earmarks) e)
-      and (g.expired_at is not null or g.voided_at is not null)
-      and g.remaining > g.held
-    order by g.grant_id
-  loop
-    perform credits_private._write_off_grant(hold.account_id, hold.credit_type, v_ended.grant_id, v_ended.kind,
-                                             format('grant %s had ended; hold %s %s', v_ended.grant_id, hold.hold_id,
-                                                    status),
-                                             at);
-  end loop;
+  if v_ended is not null then
+    for v_ended_grant in
+      select g.grant_id, case when g.voided_at is not null then 'void' else 'expiry' end as kind
+      from credits_private.grants g
+      where g.account_id = hold.account_id and g.grant_id = any (v_ended)
+      order by g.grant_id
+    loop
+      perform credits_private._write_off_grant(hold.account_id, hold.credit_type, v_ended_grant.grant_id,
+                                               v_ended_grant.kind,
+                                               format('grant %s had ended; hold %s %s', v_ended_grant.grant_id,
+                                                      hold.hold_id, status),
+                                               at);
+    end loop;
+  end if;
   return v_entry_id;
 end
 $$;

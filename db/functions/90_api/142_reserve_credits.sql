@@ -43,8 +43,7 @@ declare
   v_balance credits_private.balances;
   v_counted boolean;
   v_refusal text := v_quote.reason;
-  v_earmarks jsonb;
-  v_given_end timestamptz;
+  v_earmark record;
   v_maker text := credits_private._caller_role();
   v_user_limit interval;
   -- What the account's own grants hold: the cost, or what they have when
@@ -53,6 +52,10 @@ declare
   v_pool_id text;
   v_pool_hold_id bigint;
   v_limited_by text;
+  -- The balance row moved by the hot path's conditional UPDATE (its lock),
+  -- and the settle_at it left.
+  v_moved boolean := false;
+  v_settle_at timestamptz;
 begin
   if ttl is null or ttl <= interval '0' or ttl > interval '30 days' then
     raise exception 'ttl must be above 0 and at most 30 days, got %', ttl
@@ -72,7 +75,25 @@ begin
     return;
   end if;
 
-  v_balance := credits_private._lock_balance(account_id, v_quote.credit_type, v_now);
+  -- Hot path, as deduct_credits': one conditional UPDATE takes the row
+  -- lock, checks what is free on a settled balance and holds the cost.
+  -- settle_at need not wait for the earmarks: expires_at is clamped to 15
+  -- minutes past a given grant's end, which is not before settle_at. A
+  -- key, a period limit, a refusal, or not enough (a pool member, a
+  -- balance to settle) take the lock first and hold below.
+  if idempotency_key is null and v_refusal is null and v_quote.period_limit is null then
+    update credits_private.balances b
+    set held = b.held + v_own, settle_at = least(b.settle_at, reserve_credits.expires_at), updated_at = v_now
+    where b.account_id = reserve_credits.account_id
+      and b.credit_type = v_quote.credit_type
+      and b.balance - b.held >= v_own
+      and (b.settle_at is null or b.settle_at > v_now)
+    returning b.settle_at into v_settle_at;
+    v_moved := found;
+  end if;
+  if not v_moved then
+    v_balance := credits_private._lock_balance(account_id, v_quote.credit_type, v_now);
+  end if;
   if idempotency_key is not null then
     perform credits_private._check_key(idempotency_key, 'idempotency_key');
     v_hash := credits_private._request_hash(jsonb_build_array(
@@ -102,7 +123,7 @@ begin
       v_refusal := 'period_limit_reached';
     end if;
   end if;
-  if v_refusal is null and v_balance.balance - v_balance.held < v_quote.cost then
+  if v_refusal is null and not v_moved and v_balance.balance - v_balance.held < v_quote.cost then
     -- Not enough of its own: a member of a pool holds the rest of the
     -- pool's credits (credits_private._pool_hold), under this lock
     -- (member, then pool); its own grants hold what they have. A hold
@@ -130,9 +151,8 @@ begin
   end if;
 
   -- Earmark the grants a debit would draw from now.
-  select e.earmarks, e.given_end into v_earmarks, v_given_end
-  from credits_private._earmark(account_id, v_quote.credit_type, v_own, v_now) e;
-  expires_at := least(expires_at, v_given_end + interval '15 minutes');
+  v_earmark := credits_private._earmark(account_id, v_quote.credit_type, v_own, v_now);
+  expires_at := least(expires_at, v_earmark.given_end + interval '15 minutes');
   if v_pool_hold_id is not null then
     -- The pool's share lapses with the member's hold.
     update credits_private.holds h
@@ -145,15 +165,18 @@ begin
     end if;
   end if;
 
-  update credits_private.balances b
-  set held = b.held + v_own, settle_at = least(b.settle_at, reserve_credits.expires_at), updated_at = v_now
-  where b.account_id = reserve_credits.account_id and b.credit_type = v_quote.credit_type;
+  if not v_moved or expires_at < v_settle_at then
+    update credits_private.balances b
+    set held = b.held + case when v_moved then 0 else v_own end,
+        settle_at = least(b.settle_at, reserve_credits.expires_at), updated_at = v_now
+    where b.account_id = reserve_credits.account_id and b.credit_type = v_quote.credit_type;
+  end if;
 
   insert into credits_private.holds as h
     (account_id, credit_type, feature, units, amount, expires_at, earmarks, counted_period, idempotency_key,
      request_hash, actor, maker_role, created_at, pool_id, pool_hold_id)
   values
-    (account_id, v_quote.credit_type, feature, coalesce(units, '{}'), v_own, expires_at, v_earmarks,
+    (account_id, v_quote.credit_type, feature, coalesce(units, '{}'), v_own, expires_at, v_earmark.earmarks,
      case when v_counted then v_quote.period_start end, idempotency_key, v_hash, credits_private._actor(),
      coalesce(v_maker, 'credits_service'), v_now, v_pool_id, v_pool_hold_id)
   returning h.hold_id into hold_id;

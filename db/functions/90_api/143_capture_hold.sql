@@ -28,20 +28,25 @@ as $$
 declare
   v_now timestamptz := credits.now();
   v_hold credits_private.holds := credits_private._hold(hold_id, account_id);
+  -- The caller may act on the hold's account: _settle_account checks it (_hold leaves it to its caller).
   v_account credits_private.accounts := credits_private._settle_account(v_hold.account_id, v_now);
+  v_balance credits_private.balances;
   v_entry credits_private.ledger_entries;
   v_charge numeric;
   v_share credits_private.holds;
   v_total numeric;
   v_pool_entry_id bigint;
 begin
-  perform credits_private._check_metadata(metadata);
+  metadata := credits_private._check_metadata(metadata);
   if amount is not null then
     v_charge := credits_private._check_amount(amount, 'amount');
   end if;
-  -- Under the balance lock (which settles lapsed holds), read the hold again.
-  perform credits_private._lock_balance(v_hold.account_id, v_hold.credit_type, v_now);
-  v_hold := credits_private._hold(hold_id, account_id);
+  -- Under the balance lock (which settles lapsed holds), the hold as it is
+  -- now: what _hold checked (its account, maker, member) cannot change.
+  v_balance := credits_private._lock_balance(v_hold.account_id, v_hold.credit_type, v_now);
+  select h.* into v_hold
+  from credits_private.holds h
+  where h.account_id = v_hold.account_id and h.hold_id = capture_hold.hold_id;
   credit_type := v_hold.credit_type;
   if v_hold.pool_hold_id is not null then
     select h.* into strict v_share
@@ -67,15 +72,13 @@ begin
   end if;
   if v_hold.status <> 'held' then
     return query select false, case v_hold.status when 'released' then 'hold_released' else 'hold_expired' end,
-                        null::bigint, 0.000000, credits_private._available(v_hold.account_id, v_hold.credit_type,
-                                                                           v_now),
-                        v_hold.credit_type;
+                        null::bigint, 0.000000, v_balance.balance - v_balance.held, v_hold.credit_type;
     return;
   end if;
   if v_account.status <> 'active' then
     -- A capture is a debit: refused on a suspended or closed account; the
     -- hold stays until it is released or lapses.
-    available := credits_private._available(v_hold.account_id, v_hold.credit_type, v_now);
+    available := v_balance.balance - v_balance.held;
     perform credits_private._refuse(v_hold.account_id, v_hold.feature, v_hold.credit_type, 'account_inactive',
                                     coalesce(v_charge, v_total), available, null, v_now,
                                     jsonb_build_object('hold_id', v_hold.hold_id));
@@ -102,7 +105,10 @@ begin
                                               v_account.period_start, v_pool_entry_id);
   ok := true;
   charged := v_charge;
-  available := credits_private._available(v_hold.account_id, v_hold.credit_type, v_now);
+  -- What the capture row says is available (a retry returns the same).
+  select l.available_after into available
+  from credits_private.ledger_entries l
+  where l.account_id = v_hold.account_id and l.entry_id = transaction_id;
   return next;
 end
 $$;

@@ -19,9 +19,15 @@ declare
   v_now timestamptz := credits.now();
   v_hold credits_private.holds := credits_private._hold(hold_id, account_id);
   v_share credits_private.holds;
+  -- The caller may act on the hold's account (_hold leaves it to its caller).
+  v_account credits_private.accounts := credits_private._account_to_act(v_hold.account_id);
 begin
+  -- Under the balance lock (which settles lapsed holds), the hold as it is
+  -- now: what _hold checked (its account, maker, member) cannot change.
   perform credits_private._lock_balance(v_hold.account_id, v_hold.credit_type, v_now);
-  v_hold := credits_private._hold(hold_id, account_id);
+  select h.* into v_hold
+  from credits_private.holds h
+  where h.account_id = v_hold.account_id and h.hold_id = release_hold.hold_id;
   released := 0;
   if v_hold.status = 'held' then
     perform credits_private._end_hold(v_hold, 'released', 0, v_now);
