@@ -11,7 +11,7 @@
 -- and one issued; at three moments.
 
 BEGIN;
-SELECT plan(11);
+SELECT plan(12);
 SELECT tests.catalog();
 SELECT '' FROM credits.upsert_plan('drip', daily_allowance => '{"credits": 2}');
 SELECT '' FROM credits.upsert_plan('od', overdraft => '{"credits": 20}');
@@ -75,6 +75,21 @@ LANGUAGE sql AS $$
   from reads r cross join checks c join credits_private.accounts a using (account_id)
   cross join lateral credits_private._feature_check(a, c.feature, c.units, credits.now()) f
 $$;
+-- Both reads at `moment`, each against its renewal helpers, to the text.
+CREATE FUNCTION pg_temp.reads_agree(moment text) RETURNS SETOF text
+LANGUAGE sql AS $$
+  select results_eq(
+    $q$select account_id, read from pg_temp.balances_now() where via = 'settled read' order by 1, 2$q$,
+    $q$select account_id, read from pg_temp.balances_now() where via = 'renewal helpers' order by 1, 2$q$,
+    moment || ': get_balance = the renewal helpers'' rows for every account, to the text')
+  union all
+  select results_eq(
+    $q$select account_id, feature, units, read from pg_temp.checks_now() where via = 'settled read'
+       order by 1, 2, 3, 4$q$,
+    $q$select account_id, feature, units, read from pg_temp.checks_now() where via = 'renewal helpers'
+       order by 1, 2, 3, 4$q$,
+    moment || ': check_feature = the renewal helpers'' answer for every account and call, to the text')
+$$;
 -- What the settled read takes: the period runs, the day's daily grants are
 -- settled, no pool (get_balance); and a settled balance row (check_feature).
 CREATE FUNCTION pg_temp.settled() RETURNS TABLE (account_id text, balance_settled boolean)
@@ -97,14 +112,7 @@ SELECT results_eq(
            ('od', true), ('pool', true), ('poor', true), ('rolled', true), ('set', true), ('susp', true),
            ('unl', true)$$,
   'guard, 10:00: thirteen accounts take the settled read of get_balance, ten of them that of check_feature');
-SELECT results_eq(
-  $$select account_id, read from pg_temp.balances_now() where via = 'settled read' order by 1, 2$$,
-  $$select account_id, read from pg_temp.balances_now() where via = 'renewal helpers' order by 1, 2$$,
-  '10:00: get_balance = the renewal helpers'' rows for every account, to the text');
-SELECT results_eq(
-  $$select account_id, feature, units, read from pg_temp.checks_now() where via = 'settled read' order by 1, 2, 3, 4$$,
-  $$select account_id, feature, units, read from pg_temp.checks_now() where via = 'renewal helpers' order by 1, 2, 3, 4$$,
-  '10:00: check_feature = the renewal helpers'' answer for every account and call, to the text');
+SELECT pg_temp.reads_agree('10:00');
 SELECT results_eq(
   $$select available, held, buckets from credits.get_balance('od') where credit_type = 'credits'$$,
   $$values (-7.5::numeric, 0::numeric, '{"overdraft": -7.5}'::jsonb)$$,
@@ -133,21 +141,11 @@ SELECT results_eq(
   $$select buckets from credits.get_balance('drip') where credit_type = 'credits'$$,
   $$values ('{"daily": 2}'::jsonb)$$,
   'guard: drip''s daily grant of 03-11 is due, counted as issued');
-SELECT results_eq(
-  $$select account_id, read from pg_temp.balances_now() where via = 'settled read' order by 1, 2$$,
-  $$select account_id, read from pg_temp.balances_now() where via = 'renewal helpers' order by 1, 2$$,
-  '03-11: get_balance = the renewal helpers'' rows for every account');
-SELECT results_eq(
-  $$select account_id, feature, units, read from pg_temp.checks_now() where via = 'settled read' order by 1, 2, 3, 4$$,
-  $$select account_id, feature, units, read from pg_temp.checks_now() where via = 'renewal helpers' order by 1, 2, 3, 4$$,
-  '03-11: check_feature = the renewal helpers'' answer for every account and call');
+SELECT pg_temp.reads_agree('03-11');
 
 -- on 04-12: every period has ended, nobody called ------------------------------------------
 SELECT tests.travel('2026-04-12 12:00+00');
-SELECT results_eq(
-  $$select account_id, read from pg_temp.balances_now() where via = 'settled read' order by 1, 2$$,
-  $$select account_id, read from pg_temp.balances_now() where via = 'renewal helpers' order by 1, 2$$,
-  '04-12: get_balance = the renewal helpers'' rows for every account');
+SELECT pg_temp.reads_agree('04-12');
 
 SELECT * FROM finish();
 ROLLBACK;
