@@ -561,6 +561,20 @@ class Ledger(RuleBasedStateMachine):
                 assert self.sql(read, (name,)) == before, name
 
     @invariant()
+    def settled_reads_are_the_renewal_helpers(self) -> None:
+        """get_balance and check_feature's settled read (issue 13) = their answer through the renewal helpers."""
+        for name in [*self.names, self.pool, self.lazy, self.topped]:
+            for read, helpers in [
+                ("select r::text as r from credits.get_balance(%s) r",
+                 "select r::text as r from credits_private.accounts a,"
+                 " credits_private._balance_rows(a, credits.now()) r where a.account_id = %s"),
+                ("select r::text as r from credits.check_feature(%s, 'roast') r",
+                 "select r::text as r from credits_private.accounts a,"
+                 " credits_private._feature_check(a, 'roast', '{}', credits.now()) r where a.account_id = %s"),
+            ]:
+                assert self.sql(read, (name,)) == self.sql(helpers, (name,)), (name, read)
+
+    @invariant()
     def members_see_their_slice(self) -> None:
         for name in self.names:
             row = self.one("select pool_available, pool_cap_remaining from credits.get_balance(%s)"

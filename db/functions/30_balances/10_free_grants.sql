@@ -18,20 +18,23 @@ returns table (grant_id bigint, source text, free numeric, priority integer, exp
 language sql
 stable
 as $$
-  select g.grant_id, g.source, g.remaining - (case when g.not_before <= at then 0 else g.held end) + coalesce(l.amount, 0),
-         g.priority, g.expires_at, g.starts_at
-  from credits_private.grants g
-  -- What lapsed holds still earmark on each grant, summed once: on a
-  -- settled balance (every debit's) _lapsed_holds is empty and this is one
-  -- probe of an almost empty index.
-  left join (select (e.value ->> 'grant_id')::bigint as grant_id, sum((e.value ->> 'amount')::numeric) as amount
-             from credits_private._lapsed_holds(_free_grants.account_id, _free_grants.credit_type,
-                                                _free_grants.at) h
-             cross join lateral jsonb_array_elements(h.earmarks) e
-             group by 1) l on l.grant_id = g.grant_id
-  where g.account_id = _free_grants.account_id
-    and g.credit_type = _free_grants.credit_type
-    and g.is_open
-    and (g.expires_at is null or g.expires_at > at)
-    and g.remaining - (case when g.not_before <= at then 0 else g.held end) + coalesce(l.amount, 0) > 0
+  select g.grant_id, g.source, g.free, g.priority, g.expires_at, g.starts_at
+  from (select g.grant_id, g.source, g.priority, g.expires_at, g.starts_at,
+               g.remaining - (case when g.not_before <= at then 0 else g.held end)
+               -- What lapsed holds still earmark on the grant: only a grant
+               -- something holds can have any, so the holds are read (once
+               -- per statement, _lapsed_earmarks) only when one does.
+               + case when g.held > 0
+                      then coalesce(((select credits_private._lapsed_earmarks(_free_grants.account_id,
+                                                                              _free_grants.credit_type,
+                                                                              _free_grants.at))
+                                     ->> g.grant_id::text)::numeric, 0)
+                      else 0 end as free
+        from credits_private.grants g
+        where g.account_id = _free_grants.account_id
+          and g.credit_type = _free_grants.credit_type
+          and g.is_open
+          and (g.expires_at is null or g.expires_at > at)
+        offset 0) g
+  where g.free > 0
 $$;

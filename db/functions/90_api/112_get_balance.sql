@@ -10,6 +10,15 @@
 -- pool (credits_private._pool_slice). Changes nothing (STABLE): runs in
 -- read-only transactions and on replicas. Errors: PT404, 42501.
 --
+-- The settled read (issue 13): an account whose stored period still runs
+-- and whose day's daily grants are settled (accounts.daily_until ahead, or
+-- a plan without a daily allowance) and which is in no pool has nothing
+-- pending that a renewal helper would add: it is answered by one query
+-- over its stored rows (balances, _free_grants for available and buckets,
+-- _held only where something is held). Every other account is answered by
+-- credits_private._balance_rows, the same rows through the renewal helpers
+-- (db/tests/get_balance/test_settled_read.sql compares the two).
+--
 --   select credit_type, available, buckets from credits.get_balance('u_42');
 
 create or replace function credits.get_balance(account_id text)
@@ -25,39 +34,54 @@ as $$
 declare
   v_now timestamptz := credits.now();
   v_account credits_private.accounts := credits_private._account_to_read(account_id);
-  v_period record := credits_private._current_period(v_account, v_now);
-  v_plan credits_private.plans;
-  -- The catalog is read apart from the account's rows: on Citus a statement
-  -- of a delegated call may not join a reference table with them
-  -- (docs/scale-out.md).
-  v_types text[] := array(select t.code from credits_private.credit_types t order by t.code);
+  v_plan text;
+  v_unlimited boolean;
+  v_daily jsonb;
+  v_types text[];
 begin
-  select p.* into strict v_plan from credits_private.plans p where p.code = (credits_private._as_settled(v_account, v_now)).plan;
-  -- As the account stands once settled (credits_private._settled_balance):
-  -- when its stored period has ended, the current one starts from zero
-  -- with its monthly allowance (pending), and a daily grant the next
-  -- mutating call would issue counts as issued.
-  return query
-  select t.code,
-         s.available,
-         credits_private._held(v_account.account_id, t.code, v_now),
-         credits_private._period_counter(b.period_granted, b.period_start, v_period.period_start)
-           + s.pending + s.pending_daily,
-         credits_private._period_counter(b.period_used, b.period_start, v_period.period_start),
-         v_period.period_start,
-         v_period.period_end,
-         credits_private._next_reset_at(v_plan.daily_allowance, t.code, v_account.timezone, v_period.period_end,
-                                        v_now),
-         v_plan.code,
-         v_plan.unlimited,
-         s.buckets,
-         ps.spendable,
-         ps.cap_remaining
-  from unnest(v_types) t (code)
-  cross join lateral credits_private._settled_balance(v_account, t.code, v_now) s
-  left join credits_private.balances b on b.account_id = v_account.account_id and b.credit_type = t.code
-  cross join lateral credits_private._pool_slice(v_account.account_id, t.code, v_now) ps
-  order by t.code;
+  -- The catalog in one statement, apart from the account's rows: on Citus a
+  -- statement of a delegated call may not join a reference table with them
+  -- (docs/scale-out.md).
+  select p.code, p.unlimited, p.daily_allowance,
+         array(select t.code from credits_private.credit_types t order by t.code)
+  into strict v_plan, v_unlimited, v_daily, v_types
+  from credits_private.plans p
+  where p.code = v_account.plan;
+  if v_account.period_end > v_now and (v_account.daily_until > v_now or v_daily = '{}') then
+    -- No pending allowance, rollover or daily grant: the stored rows are the
+    -- answer. A balance with nothing held holds nothing (balances.held is
+    -- what its live holds and future-dated grants hold). (select v_types):
+    -- the planner sees no constant array, so a custom plan is not costed
+    -- below the cached generic one and PL/pgSQL keeps the generic plan.
+    return query
+    select t.code,
+           coalesce(g.free, 0.000000) - coalesce(b.debt, 0),
+           case when b.held > 0 then credits_private._held(v_account.account_id, t.code, v_now) else 0.000000 end,
+           credits_private._period_counter(b.period_granted, b.period_start, v_account.period_start),
+           credits_private._period_counter(b.period_used, b.period_start, v_account.period_start),
+           v_account.period_start,
+           v_account.period_end,
+           credits_private._next_reset_at(v_daily, t.code, v_account.timezone, v_account.period_end, v_now),
+           v_plan,
+           v_unlimited,
+           case when b.debt > 0 then coalesce(g.buckets, '{}') || jsonb_build_object('overdraft', -b.debt)
+                else coalesce(g.buckets, '{}') end,
+           null::numeric,
+           null::numeric
+    from unnest((select v_types)) t (code)
+    left join credits_private.balances b on b.account_id = v_account.account_id and b.credit_type = t.code
+    left join lateral (select sum(s.free) as free, jsonb_object_agg(s.source, s.free) as buckets
+                       from (select f.source, sum(f.free) as free
+                             from credits_private._free_grants(v_account.account_id, t.code, v_now) f
+                             group by f.source) s) g on true
+    -- A member of a pool reads its slice through _balance_rows.
+    where not exists (select from credits_private.pool_members m where m.account_id = v_account.account_id)
+    order by t.code;
+    if found then
+      return;
+    end if;
+  end if;
+  return query select * from credits_private._balance_rows(v_account, v_now);
 end
 $$;
 

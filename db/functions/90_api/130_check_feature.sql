@@ -11,6 +11,15 @@
 -- reason: null, account_inactive, feature_not_in_plan, period_limit_reached
 -- or insufficient_credits. Errors: PT404, PT422, 42501.
 --
+-- The settled read (issue 13): while the account's stored period runs, no
+-- daily grant of the credit type is pending and its balance row is settled
+-- (settle_at ahead: no hold lapsed, no grant ended or started, the test of
+-- deduct_credits' conditional UPDATE), available is the row's balance less
+-- what is held, and the draws are _draw_plan's over the stored grants.
+-- Otherwise, and for a member of a pool its own grants cannot pay for, the
+-- answer is credits_private._feature_check's, through the renewal helpers
+-- (db/tests/check_feature/test_settled_read.sql compares the two).
+--
 --   select allowed, reason, cost, draws from credits.check_feature('u_42', 'chat', '{"output_tokens": 800}');
 
 create or replace function credits.check_feature(account_id text, feature text, units jsonb default '{}')
@@ -24,49 +33,52 @@ as $$
 declare
   v_now timestamptz := credits.now();
   v_account credits_private.accounts := credits_private._account_to_read(account_id);
-  v_quote record;
-  v_own numeric;
+  v_spend record;
   v_debt numeric;
-  -- What the grants would pay (the rest is overdraft), once settled: the
-  -- free grants are available plus what of the debt a pending grant would
-  -- not repay.
   v_grants numeric;
+  v_in_pool boolean := false;
 begin
-  -- Report the account as it stands once settled: a period that has ended
-  -- is replaced by the current one, with its allowance, and a daily grant
-  -- the next mutating call would issue counts as issued (credits_private._quote).
-  v_quote := credits_private._quote(v_account, feature, units, v_now);
-  v_own := v_quote.cost - coalesce(v_quote.pool_share, 0);
-  v_debt := coalesce((select b.debt from credits_private.balances b
-                      where b.account_id = v_account.account_id and b.credit_type = v_quote.credit_type), 0);
-  v_grants := least(v_own, greatest(v_quote.available + v_debt - least(v_debt, v_quote.pending + v_quote.pending_daily),
-                                    0));
-  return query
-  select v_quote.reason is null,
-         v_quote.reason,
-         v_quote.cost,
-         v_quote.available,
-         case when v_quote.period_limit is not null
-              then greatest(v_quote.period_limit - v_quote.period_used, 0) end,
-         coalesce((select jsonb_agg(d.draw order by d.pooled, d.draw_order)
-                   from (select false as pooled, o.draw_order,
-                                jsonb_build_object('grant_id', o.grant_id, 'source', o.source, 'amount', o.take) as draw
-                         from credits_private._draw_plan(account_id, v_quote.credit_type, v_grants, v_now,
-                                                         v_quote.pending, v_quote.period_end, v_quote.pending_daily,
-                                                         credits_private._local_day_end(v_account.timezone, v_now)) o
-                         union all
-                         select false, 2147483647,
-                                jsonb_build_object('grant_id', null, 'source', 'overdraft', 'amount', v_own - v_grants)
-                         where v_own > v_grants
-                         union all
-                         select true, p.draw_order,
-                                jsonb_build_object('grant_id', p.grant_id, 'source', p.source, 'amount', p.take,
-                                                   'pool_id', v_quote.pool_id)
-                         from credits_private._draw_plan(v_quote.pool_id, v_quote.credit_type, v_quote.pool_share,
-                                                         v_now, v_quote.pool_pending, v_quote.pool_period_end,
-                                                         v_quote.pool_pending_daily, v_quote.pool_day_end) p
-                         where v_quote.pool_id is not null) d
-                   where v_quote.reason is null and v_quote.cost > 0), '[]'::jsonb);
+  if v_account.period_end > v_now then
+    -- The account as it is is the account settled: its rules (_prepare_spend, as _quote reads them).
+    v_spend := credits_private._prepare_spend(v_account, feature, units, null, v_now);
+    select b.balance - b.held, b.debt into available, v_debt
+    from credits_private.balances b
+    where b.account_id = v_account.account_id and b.credit_type = v_spend.credit_type
+      and (b.settle_at is null or b.settle_at > v_now);
+    if found and (v_account.daily_until > v_now
+                  or credits_private._pending_daily(v_account, v_spend.credit_type, v_now) = 0) then
+      reason := coalesce(v_spend.reason,
+                         case when not v_spend.is_demo and available < v_spend.cost and v_spend.cost > 0
+                                   and available + credits_private._overdraft(v_account.account_id, v_spend.credit_type,
+                                                                              v_account.plan) < v_spend.cost
+                              then 'insufficient_credits' end);
+      if reason = 'insufficient_credits' then
+        -- Short of credits, a member of a pool may have its pool pay the rest (_quote).
+        v_in_pool := exists (select from credits_private.pool_members m where m.account_id = v_account.account_id);
+      end if;
+      if not v_in_pool then
+        allowed := reason is null;
+        cost := v_spend.cost;
+        period_remaining := case when v_spend.period_limit is not null
+                                 then greatest(v_spend.period_limit - v_spend.period_used, 0) end;
+        draws := '[]';
+        if allowed and cost > 0 then
+          v_grants := least(cost, greatest(available + v_debt, 0));
+          draws := (select jsonb_agg(d.draw order by d.draw_order)
+                    from (select o.draw_order,
+                                 jsonb_build_object('grant_id', o.grant_id, 'source', o.source, 'amount', o.take) as draw
+                          from credits_private._draw_plan(v_account.account_id, v_spend.credit_type, v_grants, v_now) o
+                          union all
+                          select 2147483647,
+                                 jsonb_build_object('grant_id', null, 'source', 'overdraft', 'amount', cost - v_grants)
+                          where cost > v_grants) d);
+        end if;
+        return next;
+        return;
+      end if;
+    end if;
+  end if;
+  return query select * from credits_private._feature_check(v_account, feature, units, v_now);
 end
 $$;
 
