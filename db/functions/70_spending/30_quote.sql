@@ -38,11 +38,8 @@ begin
   period_end := v_settled.period_end;
   select s.available, s.pending, s.pending_daily into available, pending, pending_daily
   from credits_private._settled_balance(account, credit_type, at) s;
-  reason := coalesce(v_spend.reason,
-                     case when not v_spend.is_demo and available < cost and cost > 0
-                               and available + credits_private._overdraft(account.account_id, credit_type,
-                                                                          v_settled.plan) < cost
-                          then 'insufficient_credits' end);
+  reason := credits_private._spend_reason(v_spend.reason, v_spend.is_demo, cost, available, account.account_id,
+                                          credit_type, v_settled.plan);
   if reason = 'insufficient_credits' then
     -- A member of a pool: the pool pays the rest, if it has it within the
     -- member's cap (credits_private._pool_slice; deduct_credits'

@@ -47,11 +47,8 @@ begin
       and (b.settle_at is null or b.settle_at > v_now);
     if found and (v_account.daily_until > v_now
                   or credits_private._pending_daily(v_account, v_spend.credit_type, v_now) = 0) then
-      reason := coalesce(v_spend.reason,
-                         case when not v_spend.is_demo and available < v_spend.cost and v_spend.cost > 0
-                                   and available + credits_private._overdraft(v_account.account_id, v_spend.credit_type,
-                                                                              v_account.plan) < v_spend.cost
-                              then 'insufficient_credits' end);
+      reason := credits_private._spend_reason(v_spend.reason, v_spend.is_demo, v_spend.cost, available,
+                                              v_account.account_id, v_spend.credit_type, v_account.plan);
       if reason = 'insufficient_credits' then
         -- Short of credits, a member of a pool may have its pool pay the rest (_quote).
         v_in_pool := exists (select from credits_private.pool_members m where m.account_id = v_account.account_id);
