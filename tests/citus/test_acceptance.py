@@ -414,6 +414,24 @@ def test_events_reach_a_listener_on_the_coordinator(
     one(url, "select * from credits.unwatch_events('test-listener')")
 
 
+def test_an_unwatched_account_gets_its_crossings_and_no_balance_changed(
+    url: str, account: Callable[[str], str]
+) -> None:
+    """The row trigger's early return for a quiet move (docs/decisions.md, "Events: who pays"): nothing below 80 %."""
+    a = account("a")
+    open_account(url, a)  # 6 signup credits, nobody watching
+
+    def kinds() -> list[str]:
+        return [r[0] for r in rows(url, "select kind from credits.events where account_id = %s order by event_id", a)]
+
+    one(url, "select * from credits.deduct_credits(%s, 'roast', amount => 4)", a)  # 4 of 6: a quiet move
+    assert kinds() == []
+    one(url, "select * from credits.deduct_credits(%s, 'roast', amount => 1)", a)  # 5 of 6: 83 %
+    assert kinds() == ["threshold_crossed"]
+    one(url, "select * from credits.deduct_credits(%s, 'roast', amount => 1)", a)  # 6 of 6: 90, 100, depleted
+    assert kinds() == ["threshold_crossed"] * 3 + ["depleted"]
+
+
 # Ordering across nodes ------------------------------------------------------------------------------------
 
 

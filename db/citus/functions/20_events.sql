@@ -70,22 +70,33 @@ language plpgsql
 as $$
 declare
   v_same_period boolean := old.period_start is not distinct from new.period_start;
-  -- The overdraft limit, only for a move at or below zero (the single-node twin).
-  v_floor numeric := case when least(old.balance - old.held, new.balance - new.held) <= 0
-                          then credits_private._overdraft(new.account_id, new.credit_type) else 0 end;
-  v_kinds text[] := credits_private._balance_event_kinds(
-    old.balance - old.held + v_floor, new.balance - new.held + v_floor, old.held, new.held,
-    case when v_same_period then old.period_used else 0 end, new.period_used,
-    case when v_same_period then old.period_granted else 0 end, new.period_granted, old.period_start is null);
+  v_floor numeric;
+  v_kinds text[];
   v_watched boolean;
   v_notify_all boolean := coalesce(current_setting('credits.notify_balance_changed', true), '') <> 'off';
   v_kind text;
   v_event_id bigint;
 begin
+  -- The quiet move of an account nobody watches ends here, before the rule
+  -- (the single-node twin's early return, docs/decisions.md).
+  if least(old.balance - old.held, new.balance - new.held) > 0
+     and not (new.period_granted > 0 and new.period_used * 10 >= new.period_granted * 8) then
+    v_watched := credits_private._watched(new.account_id, new.updated_at);
+    if not v_watched then
+      return null;
+    end if;
+  end if;
+  -- The overdraft limit, only for a move at or below zero (the single-node twin).
+  v_floor := case when least(old.balance - old.held, new.balance - new.held) <= 0
+                  then credits_private._overdraft(new.account_id, new.credit_type) else 0 end;
+  v_kinds := credits_private._balance_event_kinds(
+    old.balance - old.held + v_floor, new.balance - new.held + v_floor, old.held, new.held,
+    case when v_same_period then old.period_used else 0 end, new.period_used,
+    case when v_same_period then old.period_granted else 0 end, new.period_granted, old.period_start is null);
   if cardinality(v_kinds) = 0 then
     return null;
   end if;
-  v_watched := credits_private._watched(new.account_id, new.updated_at);
+  v_watched := coalesce(v_watched, credits_private._watched(new.account_id, new.updated_at));
   if not v_watched then
     v_kinds := array_remove(v_kinds, 'balance_changed');
   end if;
