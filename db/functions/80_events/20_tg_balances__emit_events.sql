@@ -52,15 +52,10 @@ begin
     return null;  -- the statement moved no row (a conditional UPDATE that did not match)
   end if;
   if v_one.moved = 1 then
-    -- The common move: available above zero before and after, and the
-    -- period's usage below 80 % of its grants. No threshold (each needs
-    -- usage at 80 % or more), no depleted and no recovered (each needs
-    -- available at or below zero on one side; an overdraft limit is never
-    -- negative) can have been crossed, so the only event it can have is
-    -- balance_changed, which only a watched account writes: an unwatched
-    -- account's move ends here, before the crossing rule is evaluated.
-    if least(v_one.available_before, v_one.available) > 0
-       and not (v_one.granted > 0 and v_one.used * 10 >= v_one.granted * 8) then
+    -- A quiet move (the common one) can only be a balance_changed, which
+    -- only a watched account writes: an unwatched account's move ends
+    -- here, before the crossing rule is evaluated.
+    if credits_private._quiet_move(v_one.available_before, v_one.available, v_one.granted, v_one.used) then
       v_watched := credits_private._watched(v_one.account_id, v_one.updated_at);
       if not v_watched then
         return null;
