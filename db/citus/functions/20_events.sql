@@ -79,8 +79,8 @@ declare
 begin
   -- The quiet move of an account nobody watches ends here, before the rule
   -- (the single-node twin's early return, docs/decisions.md).
-  if credits_private._quiet_move(old.balance - old.held, new.balance - new.held, new.period_granted,
-                                 new.period_used) then
+  if credits_private._quiet_move(old.balance - old.held, new.balance - new.held, new.period_used,
+                                 new.period_granted) then
     v_watched := credits_private._watched(new.account_id, new.updated_at);
     if not v_watched then
       return null;

@@ -1,4 +1,4 @@
--- credits_private._quiet_move(available_before, available, granted, used):
+-- credits_private._quiet_move(available_before, available, used, granted):
 -- can a balance row's move have crossed nothing, so that it is at most a
 -- balance_changed? True when available is above zero before and after
 -- (depleted and recovered each need it at or below zero on one side; an
@@ -7,13 +7,13 @@
 -- conditions of credits_private._balance_event_kinds, which stays the one
 -- rule: the balance triggers (single node and Citus) return early on a
 -- quiet move of an account nobody watches, before they evaluate it.
--- Inlined (a RETURN body).
+-- Its arguments in _balance_event_kinds' order. Inlined (a RETURN body).
 --
---   select credits_private._quiet_move(5, 4, 10, 5);  -- true: 50 % used
---   select credits_private._quiet_move(5, 4, 10, 8);  -- false: 80 % used
+--   select credits_private._quiet_move(5, 4, 5, 10);  -- true: 50 % used
+--   select credits_private._quiet_move(5, 4, 8, 10);  -- false: 80 % used
 
 create or replace function credits_private._quiet_move(available_before numeric, available numeric,
-                                                       granted numeric, used numeric)
+                                                       used numeric, granted numeric)
 returns boolean
 language sql
 immutable

@@ -55,7 +55,7 @@ begin
     -- A quiet move (the common one) can only be a balance_changed, which
     -- only a watched account writes: an unwatched account's move ends
     -- here, before the crossing rule is evaluated.
-    if credits_private._quiet_move(v_one.available_before, v_one.available, v_one.granted, v_one.used) then
+    if credits_private._quiet_move(v_one.available_before, v_one.available, v_one.used, v_one.granted) then
       v_watched := credits_private._watched(v_one.account_id, v_one.updated_at);
       if not v_watched then
         return null;
