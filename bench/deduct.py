@@ -15,6 +15,12 @@ would call:
 - check_feature and get_balance (the read paths);
 - deduct_credits on one hot account.
 
+Floors, in the same run (docs/benchmarks.md, "Floors"): the least a call can do and keep the contract's rules
+(SECURITY DEFINER with a pinned search_path, forced row-level security, the caller's account check): one balance row
+read, with and without the account check, and a debit that writes only its three rows (balance, grant, ledger),
+with and without it. `--without-policies` sets every row policy to `true` first, to measure what the policies'
+expressions cost (the figures are then not ours as shipped).
+
 References, in the same run: a bare PL/pgSQL call doing a one-row
 conditional UPDATE plus one INSERT (over uniform rows and over one hot row),
 and pgbench's built-in simple-update (-N) on `pgbench -i` tables in the same
@@ -71,6 +77,79 @@ select * from credits.deduct_credits('a' || :aid, 'call',
 
 UNIFORM = "\\set aid random(1, {accounts})\n"
 
+# The floors: the least work a read and a debit can do under the contract's rules, as credits_owner (so the row
+# policies apply) in SECURITY DEFINER functions that pin search_path. The debit keeps the ledger's invariants: its
+# balance, its first grant and its ledger row move by the same 1.
+FLOOR_SETUP = """
+set role credits_owner;
+create schema bench_floor;
+grant usage on schema bench_floor to credits_service;
+create function bench_floor.read(account_id text) returns numeric language plpgsql stable security definer
+set search_path = pg_catalog, pg_temp as $$
+begin
+  return (select b.balance - b.held from credits_private.balances b
+          where b.account_id = read.account_id and b.credit_type = 'credits');
+end $$;
+create function bench_floor.checked_read(account_id text) returns numeric language plpgsql stable security definer
+set search_path = pg_catalog, pg_temp as $$
+declare
+  v_account credits_private.accounts := credits_private._account_to_read(account_id);
+begin
+  return (select b.balance - b.held from credits_private.balances b
+          where b.account_id = v_account.account_id and b.credit_type = 'credits');
+end $$;
+create function bench_floor.debit(account_id text) returns bigint language plpgsql security definer
+set search_path = pg_catalog, pg_temp as $$
+declare
+  v_before numeric;
+  v_after numeric;
+  v_available numeric;
+  v_grant_id bigint;
+  v_entry_id bigint;
+begin
+  update credits_private.balances b
+  set balance = b.balance - 1, period_used = b.period_used + 1, updated_at = now()
+  where b.account_id = debit.account_id and b.credit_type = 'credits' and b.balance - b.held >= 1
+  returning b.balance + 1, b.balance, b.balance - b.held into v_before, v_after, v_available;
+  if not found then
+    return null;
+  end if;
+  update credits_private.grants g
+  set remaining = g.remaining - 1
+  where g.account_id = debit.account_id
+    and g.grant_id = (select min(f.grant_id) from credits_private.grants f where f.account_id = debit.account_id)
+  returning g.grant_id into v_grant_id;
+  insert into credits_private.ledger_entries (account_id, credit_type, kind, amount, balance_before, balance_after,
+                                              available_after, feature, units, draws, actor, created_at)
+  values (debit.account_id, 'credits', 'debit', -1, v_before, v_after, v_available, 'call', '{}',
+          jsonb_build_array(jsonb_build_object('grant_id', v_grant_id, 'amount', 1)), 'bench', now())
+  returning entry_id into v_entry_id;
+  return v_entry_id;
+end $$;
+create function bench_floor.checked_debit(account_id text) returns bigint language plpgsql security definer
+set search_path = pg_catalog, pg_temp as $$
+begin
+  return bench_floor.debit((credits_private._account_to_act(account_id)).account_id);
+end $$;
+revoke all on all functions in schema bench_floor from public;
+grant execute on all functions in schema bench_floor to credits_service;
+reset role;
+"""
+
+# --without-policies: every row policy of credits_private becomes `true` (what the policies' expressions cost).
+WITHOUT_POLICIES = """
+do $$
+declare
+  p record;
+begin
+  for p in select * from pg_policies where schemaname = 'credits_private' loop
+    execute format('alter policy %I on %I.%I', p.policyname, p.schemaname, p.tablename)
+            || case when p.qual is not null then ' using (true)' else '' end
+            || case when p.with_check is not null then ' with check (true)' else '' end;
+  end loop;
+end $$;
+"""
+
 # The anchor ledger, pgledger (in the anchors folder beside this repository, or PGLEDGER_SQL): 2 x `accounts`
 # accounts, each payer transferring to its own payee, so that a uniform run contends as rarely as deduct_credits.
 PGLEDGER_SQL = Path(os.environ.get("PGLEDGER_SQL", ROOT.parent / "shared" / "anchors" / "pgledger"
@@ -95,7 +174,7 @@ class Side:
     user: str = APP_ROLE
     script: str | None = None
     builtin: str | None = None
-    kind: str = "write"  # "write", "read" or "reference"
+    kind: str = "write"  # "write", "read", "floor" or "reference"
 
 
 BARE = "bare UPDATE+INSERT (PL/pgSQL)"
@@ -108,6 +187,10 @@ READS = ("check_feature", "get_balance")
 PGLEDGER = "pgledger_create_transfer (anchor)"
 SELECT_ONLY = "pgbench select-only (-S)"
 HOLDS = "reserve_credits + capture_hold"
+FLOOR_READ = "floor: one balance row read"
+FLOOR_CHECKED_READ = "floor: account check + one balance row read"
+FLOOR_DEBIT = "floor: a debit's three rows written"
+FLOOR_CHECKED_DEBIT = "floor: account check + a debit's three rows"
 
 SIDES = [
     Side(DEDUCT, "uniform", script=UNIFORM + "select * from credits.deduct_credits('a' || :aid, 'call');\n"),
@@ -125,6 +208,12 @@ SIDES = [
     Side("check_feature", "uniform", script=UNIFORM + "select * from credits.check_feature('a' || :aid, 'call');\n",
          kind="read"),
     Side("get_balance", "uniform", script=UNIFORM + "select * from credits.get_balance('a' || :aid);\n", kind="read"),
+    Side(FLOOR_READ, "uniform", script=UNIFORM + "select bench_floor.read('a' || :aid);\n", kind="floor"),
+    Side(FLOOR_CHECKED_READ, "uniform", script=UNIFORM + "select bench_floor.checked_read('a' || :aid);\n",
+         kind="floor"),
+    Side(FLOOR_DEBIT, "uniform", script=UNIFORM + "select bench_floor.debit('a' || :aid);\n", kind="floor"),
+    Side(FLOOR_CHECKED_DEBIT, "uniform", script=UNIFORM + "select bench_floor.checked_debit('a' || :aid);\n",
+         kind="floor"),
     Side(HOT, "hot", script="select * from credits.deduct_credits('a1', 'call');\n"),
     Side(HOT_QUIET, "hot", QUIET_ROLE, script="select * from credits.deduct_credits('a1', 'call');\n"),
     Side(BARE_HOT, "hot", script="select bench_ref.debit(1, 1);\n", kind="reference"),
@@ -132,9 +221,11 @@ SIDES = [
 REFERENCE_OF = {"uniform": BARE, "hot": BARE_HOT}
 
 
-def run(seconds: int, runs: int, clients: list[int], accounts: int) -> dict[str, Any]:
+def run(seconds: int, runs: int, clients: list[int], accounts: int, without_policies: bool = False) -> dict[str, Any]:
     """Run every side at every client count, `runs` rounds; return the medians as rows of plain data."""
-    setup = CATALOG_SETUP % {"accounts": accounts} + REFERENCE_SETUP % {"accounts": accounts}
+    setup = CATALOG_SETUP % {"accounts": accounts} + REFERENCE_SETUP % {"accounts": accounts} + FLOOR_SETUP
+    if without_policies:
+        setup += WITHOUT_POLICIES
     sides = SIDES
     if PGLEDGER_SQL.is_file():
         setup += PGLEDGER_SQL.read_text() + PGLEDGER_SETUP % {"accounts": accounts}
@@ -165,7 +256,8 @@ def run(seconds: int, runs: int, clients: list[int], accounts: int) -> dict[str,
             reference = median_run(measured[(REFERENCE_OF[side.shape], n)])
             rows.append({"name": side.name, "shape": side.shape, "kind": side.kind, "clients": n, **asdict(median),
                          "ratio": median.tps / reference.tps})  # fmt: skip
-    return {"seconds": seconds, "runs": runs, "accounts": accounts, "clients": clients, "rows": rows}
+    return {"seconds": seconds, "runs": runs, "accounts": accounts, "clients": clients, "rows": rows,
+            "without_policies": without_policies}
 
 
 def _init_simple_update(socket_dir: Path, port: int, url: str) -> None:
@@ -188,6 +280,8 @@ def markdown(result: dict[str, Any]) -> str:
         "| workload | clients | tps | avg latency ms | p99 latency ms | ratio to bare reference |",
         "|---|---:|---:|---:|---:|---:|",
     ]
+    if result.get("without_policies"):
+        lines[0] += " Every row policy set to `true` (--without-policies): not the product as shipped."
     for row in result["rows"]:
         lines.append(f"| {row['name']} | {row['clients']} | {row['tps']:,.0f} | {row['avg_ms']:.2f} | "
                      f"{row['p99_ms']:.2f} | {row['ratio']:.2f} |")  # fmt: skip
@@ -200,8 +294,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs of each point (the median is reported)")
     parser.add_argument("--clients", default="1,4,16", help="comma-separated client counts")
     parser.add_argument("--accounts", type=int, default=10000, help="accounts for the uniform workloads")
+    parser.add_argument("--without-policies", action="store_true",
+                        help="every row policy set to true first: what the policies' expressions cost")
     args = parser.parse_args()
-    result = run(args.seconds, args.runs, [int(c) for c in args.clients.split(",")], args.accounts)
+    result = run(args.seconds, args.runs, [int(c) for c in args.clients.split(",")], args.accounts,
+                 args.without_policies)
     print(markdown(result))
     return 0
 
