@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/instructions.py [--base REV] [--db DIR ...] [--call SQL] [--calls 200] [--setup SQL]
                                            [--per-transaction]
+    .venv/bin/python bench/instructions.py --floors [--db DIR] [--calls 200]
 
 For each db/ folder given (default: this repository's; `--base REV` puts revision REV's db/, read with `git
 archive`, before it; or give an old checkout's db/ with --db), a fresh
@@ -13,6 +14,10 @@ every cache warm, planning, execution, triggers and commit of the loop's one tra
 once per transaction (its simple expressions' state) and the commit count in every call. Then the
 instructions of the executor's parts named in PARTS, per call. Needs valgrind (apt-get install valgrind); a run
 of the default takes about two minutes per folder.
+
+`--floors` counts, on one cluster and each call in its own transaction, our hot calls beside the floors of
+bench/deduct.py (the least a read or a debit can do under the contract's rules) and the bare references (the
+bare UPDATE+INSERT, a one-row SELECT as pgbench -S makes): about three minutes.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pathlib import Path
 
 import psycopg
 from common import CATALOG_SETUP, SETTINGS
+from deduct import FLOOR_SETUP, REFERENCE_SETUP
 
 from pgcredits.dev.cluster import Cluster, _bindir, _make_dir, free_port
 from pgcredits.migrate import migrate
@@ -33,6 +39,24 @@ from pgcredits.migrate import migrate
 ROOT = Path(__file__).resolve().parent.parent
 DEBIT = "perform credits.deduct_credits('a' || (i % 1000 + 1), 'call')"
 WARM_UP = 20
+
+# --floors: the bare references (readable by credits_service, the role the calls run as), the floors, and ours.
+FLOORS_SETUP = (REFERENCE_SETUP % {"accounts": 1000}
+                + "grant usage on schema bench_ref to credits_service;\n"
+                + "grant select, insert, update on all tables in schema bench_ref to credits_service;\n"
+                + FLOOR_SETUP)
+ACCOUNT = "'a' || (i % 1000 + 1)"
+FLOOR_CALLS = {
+    "deduct_credits": DEBIT,
+    "floor: account check + a debit's three rows": f"perform bench_floor.checked_debit({ACCOUNT})",
+    "floor: a debit's three rows written": f"perform bench_floor.debit({ACCOUNT})",
+    "bare UPDATE+INSERT (PL/pgSQL)": "perform bench_ref.debit(i % 1000 + 1, 1)",
+    "get_balance": f"perform * from credits.get_balance({ACCOUNT})",
+    "check_feature": f"perform * from credits.check_feature({ACCOUNT}, 'call')",
+    "floor: account check + one balance row read": f"perform bench_floor.checked_read({ACCOUNT})",
+    "floor: one balance row read": f"perform bench_floor.read({ACCOUNT})",
+    "one-row SELECT (as pgbench -S)": "perform a.balance from bench_ref.accounts a where a.id = i % 1000 + 1",
+}
 
 # PostgreSQL functions (exported, so named without debug symbols) whose inclusive cost says where a call goes.
 PARTS = {
@@ -109,8 +133,12 @@ def main() -> int:
     parser.add_argument("--setup", help="SQL run after the catalog is seeded (as the superuser)")
     parser.add_argument("--per-transaction", action="store_true",
                         help="commit after every call (each call its own transaction)")
+    parser.add_argument("--floors", action="store_true",
+                        help="our hot calls beside the floors and the bare references, each call its own transaction")
     args = parser.parse_args()
     folders = args.db or [ROOT / "db"]
+    if args.floors:
+        return floors(folders[0], args.calls)
     call = f"{args.call}; commit" if args.per_transaction else args.call
     if args.base:
         base_tree = Path(tempfile.mkdtemp(prefix="pgcredits-base-"))
@@ -132,6 +160,22 @@ def main() -> int:
     print("| **all** | " + " | ".join(f"**{whole / 1e6:.3f} M**" for _, whole, _ in rows) + " |")
     for name, what in PARTS.items():
         print(f"| {what} (`{name}`) | " + " | ".join(f"{parts[name] / 1e6:.3f} M" for _, _, parts in rows) + " |")
+    return 0
+
+
+def floors(db: Path, calls: int) -> int:
+    """Print the instructions of each of FLOOR_CALLS, one call per transaction, all on one cluster."""
+    base, database = prepared_cluster(db, FLOORS_SETUP)
+    print(f"instructions per call, each call its own transaction ({calls} calls, callgrind, {db}):\n")
+    print("| call | instructions |")
+    print("|---|---:|")
+    try:
+        for name, statement in FLOOR_CALLS.items():
+            call = f"{statement}; commit"
+            warm, counted = callgrind(base, database, call, 0), callgrind(base, database, call, calls)
+            print(f"| {name} | {(total(counted) - total(warm)) / calls / 1e6:.3f} M |", flush=True)
+    finally:
+        subprocess.run(["rm", "-rf", str(base)], check=True)
     return 0
 
 
