@@ -86,8 +86,9 @@ begin
       return null;
     end if;
   end if;
-  -- The overdraft limit, only for a move at or below zero (the single-node twin).
-  v_floor := case when least(old.balance - old.held, new.balance - new.held) <= 0
+  -- The overdraft limit, only where it can decide what is emitted (the single-node twin).
+  v_floor := case when credits_private._floor_decides(old.balance - old.held, new.balance - new.held,
+                                                      old.period_start is null)
                   then credits_private._overdraft(new.account_id, new.credit_type) else 0 end;
   v_kinds := credits_private._balance_event_kinds(
     old.balance - old.held + v_floor, new.balance - new.held + v_floor, old.held, new.held,

@@ -6,19 +6,20 @@
 -- time), so what is free in a grant is its remaining less held, and the
 -- plan reads the grants alone: no lapsed earmarks to add back, no pending
 -- allowance. The same burn-down order; the rows to draw, in that order,
--- with what each gives.
+-- with their source and what each gives.
 --
 --   select * from credits_private._settled_draw_plan('u_42', 'credits', 3);
 
 create or replace function credits_private._settled_draw_plan(account_id text, credit_type text, cost numeric)
-returns table (draw_order bigint, grant_id bigint, take numeric)
+returns table (draw_order bigint, grant_id bigint, source text, take numeric)
 language sql
 stable
 as $$
-  select p.draw_order, p.grant_id, least(p.free, cost - p.drawn_before)
+  select p.draw_order, p.grant_id, p.source, least(p.free, cost - p.drawn_before)
   from (
     select row_number() over burn_down as draw_order,
            g.grant_id,
+           g.source,
            g.remaining - g.held as free,
            coalesce(sum(g.remaining - g.held) over (burn_down rows between unbounded preceding and 1 preceding), 0)
              as drawn_before

@@ -31,8 +31,8 @@ declare
   v_notify_all boolean := coalesce(current_setting('credits.notify_balance_changed', true), '') <> 'off';
   v_any_watcher boolean;
   v_emitted integer;
-  -- The balance's overdraft limit, where it decides depleted or recovered:
-  -- only a move at or below zero reads it (credits_private._overdraft).
+  -- The balance's overdraft limit, where it can decide depleted or
+  -- recovered (credits_private._floor_decides): only then is it read.
   v_floor numeric := 0;
 begin
   -- One row moved: its states before and after, and how many rows moved
@@ -61,7 +61,7 @@ begin
         return null;
       end if;
     end if;
-    if least(v_one.available_before, v_one.available) <= 0 then
+    if credits_private._floor_decides(v_one.available_before, v_one.available, v_one.was_empty) then
       v_floor := credits_private._overdraft(v_one.account_id, v_one.credit_type);
     end if;
     v_kinds := credits_private._balance_event_kinds(v_one.available_before + v_floor, v_one.available + v_floor,
@@ -128,7 +128,17 @@ begin
            max(s.period_granted) filter (where s.after) as granted
     from sides s
     group by s.account_id, s.credit_type
-  ), moved as (
+  ), floored as materialized (
+    -- Each pair's overdraft limit, read once and only where it can decide
+    -- depleted or recovered (_floor_decides), as the one-row path reads it. Materialized, so that the crossing rule's arguments are plain
+    -- columns: with _overdraft inside them the planner does not inline
+    -- _balance_event_kinds and calls it, with its arguments, row by row.
+    select p.*,
+           case when credits_private._floor_decides(p.available_before, p.available,
+                                                    p.period_start_before is null)
+                then credits_private._overdraft(p.account_id, p.credit_type) else 0 end as floor
+    from pairs p
+  ), moved as materialized (
     select p.*,
            -- The set-based twin of credits_private._watched.
            v_any_watcher and exists (select
@@ -136,15 +146,12 @@ begin
                                      where w.account_id = any (array[p.account_id, '*'])
                                        and (w.watched_until is null or w.watched_until > p.updated_at)) as watched,
            credits_private._balance_event_kinds(
-             p.available_before + f.floor, p.available + f.floor, p.held_before, p.held,
+             p.available_before + p.floor, p.available + p.floor, p.held_before, p.held,
              case when p.period_start_before is not distinct from p.period_start then p.used_before else 0 end,
              p.used,
              case when p.period_start_before is not distinct from p.period_start then p.granted_before else 0 end,
              p.granted, p.period_start_before is null) as kinds
-    from pairs p
-    cross join lateral (select case when least(p.available_before, p.available) <= 0
-                                    then credits_private._overdraft(p.account_id, p.credit_type) else 0 end
-                          as floor) f
+    from floored p
   ), emitted as (
     insert into credits_private.events (account_id, kind, credit_type, payload, created_at)
     select m.account_id, split_part(k.kind, ':', 1), m.credit_type,

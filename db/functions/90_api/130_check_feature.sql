@@ -15,7 +15,8 @@
 -- daily grant of the credit type is pending and its balance row is settled
 -- (settle_at ahead: no hold lapsed, no grant ended or started, the test of
 -- deduct_credits' conditional UPDATE), available is the row's balance less
--- what is held, and the draws are _draw_plan's over the stored grants.
+-- what is held, and the draws are those of _settled_draw_plan (the
+-- grants alone: no pending lot, no lapsed earmark, as for deduct_credits).
 -- Otherwise, and for a member of a pool its own grants cannot pay for, the
 -- answer is credits_private._feature_check's, through the renewal helpers
 -- (db/tests/check_feature/test_settled_read.sql compares the two).
@@ -64,7 +65,8 @@ begin
           draws := (select jsonb_agg(d.draw order by d.draw_order)
                     from (select o.draw_order,
                                  jsonb_build_object('grant_id', o.grant_id, 'source', o.source, 'amount', o.take) as draw
-                          from credits_private._draw_plan(v_account.account_id, v_spend.credit_type, v_grants, v_now) o
+                          from credits_private._settled_draw_plan(v_account.account_id, v_spend.credit_type,
+                                                                  v_grants) o
                           union all
                           select 2147483647,
                                  jsonb_build_object('grant_id', null, 'source', 'overdraft', 'amount', cost - v_grants)
