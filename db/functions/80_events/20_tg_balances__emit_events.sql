@@ -130,7 +130,8 @@ begin
     group by s.account_id, s.credit_type
   ), floored as materialized (
     -- Each pair's overdraft limit, read once and only where it can decide
-    -- depleted or recovered (_floor_decides), as the one-row path reads it. Materialized, so that the crossing rule's arguments are plain
+    -- depleted or recovered (_floor_decides), as the one-row path reads
+    -- it. Materialized, so that the crossing rule's arguments are plain
     -- columns: with _overdraft inside them the planner does not inline
     -- _balance_event_kinds and calls it, with its arguments, row by row.
     select p.*,
@@ -139,6 +140,8 @@ begin
                 then credits_private._overdraft(p.account_id, p.credit_type) else 0 end as floor
     from pairs p
   ), moved as materialized (
+    -- Materialized too: the rule's kinds are read twice below (the filter
+    -- and the unnest), and are computed once.
     select p.*,
            -- The set-based twin of credits_private._watched.
            v_any_watcher and exists (select
